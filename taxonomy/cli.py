@@ -1,0 +1,106 @@
+"""Command line: ``taxonomy run [CONFIG] [--input PATH] [--out DIR]`` and friends.
+
+Only wiring lives here. A user error (config, input, output) prints one line
+and exits 2; an internal failure shows its traceback and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import TaxonomyError
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import build_config, load_config
+    from .pipeline import run
+
+    cfg = load_config(args.config)
+    if args.input or args.format:
+        data = cfg.model_dump(mode="json")
+        data["corpus"]["path"] = args.input or data["corpus"]["path"]
+        data["corpus"]["format"] = args.format or "auto"
+        cfg = build_config(data, "--input/--format")
+    result = run(cfg, out_dir=Path(args.out) if args.out else None, overwrite=args.overwrite, log=_progress)
+    m = result.metrics
+    per_level = ", ".join(f"level {k}: {v}" for k, v in m["n_topics_per_level"].items())
+    total = sum(result.seconds.values())
+    print(f"{m['n_docs']} papers -> {per_level} topics; outliers {m['outlier_share']:.1%}; {total:.0f} s")
+    print(f"report: {(result.out_dir / 'report.html').resolve()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="taxonomy", description="Named topic taxonomies of research abstracts.")
+    p.add_argument("-v", "--verbose", action="store_true", help="show library log messages")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="build a taxonomy and report from a corpus")
+    r.add_argument("config", nargs="?", help="YAML config (default: config/default.yaml)")
+    r.add_argument("--input", help="corpus file to use instead of the config's corpus.path")
+    r.add_argument("--format", help="corpus format for --input (default: from the extension)")
+    r.add_argument("--out", help="run directory (default: <output_dir>/<name>)")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    r.set_defaults(func=cmd_run)
+
+    # Other commands live beside the stage they drive; each module has a ``main_<command>(args)``.
+    e = sub.add_parser("evaluate", help="score an existing run (coherence, diversity, gold agreement)")
+    e.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
+    e.add_argument("--gold", help="gold label field(s) of the corpus, comma-separated, broad to fine")
+    e.add_argument("--input", help="corpus file, if not the one recorded in the run's config.yaml")
+    e.set_defaults(func=_lazy("evaluate", "main_evaluate"))
+
+    s = sub.add_parser("sweep", help="run every point of a YAML experiment and compare them")
+    s.add_argument("experiment", help="experiment YAML (config/experiments/*.yaml)")
+    s.add_argument("--out", help="experiment directory (default: <output_dir>/<experiment name>)")
+    s.set_defaults(func=_lazy("sweep", "main_sweep"))
+
+    c = sub.add_parser("cache", help="inspect or empty the stage cache")
+    c.add_argument("action", choices=["info", "clear"])
+    c.add_argument("config", nargs="?", help="config whose cache.dir to use (default: config/default.yaml)")
+    c.set_defaults(func=_lazy("cachecli", "main_cache"))
+
+    a = sub.add_parser("assign", help="place new papers into an existing run's taxonomy")
+    a.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
+    a.add_argument("papers", help="corpus file of the papers to place")
+    a.add_argument("--format", help="corpus format (default: from the extension)")
+    a.add_argument("--out", help="output directory (default: <run_dir>/assigned/<file name>)")
+    a.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    a.set_defaults(func=_lazy("assign", "main_assign"))
+    return p
+
+
+def _lazy(module: str, func: str):
+    """Import a command's module only when it runs (keeps ``taxonomy --help`` fast)."""
+
+    def call(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(f"taxonomy.{module}"), func)(args)
+
+    return call
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except TaxonomyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; no run directory was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

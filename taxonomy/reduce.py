@@ -1,0 +1,50 @@
+"""Dimension reduction with UMAP: a low-dimensional space to cluster in, and a 2-D map."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def _umap(**kwargs):
+    # umap warns that a fixed random_state disables parallelism: that is the point (determinism).
+    warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
+    import umap
+
+    return umap.UMAP(**kwargs)
+
+
+def reduce_embeddings(
+    X: np.ndarray,
+    *,
+    n_neighbors: int,
+    n_components: int,
+    min_dist: float,
+    metric: str,
+    map_min_dist: float,
+    random_state: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(Z, xy)``: ``n_components``-D coordinates to cluster in and a 2-D map.
+
+    The map reuses the first fit's nearest-neighbour graph, so the costly kNN
+    search runs once.
+    """
+    n = X.shape[0]
+    n_neighbors = min(n_neighbors, n - 1)
+    # Spectral init needs more points than dimensions; tiny corpora start from random.
+    init = "spectral" if n > n_components + 2 else "random"
+    reducer = _umap(
+        n_neighbors=n_neighbors, n_components=n_components, min_dist=min_dist, metric=metric,
+        random_state=random_state, init=init, low_memory=True,
+    )
+    Z = reducer.fit_transform(X)
+    # Below 4096 points umap computes exact distances and keeps no kNN graph to reuse.
+    knn = tuple(getattr(reducer, a, None) for a in ("_knn_indices", "_knn_dists", "_knn_search_index"))
+    mapper = _umap(
+        n_neighbors=n_neighbors, n_components=2, min_dist=map_min_dist, metric=metric,
+        random_state=random_state, init="spectral" if n > 4 else "random",
+        precomputed_knn=knn, low_memory=True,
+    )
+    xy = mapper.fit_transform(X)
+    return Z.astype(np.float32), xy.astype(np.float32)
