@@ -1,0 +1,53 @@
+"""Embedding with the real bundled model, and its per-text disk cache."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from taxonomy.cache import ArrayStore
+from taxonomy.config import EmbeddingConfig
+from taxonomy.embed import Embedder, model_location
+
+TEXTS = ["Dense retrieval with dual encoders.", "Scaling laws for neural language models.",
+         "Low-rank adapters make fine-tuning efficient."]
+
+
+def test_bundled_model_is_local():
+    where, local = model_location("all-MiniLM-L6-v2")
+    assert local and where.endswith("model")
+
+
+def test_embeddings_are_real_and_normalised(tmp_path):
+    X, stats = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(tmp_path)).embed(TEXTS)
+    assert X.shape == (3, 384) and X.dtype == np.float32
+    assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
+    # Related sentences are closer than unrelated ones: the model is real, not random.
+    q = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(tmp_path)).embed(
+        ["neural scaling law of language model loss"])[0][0]
+    assert q @ X[1] > q @ X[0] and q @ X[1] > q @ X[2]
+    assert stats.n_embedded == 3 and stats.n_cached == 0
+
+
+def test_second_run_embeds_nothing(tmp_path):
+    cfg = EmbeddingConfig(show_progress_bar=False)
+    X1, s1 = Embedder(cfg, ArrayStore(tmp_path)).embed(TEXTS)
+    fresh = Embedder(cfg, ArrayStore(tmp_path))  # a new process would look the same
+    X2, s2 = fresh.embed(TEXTS[::-1] + ["A brand new text about graph neural networks."])
+    assert s2.n_cached == 3 and s2.n_embedded == 1
+    assert np.array_equal(X2[:3], X1[::-1])
+    X3, s3 = Embedder(cfg, ArrayStore(tmp_path)).embed(TEXTS)
+    assert s3.n_embedded == 0 and fresh._encoder is not None
+    assert np.array_equal(X3, X1)
+
+
+def test_cache_key_depends_on_model_settings(tmp_path):
+    Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(tmp_path)).embed(TEXTS)
+    _, stats = Embedder(EmbeddingConfig(show_progress_bar=False, max_seq_length=64),
+                        ArrayStore(tmp_path)).embed(TEXTS)
+    assert stats.n_embedded == 3
+
+
+def test_long_texts_are_counted_as_truncated(tmp_path):
+    long_text = "retrieval " * 400
+    _, stats = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(tmp_path)).embed([long_text, TEXTS[0]])
+    assert stats.n_truncated == 1
