@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ class ArrayStore:
                 raise ValueError("checksum mismatch")
             with np.load(data_path, allow_pickle=False) as npz:
                 return {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, EOFError) as err:
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
             log.warning("cache entry %s is damaged (%s); recomputing", data_path, err)
             for p in (data_path, sum_path):
                 p.unlink(missing_ok=True)
@@ -99,7 +100,8 @@ class ArrayStore:
         """Keys stored for ``stage`` (a stage may be a nested path like ``embeddings/<model>``)."""
         if not self.enabled or not (self.root / stage).is_dir():
             return []
-        return sorted(p.stem for p in (self.root / stage).glob("*.npz"))
+        # Skip ".tmp-*" files: another process may be writing them right now.
+        return sorted(p.stem for p in (self.root / stage).glob("*.npz") if not p.name.startswith("."))
 
     def info(self) -> dict[str, dict[str, int]]:
         """Entries and bytes per top-level stage."""

@@ -33,6 +33,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     per_level = ", ".join(f"level {k}: {v}" for k, v in m["n_topics_per_level"].items())
     total = sum(result.seconds.values())
     print(f"{m['n_docs']} papers -> {per_level} topics; outliers {m['outlier_share']:.1%}; {total:.0f} s")
+    # Counted skips and truncations (docs/errors.md): shown, never silent.
+    notes = [f"{v} {k.replace('_', ' ')}" for k, v in m.get("skipped", {}).items() if v]
+    if notes:
+        print(f"skipped {m['n_skipped']} of {m['n_read']} records: {', '.join(notes)}")
+    if m.get("n_truncated"):
+        print(f"{m['n_truncated']} texts longer than {cfg.embedding.max_seq_length} tokens were "
+              "truncated for embedding (embedding.max_seq_length)")
     print(f"report: {(result.out_dir / 'report.html').resolve()}")
     return 0
 

@@ -44,7 +44,7 @@ class CorpusConfig(_Section):
     @classmethod
     def _non_empty(cls, v: str) -> str:
         if not v.strip():
-            raise ValueError("expected a file path or 'builtin:sample'")
+            raise ValueError("a file path or 'builtin:sample'")
         return v
 
 
@@ -57,6 +57,8 @@ class EmbeddingConfig(_Section):
     normalize_embeddings: bool = True
     device: str = "cpu"
     show_progress_bar: bool = True
+    # CPU threads for the model (torch and onnxruntime); null = the library default (all cores).
+    threads: int | None = Field(default=None, ge=1, le=1024)
 
 
 class UmapConfig(_Section):
@@ -71,7 +73,7 @@ class UmapConfig(_Section):
     @classmethod
     def _nn(cls, v: Any) -> Any:
         if v != "auto" and v < 2:
-            raise ValueError(f"expected an integer >= 2 or 'auto', got {v}")
+            raise ValueError("an integer >= 2 or 'auto'")
         return v
 
 
@@ -89,14 +91,14 @@ class HdbscanConfig(_Section):
     @classmethod
     def _mcs(cls, v: Any) -> Any:
         if v != "auto" and v < 2:
-            raise ValueError(f"expected an integer >= 2 or 'auto', got {v}")
+            raise ValueError("an integer >= 2 or 'auto'")
         return v
 
     @field_validator("min_samples")
     @classmethod
     def _ms(cls, v: Any) -> Any:
         if v not in ("auto", None) and v < 1:
-            raise ValueError(f"expected an integer >= 1, 'auto' or null, got {v}")
+            raise ValueError("an integer >= 1, 'auto' or null")
         return v
 
 
@@ -114,7 +116,7 @@ class LabelsConfig(_Section):
     @classmethod
     def _ngr(cls, v: tuple[int, int]) -> tuple[int, int]:
         if not 1 <= v[0] <= v[1] <= 6:
-            raise ValueError(f"expected [low, high] with 1 <= low <= high <= 6, got {list(v)}")
+            raise ValueError("[low, high] with 1 <= low <= high <= 6")
         return v
 
 
@@ -128,14 +130,14 @@ class TaxonomyConfig(_Section):
     @classmethod
     def _levels(cls, v: Any) -> Any:
         if v != "auto" and not 2 <= v <= 5:
-            raise ValueError(f"expected an integer in [2, 5] or 'auto', got {v}")
+            raise ValueError("an integer in [2, 5] or 'auto'")
         return v
 
     @field_validator("top_level")
     @classmethod
     def _top(cls, v: Any) -> Any:
         if v != "auto" and v < 2:
-            raise ValueError(f"expected an integer >= 2 or 'auto', got {v}")
+            raise ValueError("an integer >= 2 or 'auto'")
         return v
 
 
@@ -147,6 +149,20 @@ class ReportConfig(_Section):
 class CacheConfig(_Section):
     enabled: bool = True
     dir: str = ".cache/taxonomy"
+
+
+class EngineConfig(_Section):
+    """Past one machine: fit on a sample, embed and assign the rest in batches (docs/scaling.md)."""
+
+    # local = batches in this process; dask = on a Dask cluster (needs pip install '.[distributed]').
+    kind: Literal["local", "dask"] = "local"
+    # Dask scheduler, e.g. tcp://10.0.0.5:8786; null starts a local cluster on this machine.
+    address: str | None = None
+    n_workers: int = Field(default=2, ge=1, le=4096)
+    threads_per_worker: int = Field(default=1, ge=1, le=1024)
+    batch_size: int = Field(default=2000, ge=1)
+    # Fit the taxonomy on this many papers (seeded random sample); null = fit on all.
+    fit_sample: int | None = Field(default=None, ge=10)
 
 
 class RunConfig(_Section):
@@ -161,6 +177,7 @@ class RunConfig(_Section):
     taxonomy: TaxonomyConfig = TaxonomyConfig()
     report: ReportConfig = ReportConfig()
     cache: CacheConfig = CacheConfig()
+    engine: EngineConfig = EngineConfig()
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -174,22 +191,56 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
+def _field_path(loc: tuple) -> tuple:
+    """The part of an error location that names config keys (drops union-branch tags like 'int')."""
+    model: type[BaseModel] | None = RunConfig
+    out = []
+    for part in loc:
+        if model is None:
+            break
+        out.append(part)
+        field = model.model_fields.get(str(part))
+        if field is None:  # an unknown key: the path ends here
+            break
+        ann = field.annotation
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return tuple(out)
+
+
+def _expected(msg: str) -> str:
+    msg = msg.removeprefix("Value error, ").removeprefix("Input should be ")
+    msg = msg.split(", unable to parse")[0]
+    return f"a value {msg}" if msg.startswith(("greater", "less")) else msg
+
+
 def format_validation_error(err: ValidationError, source: str) -> str:
-    """One line per problem: ``source: key.path: expected …, got …``."""
-    lines = []
+    """One line per bad key: ``source: key.path: expected …, got …``."""
+    by_path: dict[tuple, list[dict]] = {}
     for e in err.errors():
-        loc = tuple(e["loc"])
-        path = ".".join(str(p) for p in loc) or "<root>"
-        if e["type"] == "extra_forbidden":
+        by_path.setdefault(_field_path(tuple(e["loc"])), []).append(e)
+    lines = []
+    for loc, errs in by_path.items():
+        path = ".".join(_key_text(p) for p in loc) or "<root>"
+        if errs[0]["type"] == "extra_forbidden":
             allowed = _fields_at(RunConfig, loc)
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             tip = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(allowed)}"
             lines.append(f"{source}: {path}: unknown key{tip}")
-        else:
-            msg = e["msg"].removeprefix("Value error, ")
-            got = e.get("input")
-            lines.append(f"{source}: {path}: {msg} (got {got!r})")
+            continue
+        expected = " or ".join(dict.fromkeys(_expected(e["msg"]) for e in errs))
+        lines.append(f"{source}: {path}: expected {expected} (got {_short(errs[0].get('input'))})")
     return "\n".join(lines)
+
+
+def _key_text(part: object) -> str:
+    # A key from a hostile file may hold newlines or be huge: quote anything unusual.
+    text = str(part)
+    return text if text.isidentifier() or text.isdigit() else _short(text)
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def build_config(data: dict, source: str = "<config>") -> RunConfig:
@@ -209,14 +260,17 @@ def read_yaml(path: Path) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, ValueError) as err:  # UnicodeDecodeError, a NUL in the path
         raise ConfigError(f"{path}: cannot read config: {err}") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where}: invalid YAML: {getattr(err, 'problem', err)}") from None
+        where = f" line {mark.line + 1}:" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}:{where} invalid YAML: {problem}") from None
+    except (ValueError, RecursionError) as err:  # a 5000-digit integer, nesting too deep
+        raise ConfigError(f"{path}: invalid YAML: {type(err).__name__}: {str(err)[:120]}") from None
 
 
 def load_config(path: str | Path | None) -> RunConfig:
@@ -272,5 +326,6 @@ def resolve_auto(cfg: RunConfig, n_docs: int) -> RunConfig:
 
 
 def dump_config(cfg: RunConfig) -> str:
-    data = cfg.model_dump(mode="json")
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    from .outputs import yaml_text  # round-trips any string exactly (titles, paths)
+
+    return yaml_text(cfg.model_dump(mode="json"))

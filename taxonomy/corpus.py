@@ -12,7 +12,9 @@ import csv
 import gzip
 import io
 import json
+import math
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,6 +28,17 @@ FORMATS_BY_SUFFIX = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "arxiv",
     ".csv": "csv", ".tsv": "csv",
     ".parquet": "parquet", ".pq": "parquet",
+}
+# Real abstracts can be long (and some exports hold whole papers); the csv module's
+# default cell limit of 128 KiB would reject them, so allow up to 2 GiB per cell.
+csv.field_size_limit(2**31 - 1)
+SURROGATE = re.compile("[\ud800-\udfff]")
+EMPTY_HINTS = {
+    "papers_page": "expected title lines, each followed by a blank line and an abstract paragraph",
+    "jsonl": "expected one JSON object per line",
+    "arxiv": "expected arXiv metadata records as JSON lines or a JSON array",
+    "csv": "expected a header row and at least one data row",
+    "parquet": "the table has no rows",
 }
 ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
 PHYSICS_ARCHIVES = {
@@ -83,10 +96,12 @@ def _open_bytes(path: Path) -> bytes:
         raise InputError(path, "is a directory, expected a corpus file") from None
     except OSError as err:
         raise InputError(path, f"cannot read: {err.strerror}") from None
+    except ValueError as err:  # e.g. a NUL byte in the path
+        raise InputError(repr(str(path)), f"not a usable file path ({err})") from None
     if path.suffix == ".gz":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise InputError(path, f"not a valid gzip file ({err})") from None
     return raw
 
@@ -144,24 +159,33 @@ def read_papers_page(text: str, path: Path) -> Iterator[tuple[dict, int]]:
             i += 1
 
 
+def _parse_json(text: str, path: Path, line: int | None) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(
+            path, f"invalid JSON ({err.msg} at column {err.colno})",
+            line=err.lineno if line is None else line,
+        ) from None
+    except ValueError as err:  # an integer of more than 4300 digits
+        raise InputError(path, f"invalid JSON ({err})", line=line) from None
+    except RecursionError:
+        raise InputError(path, "invalid JSON (nested too deeply)", line=line) from None
+
+
 def read_jsonl(text: str, path: Path) -> Iterator[tuple[dict, int]]:
-    for i, line in enumerate(text.splitlines(), start=1):
+    # Split on \n only: str.splitlines would also split inside JSON strings at U+2028 etc.
+    for i, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(path, f"invalid JSON ({err.msg} at column {err.colno})", line=i) from None
+        rec = _parse_json(line, path, i)
         if not isinstance(rec, dict):
             raise InputError(path, f"expected a JSON object per line, got {type(rec).__name__}", line=i)
         yield rec, i
 
 
 def read_json_array(text: str, path: Path) -> Iterator[tuple[dict, int]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(path, f"invalid JSON ({err.msg} at column {err.colno})", line=err.lineno) from None
+    data = _parse_json(text, path, None)
     if not isinstance(data, list):
         raise InputError(path, f"expected a JSON array of objects or JSON lines, got {type(data).__name__}")
     for i, rec in enumerate(data, start=1):
@@ -201,20 +225,27 @@ def read_parquet(raw: bytes, path: Path) -> Iterator[tuple[dict, int]]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(raw))
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as err:
-        raise InputError(path, f"not a readable Parquet file ({err})") from None
-    for i, rec in enumerate(table.to_pylist(), start=1):
+        rows = pq.read_table(io.BytesIO(raw)).to_pylist()
+    except (pa.ArrowException, OSError, ValueError) as err:  # UnicodeDecodeError is a ValueError
+        raise InputError(path, f"not a readable Parquet file ({str(err)[:200]})") from None
+    for i, rec in enumerate(rows, start=1):
         yield rec, i
 
 
-def arxiv_record(rec: dict) -> dict:
+def arxiv_record(rec: dict, path: Path, line: int) -> dict:
     """Normalise an arXiv metadata record: categories list, primary, archive, group, URL."""
     rec = dict(rec)
     cats = rec.get("categories")
     if isinstance(cats, str):
         cats = cats.split()
-    if isinstance(cats, list) and cats:
+    primary = rec.get("primary_category")
+    if cats is not None and not (isinstance(cats, list) and all(isinstance(c, str) and c for c in cats)):
+        raise InputError(path, "expected a space-separated string or a list of category names",
+                         line=line, field="categories")
+    if primary is not None and not (isinstance(primary, str) and primary):
+        raise InputError(path, "expected a category name such as 'cs.LG'", line=line,
+                         field="primary_category")
+    if cats:
         rec["categories"] = cats
         primary = rec.get("primary_category") or cats[0]
         archive = primary.split(".")[0]
@@ -227,16 +258,23 @@ def arxiv_record(rec: dict) -> dict:
 # --- field mapping ---------------------------------------------------------------
 
 
-def _text_field(rec: dict, name: str, path: Path, line: int) -> str:
+def _text_field(rec: dict, name: str, path: Path, line: int, *, numbers: bool = False) -> str:
+    """The text in ``rec[name]`` ("" when absent or null); ``numbers`` also takes integers (ids)."""
     value = rec.get(name)
     if value is None:
         return ""
-    if isinstance(value, float) and value != value:  # NaN from pandas-written files
+    if isinstance(value, float) and math.isnan(value):  # NaN from pandas-written files
         return ""
-    if isinstance(value, (int, float)) and name not in ("title",):
-        return str(value)
+    if numbers and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(int(value)) if isinstance(value, int) or value.is_integer() else str(value)
     if not isinstance(value, str):
         raise InputError(path, f"expected text, got {type(value).__name__}", line=line, field=name)
+    bad = SURROGATE.search(value)
+    if bad:  # only JSON escapes can make these; they cannot be encoded or embedded
+        raise InputError(
+            path, f"invalid character (lone UTF-16 surrogate {bad.group()!r}) at position {bad.start()}",
+            line=line, field=name,
+        )
     return value
 
 
@@ -261,8 +299,8 @@ def resolve_corpus_path(path: str) -> Path:
 
 def iter_records(cfg: CorpusConfig) -> tuple[Path, str, Iterator[tuple[dict, int]]]:
     path = resolve_corpus_path(cfg.path)
+    raw = _open_bytes(path)  # first: "file not found" beats "unknown extension"
     fmt = detect_format(path, cfg.format)
-    raw = _open_bytes(path)
     if fmt == "parquet":
         return path, fmt, read_parquet(raw, path)
     text = _decode(raw, path, cfg.encoding)
@@ -271,9 +309,9 @@ def iter_records(cfg: CorpusConfig) -> tuple[Path, str, Iterator[tuple[dict, int
     if fmt == "csv":
         return path, fmt, read_csv(text, path)
     if fmt == "arxiv" and text.lstrip().startswith("["):
-        return path, fmt, ((arxiv_record(r), i) for r, i in read_json_array(text, path))
+        return path, fmt, ((arxiv_record(r, path, i), i) for r, i in read_json_array(text, path))
     if fmt == "arxiv":
-        return path, fmt, ((arxiv_record(r), i) for r, i in read_jsonl(text, path))
+        return path, fmt, ((arxiv_record(r, path, i), i) for r, i in read_jsonl(text, path))
     return path, fmt, read_jsonl(text, path)
 
 
@@ -299,7 +337,7 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
         abs_name = next((n for n in abstract_names if rec.get(n) not in (None, "")), cfg.abstract_field)
         abstract = _collapse(_text_field(rec, abs_name, path, line))
         title = _collapse(_text_field(rec, cfg.title_field, path, line))
-        doc_id = _text_field(rec, cfg.id_field, path, line).strip() or f"doc{n_read:06d}"
+        doc_id = _text_field(rec, cfg.id_field, path, line, numbers=True).strip() or f"doc{n_read:06d}"
         if not abstract:
             skipped["empty"] += 1
             continue
@@ -321,6 +359,8 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
             gold[f].append(None if value in (None, "") else str(value))
         if cfg.max_docs and len(ids) >= cfg.max_docs:
             break
+    if n_read == 0:
+        raise InputError(path, f"no papers found as {fmt}: {EMPTY_HINTS[fmt]}")
     for f in cfg.gold_fields:
         if ids and all(v is None for v in gold[f]):
             raise InputError(path, f"gold field '{f}' is missing from every record (corpus.gold_fields)")

@@ -7,6 +7,7 @@ path is loaded the usual way (a hub name needs network the first time).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -14,11 +15,14 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .cache import ArrayStore, hash_key
 from .config import EmbeddingConfig
 from .errors import ConfigError
 
+# Texts per cache shard: a killed run loses at most this many embeddings.
+CHUNK = 2048
 BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
@@ -84,7 +88,7 @@ def load_sentence_transformer(cfg: EmbeddingConfig):
 
     try:
         model = SentenceTransformer(where, device=cfg.device)
-    except Exception as err:  # hub/network/file errors come in many types
+    except Exception as err:  # noqa: BLE001 - hub, network and file errors come in many types
         if local:
             raise ConfigError(f"embedding.model: cannot load model from {where}: {err}") from None
         raise ConfigError(
@@ -96,12 +100,17 @@ def load_sentence_transformer(cfg: EmbeddingConfig):
     return model
 
 
-def load_encoder(cfg: EmbeddingConfig) -> Encoder:
+def load_encoder(cfg: EmbeddingConfig, cache_dir: str | Path | None = None) -> Encoder:
+    """The configured backend; ONNX files are exported into ``cache_dir`` once."""
     if cfg.backend == "torch":
+        if cfg.threads:
+            import torch
+
+            torch.set_num_threads(cfg.threads)
         return SentenceTransformerEncoder(cfg)
     from .onnx_backend import OnnxEncoder  # optional: needs onnxruntime
 
-    return OnnxEncoder(cfg)
+    return OnnxEncoder(cfg, cache_dir)
 
 
 def model_key(cfg: EmbeddingConfig) -> str:
@@ -153,7 +162,7 @@ class Embedder:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = load_encoder(self.cfg)
+            self._encoder = load_encoder(self.cfg, self.cache.store.root)
         return self._encoder
 
     def embed(self, texts: list[str], *, progress: bool | None = None) -> tuple[np.ndarray, EmbedStats]:
@@ -163,18 +172,52 @@ class Embedder:
         stats = EmbedStats(n_texts=len(texts), n_cached=len(texts) - sum(k not in found for k in keys))
         if todo:
             by_key = dict(zip(keys, texts))
+            # Similar lengths together: batches carry little padding.
+            todo.sort(key=lambda k: len(by_key[k]))
             new_texts = [by_key[k] for k in todo]
             show = self.cfg.show_progress_bar if progress is None else progress
-            vectors = self.encoder.encode(new_texts, show_progress_bar=show)
+            with tqdm(total=len(todo), desc="embedding", unit="doc", disable=not show) as bar:
+                for start in range(0, len(todo), CHUNK):
+                    part_keys, part = todo[start:start + CHUNK], new_texts[start:start + CHUNK]
+                    vectors = self.encoder.encode(part, show_progress_bar=False)
+                    # Saved per chunk, so a killed run keeps what it has embedded.
+                    self.cache.add(part_keys, vectors)
+                    found.update(zip(part_keys, vectors))
+                    bar.update(len(part))
             stats.n_embedded = len(new_texts)
             stats.n_truncated = count_truncated(self.encoder, new_texts, self.cfg.max_seq_length)
-            self.cache.add(todo, vectors)
-            found.update(zip(todo, vectors))
+        if len(todo) < len(texts):
+            # Count over every text, cached ones too, so the figure does not depend on the cache.
+            n = count_truncated_offline(self.cfg, texts)
+            stats.n_truncated = stats.n_truncated if n is None else n
         dim = next(iter(found.values())).shape[0] if found else 0
         out = np.empty((len(texts), dim), dtype=np.float32)
         for i, k in enumerate(keys):
             out[i] = found[k]
         return out, stats
+
+
+def count_truncated_offline(cfg: EmbeddingConfig, texts: list[str]) -> int | None:
+    """Like :func:`count_truncated` with only the model's ``tokenizer.json`` (no model load).
+
+    ``None`` when the model is not a local folder with a fast tokenizer file.
+    """
+    where, local = model_location(cfg.model)
+    path = Path(where) / "tokenizer.json"
+    if not local or not path.is_file():
+        return None
+    tok = _fast_tokenizer(str(path))
+    return int(sum(len(e.ids) > cfg.max_seq_length for e in tok.encode_batch(texts)))
+
+
+@functools.lru_cache(maxsize=4)
+def _fast_tokenizer(path: str):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(path)
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
 
 
 def count_truncated(encoder: Encoder, texts: list[str], max_len: int) -> int:

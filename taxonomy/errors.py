@@ -21,6 +21,8 @@ class InputError(TaxonomyError):
     """A corpus file cannot be read; names the file, the line or row, and why."""
 
     def __init__(self, path: str, reason: str, line: int | None = None, field: str | None = None):
+        # Library messages (pyarrow, csv) may span lines; an error is always one line.
+        reason = " ".join(reason.split())
         self.path, self.reason, self.line, self.field = str(path), reason, line, field
         where = f"{self.path}:{line}" if line is not None else self.path
         what = f"field '{field}': " if field else ""

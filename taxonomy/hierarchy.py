@@ -3,6 +3,11 @@
 Levels are numbered from the root (level 0, the whole corpus) down to the
 leaves (level ``L``). A node's id is ``"<level>.<index>"``; a leaf's index is
 its ``topic_id``.
+
+Topics are grouped with Ward linkage on their centroids in the space the
+topics were found in (the UMAP clustering space): there, topics HDBSCAN saw as
+neighbouring densities sit close together, which matched gold fields better
+than grouping in the raw embedding space (docs/labels-and-shape.md).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cluster import centroids
+MIN_TOP_LEVEL = 4
 
 
 @dataclass
@@ -68,12 +73,16 @@ def level_sizes(n_topics: int, levels: int | str, top_level: int | str) -> list[
     """Node counts per level, top to leaves, e.g. 100 topics, 3 levels -> [5, 22, 100].
 
     Auto: 2 levels up to 40 leaf topics, 3 up to 400, else 4; counts shrink
-    geometrically from the leaves to the top, at least 2 at the top.
+    geometrically from the leaves to the top. The top level has at least
+    ``min(4, n_topics // 2)`` nodes: a corpus split in two or three says little
+    (8 topics would give 3 parents, 2.7 children each, by the geometric rule).
     """
     if levels == "auto":
         levels = 2 if n_topics <= 40 else 3 if n_topics <= 400 else 4
     sizes = [max(2, round(n_topics ** (j / levels))) for j in range(1, levels)]
-    if top_level != "auto":
+    if top_level == "auto":
+        sizes[0] = max(sizes[0], min(MIN_TOP_LEVEL, n_topics // 2))
+    else:
         top = min(int(top_level), n_topics)
         span = levels - 1
         sizes = [max(2, round(top * (n_topics / top) ** ((j - 1) / span))) for j in range(1, levels)]
@@ -84,11 +93,13 @@ def level_sizes(n_topics: int, levels: int | str, top_level: int | str) -> list[
     return sizes
 
 
-def build_taxonomy(X: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) -> Taxonomy:
+def build_taxonomy(points: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) -> Taxonomy:
     """Group leaf topics level by level with Ward linkage on their centroids.
 
-    ``sizes`` are node counts from level 1 down to the leaves; a level whose
-    count equals the one below is still kept, so every path has the same depth.
+    ``points`` are the papers in the space the topics were found in (the
+    pipeline passes the UMAP clustering space). ``sizes`` are node counts from
+    level 1 down to the leaves; a level whose count equals the one below is
+    still kept, so every path has the same depth.
     """
     from sklearn.cluster import AgglomerativeClustering
 
@@ -96,16 +107,15 @@ def build_taxonomy(X: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) -> Ta
     n_topics = sizes[-1]
     # member[level][topic] = index of that topic's ancestor at this level
     member: dict[int, np.ndarray] = {n_levels: np.arange(n_topics)}
-    C = centroids(X, topic_ids, n_topics)
-    topic_sizes = np.bincount(topic_ids[topic_ids >= 0], minlength=n_topics).astype(np.float32)
+    topic_sizes = np.bincount(topic_ids[topic_ids >= 0], minlength=n_topics).astype(np.float64)
+    C = np.stack([points[topic_ids == t].mean(axis=0) for t in range(n_topics)]).astype(np.float64)
     for level in range(n_levels - 1, 0, -1):
         below = member[level + 1]
         n_below = int(below.max()) + 1
-        # A group's centroid is the size-weighted mean of its topics' centroids.
+        # A group's centroid is the mean of its papers (size-weighted mean of its topics' centroids).
         weights = np.array([topic_sizes[below == g].sum() for g in range(n_below)])
         groups_below = np.stack([(C[below == g] * topic_sizes[below == g, None]).sum(0)
-                                 for g in range(n_below)])
-        groups_below /= np.maximum(np.linalg.norm(groups_below, axis=1, keepdims=True), 1e-12)
+                                 for g in range(n_below)]) / np.maximum(weights[:, None], 1)
         k = sizes[level - 1]
         if k >= n_below:
             parent_of = np.arange(n_below)

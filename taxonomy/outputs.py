@@ -4,6 +4,9 @@ Everything is written to a hidden staging folder beside the target and moved
 into place at the end, so a failed or killed run never leaves a half-written
 run directory. An existing run is replaced only when asked (``--overwrite``),
 and then by two renames with the old run kept until the new one is in place.
+Only a directory that a run wrote (it holds ``metrics.json``) or an empty one is
+ever replaced, so a mistaken ``--out`` cannot delete other files. Staging
+folders of killed runs are removed by the next run once their process is gone.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -24,6 +28,9 @@ from .errors import OutputError
 DOCUMENT_COLUMNS = ["doc_id", "title", "topic_id", "topic_label", "path", "probability", "x", "y"]
 TOPIC_COLUMNS = ["node_id", "parent_id", "level", "label", "size", "keywords"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Every run directory has this file; it is how a directory is recognised as a run.
+RUN_MARKER = "metrics.json"
+_STAGING = re.compile(r"^\..+\.staging-(\d+)-[^/]*$")
 
 
 def safe_cell(value: object) -> object:
@@ -35,15 +42,32 @@ def safe_cell(value: object) -> object:
 
 def csv_text(columns: list[str], rows: list[list[object]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # CRLF rows (RFC 4180): the writer then quotes any cell holding \r or \n, which a
+    # "\n" terminator would leave bare, so a stray \r in a title cannot split a row.
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(columns)
     for row in rows:
         w.writerow([safe_cell(v) for v in row])
     return buf.getvalue()
 
 
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # YAML reads NEL/LS/PS as line breaks and folds them inside plain or single-quoted
+    # scalars; only double quotes escape them, so force those to round-trip exactly.
+    style = '"' if any(ch in data for ch in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def yaml_text(data: object) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    """YAML that loads back (``yaml.safe_load``) to exactly ``data``, whatever its strings hold."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def json_text(data: object) -> str:
@@ -52,17 +76,64 @@ def json_text(data: object) -> str:
 
 def check_target(target: Path, overwrite: bool) -> None:
     """Fail early (before any work) when ``target`` exists and may not be replaced."""
-    recover_interrupted_swap(target)
+    target = Path(target)
+    if not target.name or target.name in (".", ".."):
+        raise OutputError(f"{target}: expected a run directory path that ends in a name")
+    if target.parent.is_dir():
+        recover_interrupted_swap(target)
+        remove_stale_staging(target.parent)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: exists and is not a directory")
     if target.exists() and not overwrite:
         raise OutputError(
             f"{target}: a run directory already exists; pass --overwrite to replace it "
             "or --out to write elsewhere"
         )
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"{target}: exists and is not a directory")
+    if target.exists():
+        _check_replaceable(target)
     parent = _existing_parent(target)
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{target}: cannot write in {parent} (permission denied)")
+    if not parent.is_dir():
+        raise OutputError(f"{target}: {parent} is a file, expected a directory")
+    try:  # a real probe: os.access says yes to root even on read-only mounts
+        os.rmdir(tempfile.mkdtemp(prefix=".write-probe-", dir=parent))
+    except OSError as err:
+        raise OutputError(f"{target}: cannot write in {parent} ({err.strerror})") from None
+
+
+def _check_replaceable(target: Path) -> None:
+    """Refuse to replace anything but a previous run (or an empty directory)."""
+    here = Path.cwd().resolve()
+    real = target.resolve()
+    if real == here or real in here.parents:
+        raise OutputError(f"{target}: is the current directory or contains it; refusing to replace it")
+    if not (target / RUN_MARKER).is_file() and any(target.iterdir()):
+        raise OutputError(
+            f"{target}: exists and is not a run directory (no {RUN_MARKER}); refusing to replace it "
+            "even with --overwrite; choose another --out"
+        )
+
+
+def remove_stale_staging(parent: Path) -> list[Path]:
+    """Delete staging folders left in ``parent`` by runs whose process no longer exists."""
+    removed = []
+    for p in parent.glob(".*.staging-*"):
+        m = _STAGING.match(p.name)
+        if m and p.is_dir() and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OverflowError:
+        return False
+    return True
 
 
 def _existing_parent(path: Path) -> Path:
@@ -87,9 +158,19 @@ def recover_interrupted_swap(target: Path) -> None:
 
 def write_run_dir(target: Path, files: dict[str, str | bytes | Callable[[Path], None]], overwrite: bool) -> Path:
     """Write ``files`` (name -> content, or a writer taking the path) as one run directory."""
+    target = Path(target)
     check_target(target, overwrite)
+    try:
+        _write_staged(target, files)
+    except OSError as err:  # disk full, permissions changed, ... during the write
+        raise OutputError(f"{target}: could not write the run directory: {err}") from None
+    return target
+
+
+def _write_staged(target: Path, files: dict[str, str | bytes | Callable[[Path], None]]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    # The pid in the name lets a later run tell a dead run's leftovers from a live run's work.
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-{os.getpid()}-", dir=target.parent))
     try:
         for name, content in files.items():
             path = staging / name
@@ -105,7 +186,6 @@ def write_run_dir(target: Path, files: dict[str, str | bytes | Callable[[Path], 
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
@@ -170,8 +250,9 @@ def tree_dict(result) -> dict:
 
 
 def run_files(result) -> dict[str, str | Callable[[Path], None]]:
+    from .assign import save_assign_model
     from .config import dump_config
-    from .report import render_report
+    from .report import render_report, save_map_image
 
     metrics = dict(result.metrics, seconds=result.seconds)
     tree = tree_dict(result)
@@ -183,4 +264,7 @@ def run_files(result) -> dict[str, str | Callable[[Path], None]]:
         "metrics.json": json_text(metrics),
         "config.yaml": dump_config(result.cfg),
         "report.html": render_report(result, tree, metrics),
+        "map.png": lambda path: save_map_image(result, path),
+        # What 'taxonomy assign' needs to place new papers (taxonomy/assign.py).
+        "model/assign.npz": lambda path: save_assign_model(result, path),
     }

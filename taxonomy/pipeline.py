@@ -44,6 +44,8 @@ class RunResult:
     metrics: dict = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     out_dir: Path | None = None
+    # Papers left out of a sampled fit (engine.fit_sample); run() places them with assign.
+    rest: Corpus | None = None
 
 
 class StageTimer:
@@ -82,10 +84,16 @@ def fit(cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedde
     if len(corpus) < MIN_DOCS:
         raise InputError(
             corpus.source,
-            f"{len(corpus)} usable papers after skipping {corpus.n_skipped} "
+            f"{len(corpus)} usable paper{'' if len(corpus) == 1 else 's'} after skipping {corpus.n_skipped} "
             f"({_skip_text(corpus.skipped)}); a taxonomy needs at least {MIN_DOCS}",
         )
     log(f"        {len(corpus)} papers ({corpus.n_skipped} skipped: {_skip_text(corpus.skipped)})")
+    rest = None
+    if cfg.engine.fit_sample and len(corpus) > cfg.engine.fit_sample:
+        from .distributed import split_sample
+
+        corpus, rest = split_sample(corpus, cfg.engine.fit_sample, cfg.seed)
+        log(f"        fitting on a sample of {len(corpus)}; the other {len(rest)} are assigned after")
     cfg = resolve_auto(cfg, len(corpus))
 
     embedder = embedder or Embedder(cfg.embedding, store)
@@ -125,7 +133,8 @@ def fit(cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedde
     n_topics = int(topic_ids.max()) + 1
     with timer("taxonomy", f"grouping {n_topics} topics into a taxonomy"):
         sizes = level_sizes(n_topics, cfg.taxonomy.levels, cfg.taxonomy.top_level)
-        tax = build_taxonomy(X, topic_ids, sizes)
+        # Grouped in the UMAP space the topics were found in (see hierarchy.py).
+        tax = build_taxonomy(Z, topic_ids, sizes)
 
     with timer("label", f"naming {len(tax.nodes)} nodes"):
         lab = cfg.labels
@@ -137,8 +146,12 @@ def fit(cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedde
         )
         labeller.label_tree(tax)
 
-    result = RunResult(cfg, corpus, X, Z, xy, topic_ids, probs, tax, seconds=timer.seconds)
+    result = RunResult(cfg, corpus, X, Z, xy, topic_ids, probs, tax, seconds=timer.seconds, rest=rest)
     result.metrics = run_metrics(result, estats, raw_ids, n_joined)
+    with timer("evaluate", "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else "")):
+        from .evaluate import evaluate_run
+
+        result.metrics.update(evaluate_run(result))
     return result
 
 
@@ -176,7 +189,13 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, overwrite: bool = False,
     check_target(target, overwrite)  # before any work: fail fast, clobber nothing
     result = fit(cfg, log=log)
     log(f"[write] {target}")
+    extra_rows = ""
+    if result.rest is not None:
+        from .distributed import assign_rest
+
+        extra_rows = assign_rest(result, log=log)
     files = run_files(result)
+    files["documents.csv"] += extra_rows
     write_run_dir(target, files, overwrite)
     result.out_dir = target
     return result

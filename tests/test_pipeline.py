@@ -7,13 +7,12 @@ import json
 import pandas as pd
 import pytest
 import yaml
+from conftest import sample_config
 
 from taxonomy.config import load_config
 from taxonomy.errors import OutputError
 from taxonomy.outputs import DOCUMENT_COLUMNS, TOPIC_COLUMNS
 from taxonomy.pipeline import run
-
-from conftest import sample_config
 
 OUTPUT_FILES = {"documents.csv", "topics.csv", "taxonomy.yaml", "taxonomy.json", "report.html",
                 "metrics.json", "config.yaml"}

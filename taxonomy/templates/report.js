@@ -1,174 +1,513 @@
-// Interactive report: map, taxonomy sunburst, search, topic table, run panel.
-// Corpus text is only ever put into the page with textContent (never innerHTML),
-// and escaped as entities in strings handed to plotly.
+// Interactive report: map, taxonomy tree, search, topic table, run panel.
+//
+// The page carries three gzip+base64 payloads (plotly.js, the core data, the
+// abstracts); they are inflated here with DecompressionStream, so the file
+// stays small and needs no network. Corpus text only ever enters the page via
+// textContent (never innerHTML); strings handed to plotly, which reads a few
+// HTML-like tags in labels, are entity-escaped first.
 (function () {
   "use strict";
-  const D = JSON.parse(document.getElementById("report-data").textContent);
-  const docs = D.docs, nodes = D.nodes, N = docs.id.length;
-  const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-    "#ff9da7", "#9c755f", "#17becf", "#bcbd22", "#8c6d31", "#637939", "#7b4173", "#3182bd", "#e6550d"];
-  const OUTLIER = "#c7cbd1";
+  const status = document.getElementById("status");
+  const api = (window.__report = { ready: false, textReady: false, timing: {} });
+  // Milliseconds since navigation start at each step, for measuring the page.
+  const mark = (step) => { api.timing[step] = Math.round(performance.now()); };
 
-  const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  const el = (tag, text, attrs) => {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-    return e;
-  };
-  const pathLabels = (i) => docs.path[i].map((id) => nodes[id].label);
-  const topLevel = Object.values(nodes).filter((n) => n.level === 1).sort((a, b) => b.size - a.size);
-  const colorOf = {};
-  topLevel.forEach((n, k) => { colorOf[n.id] = PALETTE[k % PALETTE.length]; });
-
-  // ---- map ----------------------------------------------------------------
-  const groups = topLevel.map((n) => ({ node: n, idx: [] }));
-  const outliers = [];
-  const groupIndex = Object.fromEntries(topLevel.map((n, k) => [n.id, k]));
-  for (let i = 0; i < N; i++) {
-    if (docs.path[i].length) groups[groupIndex[docs.path[i][0]]].idx.push(i);
-    else outliers.push(i);
+  function fail(err) {
+    status.textContent = "The report could not be shown: " + (err && err.message ? err.message : err);
+    status.className = "error";
+    console.error(err);
   }
-  const hover = (i) => esc(docs.title[i] || docs.id[i]) + "<br>" +
-    (docs.path[i].length ? esc(pathLabels(i).join(" › ")) : "unassigned (outlier)");
-  const trace = (idx, name, color) => ({
-    type: "scattergl", mode: "markers", name: esc(name),
-    x: idx.map((i) => docs.x[i]), y: idx.map((i) => docs.y[i]), customdata: idx,
-    text: idx.map(hover), hoverinfo: "text",
-    marker: { size: N > 5000 ? 3 : N > 1000 ? 5 : 8, color, opacity: 0.8 },
-  });
-  const traces = groups.map((g) => trace(g.idx, g.node.label, colorOf[g.node.id]));
-  if (outliers.length) traces.push(trace(outliers, "unassigned", OUTLIER));
-  const baseTraces = traces.length;
-  traces.push({ type: "scattergl", mode: "markers", name: "highlighted", x: [], y: [], customdata: [],
-    text: [], hoverinfo: "text", showlegend: false,
-    marker: { size: N > 5000 ? 6 : 11, color: "rgba(0,0,0,0)", line: { color: "#111", width: 2 } } });
 
-  const centre = (idx) => {
-    const xs = idx.map((i) => docs.x[i]).sort((a, b) => a - b);
-    const ys = idx.map((i) => docs.y[i]).sort((a, b) => a - b);
-    return [xs[xs.length >> 1], ys[ys.length >> 1]];
-  };
-  const docsOf = (nodeId) => {
-    const out = [];
-    for (let i = 0; i < N; i++) if (docs.path[i].includes(nodeId)) out.push(i);
+  function base64Bytes(id) {
+    const s = document.getElementById(id).textContent.trim();
+    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(s);
+    const bin = atob(s), out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;
-  };
-  const annotation = (n, big) => {
-    const [x, y] = centre(docsOf(n.id));
-    return { x, y, text: esc(n.label), showarrow: false,
-      font: { size: big ? 15 : 11, color: big ? "#111" : "#333" },
-      bgcolor: big ? "rgba(255,255,255,0.75)" : "rgba(255,255,255,0.55)" };
-  };
-  const topNotes = topLevel.map((n) => annotation(n, true));
-  const leafNotes = Object.values(nodes).filter((n) => n.level === D.n_levels).map((n) => annotation(n, false));
-  const layout = {
-    margin: { l: 10, r: 10, t: 10, b: 10 }, hovermode: "closest", dragmode: "pan",
-    xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" },
-    legend: { orientation: "h", y: -0.02 }, annotations: topNotes,
-  };
-  const mapDiv = document.getElementById("map");
-  Plotly.newPlot(mapDiv, traces, layout, { responsive: true, scrollZoom: true, displaylogo: false });
-
-  function highlight(idx) {
-    Plotly.restyle(mapDiv, { x: [idx.map((i) => docs.x[i])], y: [idx.map((i) => docs.y[i])],
-      customdata: [idx], text: [idx.map(hover)] }, [baseTraces]);
+  }
+  function inflate(id) {
+    const stream = new Blob([base64Bytes(id)]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text();
   }
 
-  // ---- side panel ---------------------------------------------------------
-  const panel = document.getElementById("panel");
-  function link(i, text) {
-    if (!docs.url[i]) return el("span", text);
-    return el("a", text, { href: docs.url[i], target: "_blank", rel: "noopener noreferrer" });
+  if (typeof DecompressionStream === "undefined") {
+    fail(new Error("this browser lacks DecompressionStream (needs Chrome 80+, Firefox 113+ or Safari 16.4+)"));
+    return;
   }
-  function showDoc(i) {
-    panel.replaceChildren();
-    panel.append(el("h3", docs.title[i] || docs.id[i]));
-    panel.append(el("div", docs.path[i].length ? pathLabels(i).join(" › ") : "unassigned (outlier)", { class: "path" }));
-    panel.append(el("p", docs.abstract[i]));
-    const meta = el("p", null, { class: "hint" });
-    meta.append(link(i, docs.url[i] ? "Open paper ↗" : "id: " + docs.id[i]));
-    panel.append(meta);
-  }
-  function showList(heading, sub, idx) {
-    panel.replaceChildren();
-    panel.append(el("h3", heading));
-    if (sub) panel.append(el("div", sub, { class: "path" }));
-    panel.append(el("div", idx.length + " papers", { class: "hint" }));
-    const ol = el("ol", null, { id: "panel-list" });
-    idx.slice(0, 500).forEach((i) => {
-      const li = el("li", null, { "data-doc": String(i) });
-      li.append(link(i, docs.title[i] || docs.id[i]));
-      ol.append(li);
-    });
-    panel.append(ol);
-  }
-  mapDiv.on("plotly_click", (ev) => { if (ev.points.length) showDoc(ev.points[0].customdata); });
-
-  // ---- taxonomy (sunburst) -----------------------------------------------------
-  const all = Object.values(nodes).sort((a, b) => a.level - b.level);
-  const burstDiv = document.getElementById("sunburst");
-  Plotly.newPlot(burstDiv, [{
-    type: "sunburst", branchvalues: "total", maxdepth: 3,
-    ids: all.map((n) => n.id), parents: all.map((n) => n.parent || ""),
-    labels: all.map((n) => (n.level === 0 ? "All papers" : esc(n.label))), values: all.map((n) => n.size),
-    hovertemplate: "%{label}<br>%{value} papers<extra></extra>",
-  }], { margin: { l: 0, r: 0, t: 0, b: 0 } }, { displaylogo: false });
-  function selectNode(id) {
-    const n = nodes[id];
-    const idx = n.level === 0 ? docs.id.map((_, i) => i).filter((i) => docs.path[i].length) : docsOf(id);
-    highlight(idx);
-    const up = [];
-    for (let p = n; p && p.level > 0; p = nodes[p.parent]) up.unshift(p.label);
-    showList(n.level === 0 ? "All papers" : n.label, up.slice(0, -1).join(" › "), idx);
-  }
-  burstDiv.on("plotly_sunburstclick", (ev) => { if (ev.points.length) selectNode(ev.points[0].id); });
-
-  // ---- search -------------------------------------------------------------------
-  const lowerText = docs.title.map((t, i) => (t + " " + docs.abstract[i]).toLowerCase());
-  const search = document.getElementById("search"), count = document.getElementById("search-count");
-  let timer = null;
-  function runSearch() {
-    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-    if (!words.length) { highlight([]); count.textContent = ""; return; }
-    const idx = [];
-    for (let i = 0; i < N; i++) if (words.every((w) => lowerText[i].includes(w))) idx.push(i);
-    highlight(idx);
-    count.textContent = idx.length + " matching";
-    showList("Search: " + search.value, null, idx);
-  }
-  search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(runSearch, 150); });
-
-  // ---- leaf names toggle ------------------------------------------------------------
-  document.getElementById("show-leaves").addEventListener("change", (ev) => {
-    Plotly.relayout(mapDiv, { annotations: ev.target.checked ? topNotes.concat(leafNotes) : topNotes });
+  mark("start");
+  const plotlyReady = inflate("plotly-gz").then((code) => {
+    mark("plotly-inflated");
+    const s = document.createElement("script");
+    s.textContent = code; // runs at once, in global scope, like the inline script it was
+    document.head.append(s);
+    if (!window.Plotly) throw new Error("plotly.js did not load");
+    mark("plotly");
   });
+  Promise.all([inflate("core-gz").then((s) => { const D = JSON.parse(s); mark("core"); return D; }), plotlyReady])
+    .then(([D]) => build(D))
+    .catch(fail);
 
-  // ---- topic table ------------------------------------------------------------------
-  const tbody = document.querySelector("#topics tbody");
-  const leaves = Object.values(nodes).filter((n) => n.level === D.n_levels);
-  const fullPath = (n) => { const up = []; for (let p = n; p && p.level > 0; p = nodes[p.parent]) up.unshift(p.label); return up; };
-  leaves.sort((a, b) => fullPath(a).join("\u0000").localeCompare(fullPath(b).join("\u0000")));
-  for (const n of leaves) {
-    const tr = el("tr", null, { "data-node": n.id });
-    const name = el("td");
-    const a = el("a", fullPath(n).join(" › "), { href: "#map" });
-    a.addEventListener("click", (ev) => { ev.preventDefault(); selectNode(n.id); });
-    name.append(a);
-    tr.append(name, el("td", n.size), el("td", n.keywords.join(", ")));
-    const reps = el("td");
-    n.rep.forEach((i) => { const d = el("div"); d.append(link(i, docs.title[i] || docs.id[i])); reps.append(d); });
-    tr.append(reps, el("td", n.coherence === null || n.coherence === undefined ? "–" : n.coherence.toFixed(3)));
-    tbody.append(tr);
+  function build(D) {
+    const docs = D.docs, nodes = D.nodes, N = docs.id.length, L = D.n_levels;
+    const gd = document.getElementById("map");
+
+    // ---- helpers ---------------------------------------------------------------
+    const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    const el = (tag, text, attrs) => {
+      const e = document.createElement(tag);
+      if (text !== undefined && text !== null) e.textContent = String(text);
+      for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+      return e;
+    };
+    const safeUrl = (u) => (typeof u === "string" && /^https?:\/\//i.test(u) ? u : null);
+    const titleOf = (i) => docs.title[i] || docs.id[i];
+    const fmt = (x) => (typeof x === "number" ? x.toLocaleString("en-US") : String(x));
+    // Break long titles so the hover label stays readable.
+    const wrap = (s, width) => {
+      const out = [];
+      let line = "";
+      for (const w of String(s).split(" ")) {
+        if (line && line.length + w.length + 1 > width) { out.push(line); line = w; } else line = line ? line + " " + w : w;
+      }
+      if (line) out.push(line);
+      return out.map(esc).join("<br>");
+    };
+
+    // ---- structure: path of every leaf, papers of every node ---------------------
+    const all = Object.values(nodes);
+    const pathIds = (id) => { const up = []; for (let n = nodes[id]; n && n.level > 0; n = nodes[n.parent]) up.unshift(n.id); return up; };
+    const pathText = (id) => pathIds(id).map((p) => nodes[p].label).join(" › ");
+    const leafPath = {};
+    all.filter((n) => n.level === L).forEach((n) => { leafPath[n.id.slice(n.id.indexOf(".") + 1)] = pathIds(n.id); });
+    const docPath = (i) => (docs.topic[i] >= 0 ? leafPath[docs.topic[i]] || [] : []);
+    const members = Object.fromEntries(all.map((n) => [n.id, []]));
+    for (let i = 0; i < N; i++) {
+      const p = docPath(i);
+      if (p.length) members["0.0"].push(i);
+      for (const id of p) members[id].push(i);
+    }
+    const colorOf = (i) => { const p = docPath(i); return p.length ? nodes[p[0]].color : D.outlier_color; };
+    const topLevel = all.filter((n) => n.level === 1).sort((a, b) => b.size - a.size);
+    const countAt = {};
+    all.forEach((n) => { countAt[n.level] = (countAt[n.level] || 0) + 1; });
+    document.getElementById("stats").textContent =
+      `${fmt(N)} papers · ${fmt(countAt[L] || 0)} topics · ${L} levels`;
+
+    // ---- map -------------------------------------------------------------------
+    const gl = (() => { try { return !!document.createElement("canvas").getContext("webgl"); } catch (e) { return false; } })();
+    const kind = gl ? "scattergl" : "scatter"; // SVG fallback where WebGL is off
+    const size = N > 5000 ? 3 : N > 1000 ? 5 : 8;
+    const hover = new Array(N);
+    for (let i = 0; i < N; i++) {
+      const p = docPath(i);
+      hover[i] = wrap(titleOf(i), 70) + "<br><i>" +
+        (p.length ? esc(p.map((id) => nodes[id].label).join(" › ")) : "unassigned") + "</i>";
+    }
+    const trace = (idx, name, color, extra) => Object.assign({
+      type: kind, mode: "markers", name: esc(name), customdata: idx,
+      x: idx.map((i) => docs.x[i]), y: idx.map((i) => docs.y[i]),
+      text: idx.map((i) => hover[i]), hoverinfo: "text",
+      marker: { size, color, opacity: 0.8 },
+    }, extra || {});
+    const traces = topLevel.map((n) => trace(members[n.id], n.label, n.color));
+    const outliers = [];
+    for (let i = 0; i < N; i++) if (!docPath(i).length) outliers.push(i);
+    if (outliers.length) traces.push(trace(outliers, "unassigned", D.outlier_color));
+    const nBase = traces.length, HI = nBase, SEL = nBase + 1;
+    traces.push(trace([], "highlighted", [], { showlegend: false,
+      marker: { size: size + 3, color: [], opacity: 1, line: { color: "#111", width: 1.5 } } }));
+    traces.push(trace([], "selected", "#111", { showlegend: false,
+      marker: { size: size + 10, color: "rgba(0,0,0,0)", opacity: 1, line: { color: "#d62728", width: 3 } } }));
+
+    const layout = {
+      margin: { l: 4, r: 4, t: 4, b: 4 }, hovermode: "closest", dragmode: "pan", uirevision: "map",
+      xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" },
+      legend: { orientation: "h", y: 0, yanchor: "bottom", bgcolor: "rgba(255,255,255,0.7)" },
+      hoverlabel: { align: "left" },
+    };
+
+    // ---- names on the map: top level always, deeper levels as you zoom ---------------
+    // Names are HTML over the plot (textContent, so never markup), placed from the axes'
+    // data-to-pixel maps; moving them is cheap, where plotly annotations redraw the plot.
+    const namesLayer = el("div", null, { id: "names", "aria-hidden": "true" });
+    document.getElementById("map-wrap").append(namesLayer);
+    let showAll = false, full = null, zoom = 1, shownKey = "", shown = [];
+    // The deepest level whose names fit: about 30 in view, given how far we are zoomed.
+    function nameLevel(z) {
+      if (showAll) return L;
+      if (z < 1.5) return 1;
+      let d = 1;
+      for (let l = 2; l <= L; l++) if ((countAt[l] || 0) / (z * z) <= 30) d = l;
+      return d;
+    }
+    function placeNames() {
+      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+      for (const [n, div] of shown) {
+        div.style.left = (xa._offset + xa.l2p(n.pos[0])) + "px";
+        div.style.top = (ya._offset + ya.l2p(n.pos[1])) + "px";
+      }
+    }
+    function updateNames() {
+      const xr = gd._fullLayout.xaxis.range, yr = gd._fullLayout.yaxis.range;
+      if (!full) full = xr[1] - xr[0];
+      zoom = full / (xr[1] - xr[0]);
+      const level = nameLevel(zoom);
+      const inView = (n) => n.pos && n.pos[0] >= xr[0] && n.pos[0] <= xr[1] && n.pos[1] >= yr[0] && n.pos[1] <= yr[1];
+      const deeper = level > 1
+        ? all.filter((n) => n.level === level && inView(n)).sort((a, b) => b.size - a.size).slice(0, showAll ? 150 : 40)
+        : [];
+      const want = deeper.concat(topLevel.filter((n) => n.pos)); // top names last: drawn on top
+      const key = want.map((n) => n.id).join(",");
+      if (key !== shownKey) {
+        shownKey = key;
+        shown = want.map((n) => [n, el("div", n.label, { class: n.level === 1 ? "name top" : "name", "data-node": n.id })]);
+        namesLayer.replaceChildren(...shown.map(([, div]) => div));
+      }
+      placeNames();
+      declutter();
+    }
+    // Hide a name that would overlap one already kept. Unzoomed, top-level names win;
+    // zoomed in, the deeper names you zoomed for do. Then larger nodes first.
+    function declutter() {
+      const sign = zoom < 1.5 ? 1 : -1, kept = [];
+      const order = shown.slice().sort(([a], [b]) => sign * (a.level - b.level) || b.size - a.size);
+      for (const [, div] of order) {
+        div.hidden = false;
+        const r = div.getBoundingClientRect();
+        const hit = kept.some((k) => r.left < k.right && r.right > k.left && r.top < k.bottom && r.bottom > k.top);
+        if (hit) div.hidden = true; else kept.push(r);
+      }
+      api.names = order.filter(([, div]) => !div.hidden).map(([n]) => n.id);
+    }
+
+    mark("prepared");
+    Plotly.newPlot(gd, traces, layout, {
+      responsive: true, scrollZoom: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"],
+    }).then(() => {
+      mark("map");
+      updateNames();
+      const queued = new Set(); // at most one call of each per frame
+      const later = (fn) => {
+        if (!queued.has(fn)) { queued.add(fn); requestAnimationFrame(() => { queued.delete(fn); fn(); }); }
+      };
+      gd.on("plotly_relayouting", () => later(placeNames)); // follow a pan or zoom as it happens
+      gd.on("plotly_relayout", () => later(updateNames));
+      new ResizeObserver(() => later(updateNames)).observe(gd);
+      gd.on("plotly_click", (ev) => {
+        const pt = ev.points && ev.points[0];
+        if (pt && typeof pt.customdata === "number") showDoc(pt.customdata, null);
+      });
+      document.getElementById("show-names").addEventListener("change", (ev) => {
+        showAll = ev.target.checked;
+        updateNames();
+      });
+      ready();
+    }).catch(fail);
+
+    // Each restyle of a WebGL plot redraws it all (~0.2 s at 18k papers): skip the no-ops.
+    let dimmed = false, selected = null;
+    function highlight(idx) {
+      if (!idx.length && !gd.data[HI].x.length) return;
+      Plotly.restyle(gd, {
+        x: [idx.map((i) => docs.x[i])], y: [idx.map((i) => docs.y[i])], customdata: [idx],
+        text: [idx.map((i) => hover[i])], "marker.color": [idx.map(colorOf)],
+      }, [HI]);
+      if (dimmed !== idx.length > 0) {
+        dimmed = idx.length > 0;
+        Plotly.restyle(gd, { "marker.opacity": dimmed ? 0.18 : 0.8 }, [...Array(nBase).keys()]);
+      }
+    }
+    function select(i) {
+      if (i === selected) return;
+      selected = i;
+      const idx = i === null ? [] : [i];
+      Plotly.restyle(gd, { x: [idx.map((j) => docs.x[j])], y: [idx.map((j) => docs.y[j])],
+        customdata: [idx], text: [idx.map((j) => hover[j])] }, [SEL]);
+    }
+    function zoomTo(idx) {
+      if (!idx.length) return;
+      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity; // no spread: 100k args overflow
+      for (const i of idx) {
+        x0 = Math.min(x0, docs.x[i]); x1 = Math.max(x1, docs.x[i]);
+        y0 = Math.min(y0, docs.y[i]); y1 = Math.max(y1, docs.y[i]);
+      }
+      const pad = Math.max(x1 - x0, y1 - y0, 0.5) * 0.12;
+      Plotly.relayout(gd, { "xaxis.range": [x0 - pad, x1 + pad], "yaxis.range": [y0 - pad, y1 + pad] });
+    }
+
+    // ---- side panel ------------------------------------------------------------------
+    const panel = document.getElementById("panel");
+    let abstracts = null, lastList = null;
+    function paperLink(i, text) {
+      const url = safeUrl(docs.url[i]);
+      return url ? el("a", text, { href: url, target: "_blank", rel: "noopener noreferrer" }) : null;
+    }
+    // A paper's title (opens it in the panel) and, when it has one, its link.
+    function paperItem(i, open) {
+      const item = el("span", null, { class: "item" });
+      const b = el("button", titleOf(i), { class: "linkish" });
+      b.addEventListener("click", open);
+      item.append(b);
+      const a = paperLink(i, "↗");
+      if (a) { a.title = "open the paper"; item.append(a); }
+      return item;
+    }
+    function crumbs(ids) {
+      const div = el("div", null, { class: "path" });
+      if (!ids.length) { div.textContent = "unassigned (outlier)"; return div; }
+      ids.forEach((id, k) => {
+        if (k) div.append(" › ");
+        const b = el("button", nodes[id].label, { class: "linkish", "data-node": id });
+        b.addEventListener("click", () => selectNode(id));
+        div.append(b);
+      });
+      return div;
+    }
+    function showDoc(i, back) {
+      select(i);
+      panel.replaceChildren();
+      if (back) {
+        const b = el("button", "← " + back.heading, { class: "back" });
+        b.addEventListener("click", () => showList(back.heading, back.sub, back.idx));
+        panel.append(b);
+      }
+      panel.append(el("h3", titleOf(i), { id: "doc-title", "data-doc": String(i) }));
+      panel.append(crumbs(docPath(i)));
+      const meta = el("p", null, { class: "meta" });
+      meta.append(el("span", docs.id[i], { class: "doc-id" }));
+      const a = paperLink(i, /arxiv\.org\/abs\//.test(docs.url[i] || "") ? "arXiv ↗" : "open ↗");
+      if (a) { meta.append(" · "); meta.append(a); }
+      panel.append(meta);
+      const abs = el("p", null, { id: "doc-abstract", class: "abstract" });
+      const fill = () => {
+        abs.textContent = !abstracts || !abstracts.length
+          ? "(abstracts are not included in this report: report.max_abstract_chars = 0)"
+          : abstracts[i] || "(no abstract)";
+      };
+      if (abstracts) fill(); else { abs.textContent = "Loading abstract…"; loadText().then(fill); }
+      panel.append(abs);
+      const leaf = docPath(i).slice(-1)[0];
+      if (leaf) panel.append(el("p", "Topic keywords: " + nodes[leaf].keywords.join(", "), { class: "hint" }));
+    }
+    const PAGE = 200;
+    function showList(heading, sub, idx) {
+      lastList = { heading, sub, idx };
+      panel.replaceChildren();
+      panel.append(el("h3", heading, { id: "list-title" }));
+      if (sub) panel.append(el("div", sub, { class: "path" }));
+      const bar = el("div", null, { class: "bar" });
+      bar.append(el("span", fmt(idx.length) + (idx.length === 1 ? " paper" : " papers"), { id: "list-count", class: "hint" }));
+      const zoom = el("button", "Zoom map to these");
+      zoom.addEventListener("click", () => zoomTo(idx));
+      const clear = el("button", "Clear");
+      clear.addEventListener("click", clearAll);
+      bar.append(zoom, clear);
+      panel.append(bar);
+      const ol = el("ol", null, { id: "panel-list" });
+      let shown = 0;
+      const more = el("button", "", { class: "more" });
+      const page = () => {
+        for (const i of idx.slice(shown, shown + PAGE)) {
+          const li = el("li", null, { "data-doc": String(i) });
+          li.append(paperItem(i, () => showDoc(i, lastList)));
+          ol.append(li);
+        }
+        shown = Math.min(idx.length, shown + PAGE);
+        more.textContent = `Show more (${fmt(idx.length - shown)} left)`;
+        more.hidden = shown >= idx.length;
+      };
+      more.addEventListener("click", page);
+      page();
+      panel.append(ol, more);
+    }
+    function clearAll() {
+      highlight([]);
+      select(null);
+      document.querySelectorAll("#tree .selected").forEach((e) => e.classList.remove("selected"));
+      panel.replaceChildren(el("p", "Click a paper on the map, a topic in the taxonomy, or search.", { class: "hint" }));
+      lastList = null;
+    }
+
+    // ---- taxonomy tree (left) --------------------------------------------------------------
+    const treeNav = document.getElementById("tree");
+    const treeButtons = {};
+    function treeItem(n) {
+      const li = el("li");
+      const row = el("div", null, { class: "trow" });
+      const kids = n.children.map((id) => nodes[id]).sort((a, b) => b.size - a.size);
+      const caret = el("button", kids.length ? "▸" : "", { class: "caret", "aria-label": "expand " + n.label });
+      if (!kids.length) caret.disabled = true;
+      const btn = el("button", null, { class: "tlabel", "data-node": n.id, title: pathText(n.id) });
+      const sw = el("span", null, { class: "swatch" });
+      sw.style.background = n.color;
+      btn.append(sw, el("span", n.label, { class: "tname" }), el("span", fmt(n.size), { class: "count" }));
+      btn.addEventListener("click", () => selectNode(n.id));
+      treeButtons[n.id] = btn;
+      row.append(caret, btn);
+      li.append(row);
+      if (kids.length) {
+        const ul = el("ul");
+        ul.hidden = true;
+        kids.forEach((k) => ul.append(treeItem(k)));
+        caret.addEventListener("click", () => {
+          ul.hidden = !ul.hidden;
+          caret.textContent = ul.hidden ? "▸" : "▾";
+        });
+        li.append(ul);
+      }
+      return li;
+    }
+    const rootBtn = el("button", "All papers", { class: "tlabel root", "data-node": "0.0" });
+    rootBtn.append(el("span", fmt(members["0.0"].length), { class: "count" }));
+    rootBtn.addEventListener("click", () => selectNode("0.0"));
+    treeButtons["0.0"] = rootBtn;
+    const rootUl = el("ul", null, { class: "tree-root" });
+    topLevel.forEach((n) => rootUl.append(treeItem(n)));
+    treeNav.append(rootBtn, rootUl);
+
+    function revealInTree(id) {
+      for (const p of pathIds(id).slice(0, -1)) {
+        const ul = treeButtons[p].closest("li").querySelector(":scope > ul");
+        if (ul && ul.hidden) { ul.hidden = false; treeButtons[p].previousSibling.textContent = "▾"; }
+      }
+      treeButtons[id].scrollIntoView({ block: "nearest" });
+    }
+    function selectNode(id) {
+      const n = nodes[id];
+      if (!n) return;
+      select(null);
+      highlight(members[id]);
+      document.querySelectorAll("#tree .selected").forEach((e) => e.classList.remove("selected"));
+      treeButtons[id].classList.add("selected");
+      if (n.level > 0) revealInTree(id);
+      const up = pathIds(id).slice(0, -1).map((p) => nodes[p].label).join(" › ");
+      showList(n.level === 0 ? "All papers" : n.label, up, members[id]);
+    }
+
+    // ---- search ------------------------------------------------------------------------------
+    let hay = null;
+    // Abstracts are the bulk of the file: inflate them after the map is up.
+    let textReady = null;
+    const parsed = () => (document.readyState !== "loading" ? Promise.resolve()
+      : new Promise((done) => document.addEventListener("DOMContentLoaded", done, { once: true })));
+    const loadText = () => textReady || (textReady = parsed().then(() => inflate("text-gz")).then((s) => {
+      abstracts = JSON.parse(s);
+      api.textReady = true;
+      mark("text");
+    }).catch(fail));
+    // Same rule as the tests: every whitespace-separated term occurs (case-insensitively)
+    // in the title or abstract, as a substring (works for scripts without word spaces).
+    function matching(query) {
+      const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
+      if (!terms.length) return null;
+      if (!hay) hay = docs.title.map((t, i) => (t + "\n" + (abstracts[i] || "")).toLowerCase());
+      const idx = [];
+      for (let i = 0; i < N; i++) if (terms.every((w) => hay[i].includes(w))) idx.push(i);
+      return idx;
+    }
+    const box = document.getElementById("search"), count = document.getElementById("search-count");
+    let timer = null, seq = 0;
+    async function runSearch() {
+      const q = box.value, mine = ++seq;
+      if (!abstracts) { count.textContent = "loading abstracts…"; await loadText(); }
+      if (mine !== seq) return;
+      const idx = matching(q);
+      if (idx === null) { count.textContent = ""; clearAll(); return; }
+      select(null);
+      highlight(idx);
+      document.querySelectorAll("#tree .selected").forEach((e) => e.classList.remove("selected"));
+      count.textContent = fmt(idx.length) + " matching";
+      showList("Search: " + q, null, idx);
+    }
+    box.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(runSearch, 150); });
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") { box.value = ""; count.textContent = ""; clearAll(); }
+    });
+
+    // ---- topic table -------------------------------------------------------------------------
+    const tbody = document.querySelector("#topics tbody");
+    const rows = [];
+    const dfs = (n) => { if (n.level > 0) rows.push(n); n.children.map((id) => nodes[id]).sort((a, b) => b.size - a.size).forEach(dfs); };
+    dfs(nodes["0.0"]);
+    const toMap = () => document.querySelector("main").scrollIntoView({ behavior: "instant", block: "start" });
+    rows.forEach((n, order) => {
+      const tr = el("tr", null, { "data-node": n.id });
+      tr._key = { order, level: n.level, size: -n.size, coherence: n.coherence === null ? Infinity : -n.coherence };
+      const name = el("td", null, { class: "tname lvl" + Math.min(n.level, 4) });
+      const sw = el("span", null, { class: "swatch" });
+      sw.style.background = n.color;
+      const b = el("button", n.label, { class: "linkish", title: pathText(n.id) });
+      b.addEventListener("click", () => { selectNode(n.id); toMap(); });
+      name.append(sw, b);
+      const reps = el("td");
+      n.rep.forEach((i) => {
+        reps.append(paperItem(i, () => { showDoc(i, null); toMap(); }));
+      });
+      tr.append(name, el("td", n.level), el("td", fmt(n.size)), el("td", n.keywords.join(", ")), reps,
+        el("td", typeof n.coherence === "number" ? n.coherence.toFixed(3) : "–"));
+      tbody.append(tr);
+    });
+    let sortKey = "order", sortDir = 1;
+    document.querySelectorAll("#topics th[data-sort]").forEach((th) => th.addEventListener("click", () => {
+      const k = th.dataset.sort;
+      sortDir = k === sortKey ? -sortDir : 1;
+      sortKey = k;
+      const trs = Array.from(tbody.children);
+      trs.sort((a, b) => sortDir * (a._key[k] - b._key[k]) || a._key.order - b._key.order);
+      tbody.append(...trs);
+    }));
+
+    // ---- run panel -----------------------------------------------------------------------------
+    const table = (pairs) => {
+      const t = el("table", null, { class: "kv" });
+      pairs.forEach(([k, v]) => {
+        const tr = el("tr");
+        tr.append(el("th", k), el("td", Array.isArray(v) ? v.join(", ") : v === null ? "–" : typeof v === "number" ? fmt(v) : v));
+        t.append(tr);
+      });
+      return t;
+    };
+    const flat = (obj, prefix) => Object.entries(obj || {}).flatMap(([k, v]) =>
+      v && typeof v === "object" && !Array.isArray(v) ? flat(v, prefix + k + ".") : [[prefix + k, v]]);
+    const M = D.metrics || {};
+    const skip = new Set(["npmi_per_node", "seconds", "versions", "gold_scores"]);
+    document.getElementById("run-metrics").append(
+      table(flat(Object.fromEntries(Object.entries(M).filter(([k]) => !skip.has(k))), "")));
+    const secs = Object.entries(M.seconds || {});
+    const total = secs.reduce((s, [, v]) => s + (typeof v === "number" ? v : 0), 0);
+    document.getElementById("run-seconds").append(table(secs.concat([["total", Math.round(total * 1000) / 1000]])));
+    document.getElementById("run-versions").append(table(Object.entries(M.versions || {})));
+    // Agreement with gold labels: one row per (taxonomy level, gold field).
+    const goldRows = Array.isArray(M.gold_scores) ? M.gold_scores : [];
+    if (goldRows.length) {
+      const cols = Object.keys(goldRows[0]);
+      const t = el("table");
+      const head = el("tr");
+      cols.forEach((c) => head.append(el("th", c)));
+      t.append(head);
+      goldRows.forEach((r) => {
+        const tr = el("tr");
+        cols.forEach((c) => tr.append(el("td", typeof r[c] === "number" ? fmt(r[c]) : String(r[c]))));
+        t.append(tr);
+      });
+      const box = document.getElementById("run-gold");
+      box.hidden = false;
+      box.append(el("h3", "Agreement with gold labels (all papers / covered papers)"), t);
+    }
+    document.getElementById("run-config").textContent = JSON.stringify(D.config, null, 2);
+
+    function ready() {
+      status.hidden = true;
+      mark("ready");
+      setTimeout(loadText, 0);
+      Object.assign(api, {
+        ready: true, nPoints: N, webgl: gl, selectNode, showDoc, highlight, clearAll, zoomTo,
+        search: (q) => { box.value = q; return runSearch(); },
+        highlighted: () => gd.data[HI].customdata.slice(),
+        mapPoints: () => gd.data.slice(0, nBase).reduce((s, t) => s + t.x.length, 0),
+        mapIds: () => gd.data.slice(0, nBase).flatMap((t) => Array.from(t.customdata)),
+        members: (id) => members[id].slice(),
+      });
+    }
   }
-
-  // ---- run panel ------------------------------------------------------------------------
-  const mt = el("table");
-  const flat = (obj, prefix) => Object.entries(obj).flatMap(([k, v]) =>
-    v && typeof v === "object" && !Array.isArray(v) ? flat(v, prefix + k + ".") : [[prefix + k, v]]);
-  flat(Object.fromEntries(Object.entries(D.metrics).filter(([k]) => k !== "npmi_per_node")), "")
-    .forEach(([k, v]) => { const tr = el("tr"); tr.append(el("th", k), el("td", Array.isArray(v) ? v.join(", ") : v)); mt.append(tr); });
-  document.getElementById("run-metrics").append(mt);
-  document.getElementById("run-config").textContent = JSON.stringify(D.config, null, 2);
-  window.__report = { ready: true, nPoints: N, highlight, selectNode };
 })();

@@ -1,0 +1,273 @@
+"""ONNX backend: the sentence-transformers model exported once, run with onnxruntime.
+
+The transformer is exported locally with ``torch.onnx.export`` (no hub, no
+``optimum``) and cached under ``<cache.dir>/onnx/``; ``onnx-int8`` adds
+onnxruntime's dynamic int8 quantisation of the exported file. Tokenisation,
+``max_seq_length`` truncation, mean pooling and normalisation follow
+sentence-transformers exactly, so the vectors match the torch backend
+(measured in ``benchmarks/results/speed.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .cache import hash_key
+from .config import EmbeddingConfig
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ONNX_INSTALL_HINT = "pip install '.[onnx]'"
+OPSET = 18
+DEFAULT_ONNX_DIR = ".cache/taxonomy"
+# Files exported by this process, by export key: later encoders with another cache dir copy them.
+_EXPORTED: dict[str, dict[str, Path]] = {}
+
+
+def _require(module: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(
+            f"embedding.backend: the ONNX backends need the '{module}' package, which is not "
+            f"installed; {ONNX_INSTALL_HINT} installs it (or set embedding.backend: torch)"
+        ) from None
+
+
+def _st_layout(folder: Path) -> tuple[str, bool]:
+    """``(pooling, normalize)`` of a sentence-transformers folder; only plain pooling models qualify."""
+    modules = json.loads((folder / "modules.json").read_text()) if (folder / "modules.json").exists() else []
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    pool_cfg = {}
+    for m in modules:
+        if m["type"].endswith("Pooling"):
+            pool_cfg = json.loads((folder / m["path"] / "config.json").read_text())
+    modes = [k for k, v in pool_cfg.items() if k.startswith("pooling_mode") and v]
+    if kinds[:2] != ["Transformer", "Pooling"] or set(kinds[2:]) - {"Normalize"} or modes not in (
+        ["pooling_mode_mean_tokens"], ["pooling_mode_cls_token"]
+    ):
+        raise ConfigError(
+            f"embedding.backend: the ONNX backends support Transformer + mean/CLS pooling "
+            f"(+ Normalize) models; {folder} has modules {kinds} and pooling {modes} "
+            "(use embedding.backend: torch)"
+        )
+    return ("mean" if modes == ["pooling_mode_mean_tokens"] else "cls"), "Normalize" in kinds
+
+
+def onnx_paths(folder: Path, cache_dir: str | Path) -> tuple[Path, Path]:
+    """Where the fp32 and int8 files of a model folder live (keyed by weights and torch version)."""
+    import torch
+
+    weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin"))
+    stamp = [(p.name, p.stat().st_size) for p in weights]
+    key = hash_key("onnx", folder.name, stamp, (folder / "config.json").read_text(), torch.__version__, OPSET)
+    d = Path(cache_dir) / "onnx" / key
+    return d / "model.onnx", d / "model.int8.onnx"
+
+
+def export_onnx(folder: Path, path: Path) -> Path:
+    """Export the transformer (token states out; pooling stays in numpy) to ``path``, atomically."""
+    _require("onnx")
+    _require("onnxscript")  # torch's dynamo exporter (the default since 2.9) is built on it
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask,
+                          token_type_ids=token_type_ids).last_hidden_state
+
+    # The example batch must contain padding: with an all-ones mask transformers skips
+    # building the attention mask and the exported graph would ignore it.
+    ids = torch.full((2, 16), 1000, dtype=torch.long)
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = 0
+    batch, seq = torch.export.Dim("batch", min=1), torch.export.Dim("seq", min=2, max=8192)
+    dims = {0: batch, 1: seq}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".onnx")
+    os.close(fd)
+    quiet = logging.getLogger("torch.onnx")
+    level = quiet.level
+    try:
+        # The exporter narrates (dim renames, optional torchvision ops); none of it is actionable.
+        quiet.setLevel(logging.ERROR)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                Hidden(model), (ids, mask, torch.zeros_like(ids)), tmp,
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["token_embeddings"], opset_version=OPSET, dynamo=True,
+                dynamic_shapes={"input_ids": dims, "attention_mask": dims, "token_type_ids": dims},
+                external_data=False, verbose=False,
+            )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except Exception as err:  # noqa: BLE001 - exporter failures come in many types
+        raise ConfigError(
+            f"embedding.backend: exporting {folder} to ONNX failed ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); use embedding.backend: torch"
+        ) from None
+    finally:
+        quiet.setLevel(level)
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def quantize_int8(src: Path, dst: Path) -> Path:
+    """Dynamic int8 quantisation of the MatMul weights (activations stay float), atomically."""
+    _require("onnx")
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".tmp-", suffix=".onnx")
+    os.close(fd)
+    try:
+        # Per-channel signed weights keep the most accuracy; only MatMul is quantised
+        # (Gather/Attention quantisation costs accuracy and little time here).
+        quantize_dynamic(str(src), tmp, weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return dst
+
+
+class OnnxEncoder:
+    """The :class:`~taxonomy.embed.Encoder` of ``embedding.backend: onnx | onnx-int8``.
+
+    Parameters
+    ----------
+    cfg : EmbeddingConfig
+        Model, backend, batch size, ``max_seq_length``, threads.
+    cache_dir : str or Path, optional
+        Where the exported model is kept (the run's ``cache.dir``).
+    """
+
+    def __init__(self, cfg: EmbeddingConfig, cache_dir: str | Path | None = None):
+        self.cfg = cfg
+        self.cache_dir = Path(cache_dir or DEFAULT_ONNX_DIR)
+        self._session = None
+        self._tokenizer = None
+
+    @property
+    def folder(self) -> Path:
+        from .embed import model_location
+
+        where, local = model_location(self.cfg.model)
+        if not local:
+            raise ConfigError(
+                f"embedding.backend: '{self.cfg.backend}' needs a bundled or local model folder; "
+                f"'{self.cfg.model}' is neither (use embedding.backend: torch)"
+            )
+        return Path(where)
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder))
+        return self._tokenizer
+
+    def model_file(self) -> Path:
+        """The ONNX file for this backend, exported (and quantised) on first use."""
+        fp32, int8 = onnx_paths(self.folder, self.cache_dir)
+        want = int8 if self.cfg.backend == "onnx-int8" else fp32
+        if want.exists():
+            return want
+        # Exported already in this process for another cache dir: copying beats exporting again.
+        done = _EXPORTED.get(want.parent.name, {}).get(want.name)
+        if done is not None and done.exists():
+            want.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=want.parent, prefix=".tmp-", suffix=".onnx")
+            os.close(fd)
+            shutil.copyfile(done, tmp)
+            os.replace(tmp, want)
+            return want
+        if not fp32.exists():
+            log.info("exporting %s to ONNX at %s", self.cfg.model, fp32)
+            export_onnx(self.folder, fp32)
+        if want is int8:
+            quantize_int8(fp32, int8)
+        _EXPORTED.setdefault(want.parent.name, {}).update({fp32.name: fp32, want.name: want})
+        return want
+
+    @property
+    def session(self):
+        if self._session is None:
+            ort = _require("onnxruntime")
+            self.pooling, self.model_normalizes = _st_layout(self.folder)
+            opts = ort.SessionOptions()
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Idle threads sleep instead of spinning: batches are large, and spinning burns
+            # cores that UMAP, Dask workers or other jobs on the machine could use.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            if self.cfg.threads:
+                opts.intra_op_num_threads = self.cfg.threads
+                opts.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(
+                str(self.model_file()), opts, providers=["CPUExecutionProvider"]
+            )
+        return self._session
+
+    def encode(self, texts: list[str], *, show_progress_bar: bool = False) -> np.ndarray:
+        """Unit-length (if configured) mean-pooled vectors, one row per text, in input order."""
+        sess = self.session
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        enc = self.tokenizer(list(texts), truncation=True, max_length=self.cfg.max_seq_length,
+                             add_special_tokens=True)
+        ids = enc["input_ids"]
+        # Longest first, as sentence-transformers does: batches of similar length pad little.
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        out: np.ndarray | None = None
+        bs = self.cfg.batch_size
+        steps = range(0, len(order), bs)
+        if show_progress_bar:
+            from tqdm.auto import tqdm
+
+            steps = tqdm(steps, desc="Batches")
+        pad = self.tokenizer.pad_token_id or 0
+        for start in steps:
+            idx = order[start:start + bs]
+            width = max(len(ids[i]) for i in idx)
+            input_ids = np.full((len(idx), width), pad, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                input_ids[row, :len(ids[i])] = ids[i]
+                mask[row, :len(ids[i])] = 1
+            (hidden,) = sess.run(None, {"input_ids": input_ids, "attention_mask": mask,
+                                        "token_type_ids": np.zeros_like(input_ids)})
+            vec = self._pool(hidden, mask)
+            if out is None:
+                out = np.empty((len(texts), vec.shape[1]), dtype=np.float32)
+            out[idx] = vec
+        return out
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.pooling == "cls":
+            vec = hidden[:, 0]
+        else:
+            m = mask[..., None].astype(hidden.dtype)
+            vec = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        if self.cfg.normalize_embeddings or self.model_normalizes:
+            vec = vec / np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
+        return vec.astype(np.float32)

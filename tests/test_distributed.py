@@ -1,0 +1,82 @@
+"""Past one machine: sampled fit + batch assignment, locally and on a real 2-worker Dask cluster."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from conftest import sample_config
+
+from taxonomy.assign import AssignModel
+from taxonomy.config import build_config
+from taxonomy.distributed import batch_slices, embed_and_place, split_sample
+from taxonomy.errors import ConfigError
+
+
+def new_texts(corpus, step: int = 3) -> list[str]:
+    # Abstracts without their titles: new texts (not in the embedding cache, not fitted papers).
+    return [corpus.abstracts[i] for i in range(0, len(corpus), step)]
+
+
+class TestEngineConfig:
+    @pytest.mark.parametrize("key, value, expected", [
+        ("kind", "ray", "'local' or 'dask'"),
+        ("fit_sample", 5, "greater than or equal to 10"),
+        ("batch_size", 0, "greater than or equal to 1"),
+        ("n_workers", 0, "greater than or equal to 1"),
+    ])
+    def test_bad_values_name_key_and_bound(self, key, value, expected):
+        with pytest.raises(ConfigError) as e:
+            build_config({"engine": {key: value}}, "exp.yaml")
+        msg = str(e.value)
+        assert msg.startswith(f"exp.yaml: engine.{key}:") and expected in msg and repr(value) in msg
+
+
+class TestSplitting:
+    def test_sample_is_seeded_disjoint_and_ordered(self, sample_run):
+        corpus = sample_run[0].corpus
+        a, rest = split_sample(corpus, 40, seed=7)
+        b, _ = split_sample(corpus, 40, seed=7)
+        c, _ = split_sample(corpus, 40, seed=8)
+        assert a.ids == b.ids and a.ids != c.ids
+        assert len(a) == 40 and len(rest) == len(corpus) - 40
+        assert set(a.ids).isdisjoint(rest.ids) and set(a.ids) | set(rest.ids) == set(corpus.ids)
+        order = {d: i for i, d in enumerate(corpus.ids)}
+        assert [order[d] for d in a.ids] == sorted(order[d] for d in a.ids)
+
+    def test_batches_cover_everything_once(self):
+        s = batch_slices(10, 4)
+        assert [(x.start, x.stop) for x in s] == [(0, 4), (4, 8), (8, 10)]
+
+
+class TestDask:
+    def test_dask_gives_the_same_assignments_as_one_process(self, sample_run, tmp_path):
+        pytest.importorskip("dask.distributed")
+        result, run_dir = sample_run
+        model = AssignModel.load(run_dir)
+        texts = new_texts(result.corpus)
+        local = embed_and_place(sample_config(tmp_path / "a", engine__batch_size=8), model, texts)
+        cfg = sample_config(tmp_path / "b", engine={"kind": "dask", "n_workers": 2, "batch_size": 8})
+        dask = embed_and_place(cfg, model, texts)
+        assert len(dask.topic_ids) == len(texts)
+        assert np.array_equal(local.topic_ids, dask.topic_ids)
+        np.testing.assert_allclose(local.xy, dask.xy, atol=1e-3)
+        np.testing.assert_allclose(local.probabilities, dask.probabilities, atol=1e-4)
+
+
+class TestSampledRun:
+    def test_fit_on_a_sample_assigns_the_rest(self, tmp_path):
+        from taxonomy.pipeline import run
+
+        cfg = sample_config(tmp_path, engine={"fit_sample": 45, "batch_size": 10})
+        result = run(cfg, log=lambda m: None)
+        with open(result.out_dir / "documents.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        metrics = json.loads((result.out_dir / "metrics.json").read_text())
+        assert metrics["n_fit"] == 45 and metrics["n_assigned"] == 66 - 45
+        assert len(rows) == 66 and len({r["doc_id"] for r in rows}) == 66
+        leaves = {r["topic_id"] for r in rows[:45]}
+        for r in rows[45:]:  # assigned papers land in topics of the fit, with a label path
+            assert r["topic_id"] == "-1" or (r["topic_id"] in leaves and r["path"])

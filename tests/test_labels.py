@@ -1,0 +1,227 @@
+"""Names and shape of the taxonomy: unit tests of the labelling parts, and the
+properties every name must have on real runs (the bundled sample; a
+Papers-with-Code sample, slow)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import DATASETS, sample_config
+
+from taxonomy.hierarchy import build_taxonomy, level_sizes
+from taxonomy.label import (
+    _lift,
+    _name_keys,
+    _norm_form,
+    c_tf_idf,
+    fragment_mask,
+    make_analyzer,
+    mmr,
+    phrase_chunks,
+    stop_words,
+)
+
+STOPS = stop_words()
+GENERIC = {"model", "models", "data", "learning", "performance", "method", "methods", "results", "tasks"}
+
+
+# --- units -----------------------------------------------------------------------
+
+
+def test_phrase_chunks_break_at_stop_words_numbers_and_punctuation():
+    text = "We propose dense retrieval with 3 large language models: scaling laws (LoRA)."
+    assert phrase_chunks(text, STOPS) == [["dense", "retrieval"], ["large", "language", "models"],
+                                          ["scaling", "laws"], ["lora"]]
+
+
+def test_phrase_chunks_drop_latex_and_urls():
+    text = "Code at https://github.com/x/y and $O(n^2)$ attention \\cite speed-ups"
+    assert phrase_chunks(text, STOPS) == [["code"], ["attention"], ["speed-ups"]]
+
+
+def test_analyzer_makes_ngrams_inside_chunks_only():
+    analyze = make_analyzer(STOPS, (1, 2))
+    grams = analyze("dense retrieval and sparse ranking")
+    assert grams == ["dense", "retrieval", "dense retrieval", "sparse", "ranking", "sparse ranking"]
+    assert "retrieval sparse" not in grams  # never across a stop word
+
+
+def test_c_tf_idf_matches_the_formula():
+    counts = sp.csr_matrix(np.array([[2, 0, 1], [0, 3, 1]], dtype=float))
+    got = c_tf_idf(counts).toarray()
+    tf = np.array([[2 / 3, 0, 1 / 3], [0, 3 / 4, 1 / 4]])
+    avg = 7 / 2  # mean words per class
+    idf = np.log(1 + avg / np.array([2, 3, 2]))
+    np.testing.assert_allclose(got, tf * idf)
+    # BERTopic's reduce_frequent_words: square root of the term frequency
+    np.testing.assert_allclose(c_tf_idf(counts, reduce_frequent_words=True).toarray(), np.sqrt(tf) * idf)
+
+
+def test_mmr_prefers_varied_items():
+    vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    relevance = np.array([1.0, 0.95, 0.7])
+    assert mmr(relevance, vectors, 2, diversity=0.0) == [0, 1]
+    assert mmr(relevance, vectors, 2, diversity=0.5) == [0, 2]
+
+
+def test_fragment_mask_flags_phrases_that_live_inside_a_longer_one():
+    vocab = np.array(["large language", "large language models", "language models", "retrieval",
+                      "dense retrieval"])
+    df = np.array([10, 9, 20, 20, 5])
+    frag = dict(zip(vocab, fragment_mask(vocab, df)))
+    assert frag["large language"]  # 9 of its 10 papers say "large language models"
+    assert not frag["language models"]  # 9 of 20: a phrase of its own
+    assert not frag["retrieval"] and not frag["dense retrieval"]
+
+
+def test_lift_is_zero_for_as_often_and_near_one_for_only_here():
+    df_in = np.array([5.0, 10.0, 0.0])
+    df_scope = np.array([10.0, 10.0, 10.0])  # node = half of the scope's 20 papers
+    lift = _lift(df_in, 10, df_scope, 20)
+    assert lift[0] == pytest.approx(0.0, abs=0.05)
+    assert 0.85 < lift[1] < 1.0  # one pseudo-paper of prior keeps it below 1
+    assert lift[2] == 0.0
+
+
+def test_name_keys_merge_plurals_and_acronyms():
+    assert _norm_form("scaling laws") == _norm_form("scaling law")
+    assert _name_keys("large language models") & _name_keys("LLMs")
+    assert _name_keys("information retrieval") & _name_keys("IR")
+    assert not _name_keys("dense retrieval") & _name_keys("retrieval")
+
+
+@pytest.mark.parametrize("n, expected", [(2, [2, 2]), (8, [4, 8]), (12, [4, 12]), (40, [6, 40]),
+                                         (100, [5, 22, 100]), (1000, [6, 32, 178, 1000])])
+def test_level_sizes_auto(n, expected):
+    sizes = level_sizes(n, "auto", "auto")
+    assert sizes == expected
+    assert sizes == sorted(sizes)
+
+
+def test_level_sizes_explicit_top_level():
+    assert level_sizes(30, 2, 5) == [5, 30]
+    assert level_sizes(100, 3, 4)[0] == 4
+
+
+def test_build_taxonomy_groups_near_topics_together():
+    rng = np.random.default_rng(0)
+    # Six topics in two far-apart pairs of three: Ward must put each triple under one parent.
+    centers = np.array([[0, 0], [1, 0], [0, 1], [20, 20], [21, 20], [20, 21]], dtype=float)
+    topic_ids = np.repeat(np.arange(6), 10)
+    points = centers[topic_ids] + rng.normal(scale=0.1, size=(60, 2))
+    tax = build_taxonomy(points, topic_ids, [2, 6])
+    parents = {tax.leaf(t).parent_id for t in range(6)}
+    assert len(parents) == 2
+    assert tax.leaf(0).parent_id == tax.leaf(1).parent_id == tax.leaf(2).parent_id
+    assert tax.root.size == 60 and sum(n.size for n in tax.level(1)) == 60
+
+
+# --- properties of the names on real runs ---------------------------------------------
+
+
+def name_problems(tax, stops=STOPS) -> list[str]:
+    """Every way the tree's names break the rules, as readable strings (empty = all good)."""
+    problems = []
+    labels = {}
+    for node in tax.nodes.values():
+        words = node.label.split()
+        low = [w.lower() for w in words]
+        if not 1 <= len(words) <= 4:
+            problems.append(f"{node.node_id} {node.label!r}: {len(words)} words")
+        if low and (low[0] in stops or low[-1] in stops):
+            problems.append(f"{node.node_id} {node.label!r}: starts or ends with a stop word")
+        if any(re.fullmatch(r"[\d.,%]+", w) for w in words) or re.search(r"\(\d+\)", node.label):
+            problems.append(f"{node.node_id} {node.label!r}: a number")
+        labels[node.node_id] = _norm_form(node.label.lower())
+        if not node.keywords:
+            problems.append(f"{node.node_id}: no keywords")
+        if len(node.representative) != min(3, node.size):
+            problems.append(f"{node.node_id}: {len(node.representative)} representative papers")
+    for node in tax.nodes.values():
+        kids = [labels[c] for c in node.children]
+        if len(set(kids)) != len(kids):
+            problems.append(f"{node.node_id}: siblings share a name: {kids}")
+        if labels[node.node_id] in kids:
+            problems.append(f"{node.node_id} {node.label!r}: a child has the same name")
+    if len(set(labels.values())) != len(labels):
+        problems.append("two nodes of the tree share a name")
+    return problems
+
+
+def test_sample_names_follow_the_rules(sample_run):
+    result, _ = sample_run
+    assert name_problems(result.taxonomy) == []
+
+
+def test_sample_names_are_not_fragments_or_generic(sample_run):
+    result, _ = sample_run
+    tax = result.taxonomy
+    labels = [n.label.lower() for n in tax.nodes.values()]
+    for bad in ("large language", "pre-trained language", "language model"):
+        assert bad not in labels
+    # Below the root, no generic single word when the node has a specific phrase.
+    generic = [n.label for n in tax.nodes.values() if n.level > 0 and n.label.lower() in GENERIC]
+    assert generic == []
+
+
+def test_sample_top_level_names_the_brief_topics(sample_run):
+    result, _ = sample_run
+    tax = result.taxonomy
+    top = [n.label.lower() for n in tax.level(1)]
+    assert 3 <= len(top) <= 6
+    assert any("retrieval" in t for t in top), top
+    assert any("scaling" in t for t in top), top
+    assert float(np.mean(result.topic_ids == -1)) <= 0.15
+
+
+def test_parents_are_named_from_their_own_papers(sample_run):
+    """A parent's name occurs in its own papers, and is not its children's names glued together."""
+    result, _ = sample_run
+    tax = result.taxonomy
+    texts = [t.lower() for t in result.corpus.texts]
+    for node in tax.nodes.values():
+        if not node.children:
+            continue
+        form = node.label.lower()
+        assert any(form in texts[i] for i in node.doc_idx), node.label
+        kids = [tax.nodes[c].label.lower() for c in node.children]
+        assert form not in {" ".join(kids), ", ".join(kids), " / ".join(kids)}
+
+
+# --- a Papers-with-Code sample (slow: embeds 200 abstracts) --------------------------------
+
+
+def pwc_sample(path, n: int, seed: int) -> None:
+    """``n`` random papers of the Papers-with-Code set written as JSONL at ``path``."""
+    with gzip.open(DATASETS / "paperswithcode_area_task" / "docs.jsonl.gz", "rt", encoding="utf-8") as fh:
+        docs = [json.loads(line) for line in fh]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(doc) + "\n" for doc in random.Random(seed).sample(docs, n))
+
+
+@pytest.fixture(scope="session")
+def pwc_200_run(tmp_path_factory, shared_cache):
+    if not (DATASETS / "paperswithcode_area_task" / "docs.jsonl.gz").exists():
+        pytest.skip("../shared/datasets/paperswithcode_area_task is not here")
+    from taxonomy.pipeline import fit
+
+    tmp = tmp_path_factory.mktemp("pwc200")
+    pwc_sample(tmp / "pwc.jsonl", 200, seed=0)
+    cfg = sample_config(tmp, corpus={"path": str(tmp / "pwc.jsonl"), "id_field": "arxiv_id"},
+                        cache={"dir": str(shared_cache)})
+    return fit(cfg, log=lambda msg: None)
+
+
+@pytest.mark.slow
+def test_pwc_sample_names_follow_the_rules(pwc_200_run):
+    assert name_problems(pwc_200_run.taxonomy) == []
+    generic = [n.label for n in pwc_200_run.taxonomy.nodes.values()
+               if n.level > 0 and n.label.lower() in GENERIC]
+    assert generic == []

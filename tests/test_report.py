@@ -1,0 +1,126 @@
+"""The report file and the static map, read back without a browser (see test_report_browser.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from taxonomy.report import (
+    PALETTE,
+    label_positions,
+    packed,
+    render_report,
+    report_data,
+    shorten_abstract,
+    unpacked,
+)
+
+PAYLOAD = re.compile(r'<script type="application/octet-stream" id="([a-z-]+)">([^<]*)</script>')
+
+
+def payloads(html: str) -> dict[str, str]:
+    return dict(PAYLOAD.findall(html))
+
+
+@pytest.fixture(scope="module")
+def sample(sample_run):
+    result, run_dir = sample_run
+    return result, run_dir, (run_dir / "report.html").read_text(encoding="utf-8")
+
+
+class TestPayload:
+    def test_three_payloads_decode_to_the_run(self, sample):
+        result, _, html = sample
+        p = payloads(html)
+        assert set(p) == {"plotly-gz", "core-gz", "text-gz"}
+        assert unpacked(p["plotly-gz"], as_json=False).startswith("/**\n* plotly.js (gl2d - minified) v")
+        core, abstracts = unpacked(p["core-gz"]), unpacked(p["text-gz"])
+        n = len(result.corpus)
+        assert len(core["docs"]["id"]) == len(core["docs"]["x"]) == len(abstracts) == n
+        assert core["docs"]["title"] == result.corpus.titles
+        assert core["docs"]["topic"] == result.topic_ids.tolist()
+        assert set(core["nodes"]) == set(result.taxonomy.nodes)
+        assert core["metrics"]["n_docs"] == n and set(core["metrics"]["seconds"]) == set(result.seconds)
+        assert core["config"]["seed"] == result.cfg.seed
+
+    def test_base64_payloads_cannot_touch_the_html_parser(self, sample):
+        for body in payloads(sample[2]).values():
+            assert re.fullmatch(r"[A-Za-z0-9+/=]+", body)
+
+    def test_same_run_same_bytes(self, sample):
+        result, _, html = sample
+        metrics = dict(result.metrics, seconds=result.seconds)
+        assert render_report(result, None, metrics) == html
+
+    def test_nan_and_numpy_values_become_plain_json(self):
+        data = {"a": float("nan"), "b": np.float32(0.5), "c": np.int64(3), "d": [np.inf, 1.0], "e": np.arange(2)}
+        assert unpacked(packed(data)) == {"a": None, "b": 0.5, "c": 3, "d": [None, 1.0], "e": [0, 1]}
+
+    def test_all_nodes_carry_colour_position_and_coherence(self, sample):
+        result, _, _ = sample
+        npmi = {nid: 0.1 * k for k, nid in enumerate(result.taxonomy.nodes)}
+        core, _ = report_data(result, dict(result.metrics, npmi_per_node=npmi))
+        tops = [n.node_id for n in result.taxonomy.level(1)]
+        for nid, node in core["nodes"].items():
+            assert node["coherence"] == pytest.approx(npmi[nid])
+            if node["level"] > 0:
+                top = result.taxonomy.path(nid)[0].node_id
+                assert node["color"] == PALETTE[tops.index(top) % len(PALETTE)]
+                assert node["pos"] is not None
+
+
+class TestText:
+    def test_abstracts_are_capped_and_marked(self, sample):
+        result, _, _ = sample
+        cfg = result.cfg.model_copy(update={"report": result.cfg.report.model_copy(
+            update={"max_abstract_chars": 40})})
+        _, abstracts = report_data(replace(result, cfg=cfg), {})
+        for shown, full in zip(abstracts, result.corpus.abstracts):
+            assert len(shown) <= 41 and (shown == full or (shown.endswith("…") and full.startswith(shown[:-1])))
+
+    def test_zero_cap_leaves_abstracts_out(self, sample):
+        result, _, _ = sample
+        cfg = result.cfg.model_copy(update={"report": result.cfg.report.model_copy(
+            update={"max_abstract_chars": 0})})
+        assert report_data(replace(result, cfg=cfg), {})[1] == []
+        assert shorten_abstract("abc", 0) == "" and shorten_abstract("abc", 3) == "abc"
+
+    def test_hostile_report_title_is_escaped_and_corpus_text_only_in_payloads(self, sample):
+        result, _, _ = sample
+        evil = '<script>alert("t")</script><img src=x onerror=alert(1)> Тема 主题'
+        cfg = result.cfg.model_copy(update={"report": result.cfg.report.model_copy(update={"title": evil})})
+        corpus = replace(result.corpus, titles=[evil + " " + t for t in result.corpus.titles])
+        html = render_report(replace(result, cfg=cfg, corpus=corpus))
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in html
+        assert unpacked(payloads(html)["core-gz"])["docs"]["title"][0].startswith(evil)
+
+
+class TestMapImage:
+    def test_label_positions_sit_on_member_points(self, sample):
+        result, _, _ = sample
+        pos = label_positions(result.taxonomy, result.xy)
+        for nid, (x, y) in pos.items():
+            members = result.xy[result.taxonomy.nodes[nid].doc_idx]
+            assert np.abs(members - [x, y]).max(axis=1).min() < 1e-3
+
+    def test_map_png_beside_the_report(self, sample):
+        from matplotlib.image import imread
+
+        result, run_dir, _ = sample
+        png = run_dir / "map.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        img = imread(png)
+        assert img.shape[:2] == (1125, 1500)
+        # Each top-level colour is drawn (at alpha 0.85 on white).
+        rgb = (img[..., :3] * 255).round().reshape(-1, 3)
+        for k in range(len(result.taxonomy.level(1))):
+            want = 0.85 * np.array([int(PALETTE[k][i:i + 2], 16) for i in (1, 3, 5)]) + 0.15 * 255
+            assert (np.abs(rgb - want).max(axis=1) <= 12).sum() > 20, PALETTE[k]
+
+    def test_report_is_small_for_the_sample(self, sample):
+        # plotly.js (gzipped) dominates a small report; it must stay a light file to mail around.
+        assert len(sample[2].encode()) < 3_000_000
