@@ -16,24 +16,26 @@ def cluster_points(
     cluster_selection_epsilon: float,
     metric: str,
     random_state: int,
+    max_cluster_share: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """HDBSCAN labels (-1 = outlier) and membership strengths, topics renumbered by size.
 
-    When HDBSCAN finds fewer than two clusters (tiny or uniform corpora) the
-    points are split by k-means instead, so a taxonomy always has topics.
+    A cluster holding more than ``max_cluster_share`` of the papers is
+    clustered again on its own (HDBSCAN's excess-of-mass choice readily keeps
+    whole fields, e.g. all of condensed matter, as one topic). When HDBSCAN
+    finds fewer than two clusters (tiny or uniform corpora) the points are
+    split by k-means instead, so a taxonomy always has topics.
     """
     import hdbscan
 
     n = Z.shape[0]
-    clusterer = hdbscan.HDBSCAN(
-        min_cluster_size=min(min_cluster_size, n),
-        min_samples=min_samples,
-        cluster_selection_method=cluster_selection_method,
-        cluster_selection_epsilon=cluster_selection_epsilon,
-        metric=metric,
-    )
+    params = {"min_samples": min_samples, "cluster_selection_method": cluster_selection_method,
+                  "cluster_selection_epsilon": cluster_selection_epsilon, "metric": metric}
+    clusterer = hdbscan.HDBSCAN(min_cluster_size=min(min_cluster_size, n), **params)
     labels = clusterer.fit_predict(Z)
     probs = clusterer.probabilities_.astype(np.float32)
+    labels = split_oversized(Z, labels, max_share=max_cluster_share,
+                             min_cluster_size=min_cluster_size, params=params)
     if len(set(labels) - {-1}) < 2:
         from sklearn.cluster import KMeans
 
@@ -41,6 +43,41 @@ def cluster_points(
         labels = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit_predict(Z)
         probs = np.ones(n, dtype=np.float32)
     return renumber_by_size(labels), probs
+
+
+def split_oversized(Z: np.ndarray, labels: np.ndarray, *, max_share: float, min_cluster_size: int,
+                    params: dict, max_rounds: int = 3) -> np.ndarray:
+    """Re-cluster, on its own points, every cluster larger than ``max_share`` of the corpus.
+
+    A sub-clustering that finds at least two parts replaces the cluster; its
+    points left as noise go to the nearest part (they belonged to the cluster,
+    so they are not outliers of the corpus).
+    """
+    import hdbscan
+
+    labels = labels.copy()
+    limit = max_share * labels.size
+    for _ in range(max_rounds):
+        changed = False
+        for t in sorted(set(labels.tolist()) - {-1}):
+            idx = np.flatnonzero(labels == t)
+            if idx.size <= limit or idx.size < 2 * min_cluster_size:
+                continue
+            sub = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **params).fit_predict(Z[idx])
+            parts = sorted(set(sub.tolist()) - {-1})
+            if len(parts) < 2:
+                continue
+            centres = np.stack([Z[idx][sub == q].mean(axis=0) for q in parts])
+            noise = sub == -1
+            if noise.any():
+                d = ((Z[idx][noise][:, None, :] - centres[None]) ** 2).sum(-1)
+                sub[noise] = np.array(parts)[d.argmin(axis=1)]
+            base = labels.max() + 1
+            labels[idx] = base + np.searchsorted(parts, sub)
+            changed = True
+        if not changed:
+            break
+    return labels
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:

@@ -86,6 +86,8 @@ class HdbscanConfig(_Section):
     # Outliers whose embedding is this close (cosine) to a topic centroid join it;
     # their confidence is kept in ``probability``. 1.0 keeps every outlier.
     outlier_threshold: float = Field(default=0.3, ge=-1.0, le=1.0)
+    # A cluster holding more than this share of the papers is clustered again on its own.
+    max_cluster_share: float = Field(default=0.25, gt=0.0, le=1.0)
 
     @field_validator("min_cluster_size")
     @classmethod

@@ -129,26 +129,30 @@ class EmbeddingCache:
     def __init__(self, store: ArrayStore, cfg: EmbeddingConfig):
         self.store = store
         self.stage = f"embeddings/{model_key(cfg)}"
+        # text key -> vector for every shard read so far; a shard is read (and its
+        # checksum verified) once per process, not once per lookup.
+        self._index: dict[str, np.ndarray] = {}
+        self._read: set[str] = set()
 
     def lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
         wanted = set(keys)
-        found: dict[str, np.ndarray] = {}
         for shard in self.store.entries(self.stage):
-            data = self.store.load(self.stage, shard)
-            if data is None:
-                continue
-            for k, v in zip(data["keys"].astype(str), data["vectors"]):
-                if k in wanted:
-                    found[k] = v
-            if len(found) == len(wanted):
+            if wanted.issubset(self._index):
                 break
-        return found
+            if shard in self._read:
+                continue
+            data = self.store.load(self.stage, shard)
+            self._read.add(shard)
+            if data is not None:
+                self._index.update(zip(data["keys"].astype(str), data["vectors"]))
+        return {k: self._index[k] for k in wanted if k in self._index}
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
         if keys:
-            self.store.save(
-                self.stage, hash_key(sorted(keys)), keys=np.array(keys, dtype="S40"), vectors=vectors
-            )
+            shard = hash_key(sorted(keys))
+            self.store.save(self.stage, shard, keys=np.array(keys, dtype="S40"), vectors=vectors)
+            self._read.add(shard)
+            self._index.update(zip(keys, vectors))
 
 
 class Embedder:

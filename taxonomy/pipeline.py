@@ -123,7 +123,7 @@ def fit(cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedde
                 Z, min_cluster_size=h.min_cluster_size, min_samples=h.min_samples,
                 cluster_selection_method=h.cluster_selection_method,
                 cluster_selection_epsilon=h.cluster_selection_epsilon, metric=h.metric,
-                random_state=cfg.seed,
+                random_state=cfg.seed, max_cluster_share=h.max_cluster_share,
             )
             store.save("cluster", key, ids=raw_ids, probs=raw_probs)
         else:
