@@ -35,24 +35,48 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "datasets"
 CACHE = REPO / ".cache" / "taxonomy"
 RESULTS = REPO / "benchmarks" / "results"
-COLUMNS = ["corpus", "method", "level", "n_topics", "coverage", "nmi", "ari", "v_measure", "npmi", "diversity"]
+COLUMNS = [
+    "corpus",
+    "method",
+    "level",
+    "n_topics",
+    "coverage",
+    "nmi",
+    "ari",
+    "v_measure",
+    "npmi",
+    "diversity",
+]
 SEED = 42
 
 # name -> corpus settings (exactly as the shared embedding cache was built), the gold
 # field every method is scored against (the finest), and all gold fields broad to fine.
 CORPORA = {
     "arxiv_daily_2025_2026": {
-        "corpus": {"path": str(DATA / "arxiv_daily_2025_2026/docs.jsonl.gz"), "format": "arxiv",
-                    "gold_fields": ["group", "archive", "primary_category"]},
-        "gold": "primary_category"},
+        "corpus": {
+            "path": str(DATA / "arxiv_daily_2025_2026/docs.jsonl.gz"),
+            "format": "arxiv",
+            "gold_fields": ["group", "archive", "primary_category"],
+        },
+        "gold": "primary_category",
+    },
     "paperswithcode_area_task": {
-        "corpus": {"path": str(DATA / "paperswithcode_area_task/docs.jsonl.gz"), "id_field": "arxiv_id",
-                    "gold_fields": ["area", "task"]},
-        "gold": "area"},
+        "corpus": {
+            "path": str(DATA / "paperswithcode_area_task/docs.jsonl.gz"),
+            "id_field": "arxiv_id",
+            "gold_fields": ["area", "task"],
+        },
+        "gold": "area",
+    },
     "twenty_newsgroups_19997": {
-        "corpus": {"path": str(DATA / "twenty_newsgroups_19997/docs.jsonl.gz"), "title_field": "subject",
-                    "abstract_field": "text", "gold_fields": ["top", "level2", "group"]},
-        "gold": "group"},
+        "corpus": {
+            "path": str(DATA / "twenty_newsgroups_19997/docs.jsonl.gz"),
+            "title_field": "subject",
+            "abstract_field": "text",
+            "gold_fields": ["top", "level2", "group"],
+        },
+        "gold": "group",
+    },
     "BBC_News": {"corpus": None, "gold": "label"},
 }
 
@@ -72,14 +96,22 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def score(corpus: str, method: str, level: str, labels: np.ndarray, gold: list, topics, reference) -> dict:
+def score(
+    corpus: str, method: str, level: str, labels: np.ndarray, gold: list, topics, reference
+) -> dict:
     s = gold_scores(labels.tolist(), gold)
     npmi = float(np.nanmean(npmi_coherence(topics, reference))) if topics else None
     td = topic_diversity(topics) if topics else None
     row = {
-        "corpus": corpus, "method": method, "level": level, "n_topics": len(set(labels.tolist()) - {-1}),
-        "coverage": round(float(np.mean(labels >= 0)), 4), "nmi": s["nmi"], "ari": s["ari"],
-        "v_measure": s["v_measure"], "npmi": None if npmi is None else round(npmi, 4),
+        "corpus": corpus,
+        "method": method,
+        "level": level,
+        "n_topics": len(set(labels.tolist()) - {-1}),
+        "coverage": round(float(np.mean(labels >= 0)), 4),
+        "nmi": s["nmi"],
+        "ari": s["ari"],
+        "v_measure": s["v_measure"],
+        "npmi": None if npmi is None else round(npmi, 4),
         "diversity": None if td is None else round(td, 4),
     }
     log("  " + ", ".join(f"{k}={v}" for k, v in row.items() if k != "corpus"))
@@ -92,9 +124,14 @@ def run_bertopic(texts, X, model, seed):
     from umap import UMAP
 
     # BERTopic's own UMAP defaults, with a seed; English stop words so words are not "the of and".
-    umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed)
-    tm = BERTopic(embedding_model=model, umap_model=umap_model,
-                  vectorizer_model=CountVectorizer(stop_words="english"))
+    umap_model = UMAP(
+        n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed
+    )
+    tm = BERTopic(
+        embedding_model=model,
+        umap_model=umap_model,
+        vectorizer_model=CountVectorizer(stop_words="english"),
+    )
     topics, _ = tm.fit_transform(texts, embeddings=X)
     topics = np.asarray(topics)
     words = [[w for w, _ in tm.get_topic(t)][:10] for t in sorted(set(topics.tolist()) - {-1})]
@@ -105,17 +142,28 @@ def run_bertopic(texts, X, model, seed):
 def run_ours(corpus_cfg: dict, name: str):
     from taxonomy.pipeline import fit
 
-    cfg = build_config({
-        "name": name, "seed": SEED, "corpus": corpus_cfg, "cache": {"dir": str(CACHE)},
-        "embedding": {"show_progress_bar": False},
-    })
+    cfg = build_config(
+        {
+            "name": name,
+            "seed": SEED,
+            "corpus": corpus_cfg,
+            "cache": {"dir": str(CACHE)},
+            "embedding": {"show_progress_bar": False},
+        }
+    )
     t0 = time.perf_counter()
     r = fit(cfg, log=lambda m: log("  " + m.strip()))
     return r, time.perf_counter() - t0
 
 
-def bench_corpus(name: str, spec: dict, model, tmp: Path, old: list[dict] | None = None,
-                 old_extra: dict | None = None) -> tuple[list[dict], dict]:
+def bench_corpus(
+    name: str,
+    spec: dict,
+    model,
+    tmp: Path,
+    old: list[dict] | None = None,
+    old_extra: dict | None = None,
+) -> tuple[list[dict], dict]:
     """All rows of one corpus; with ``old`` rows the baselines are kept from them, not re-run."""
     from sklearn.cluster import KMeans
 
@@ -133,7 +181,9 @@ def bench_corpus(name: str, spec: dict, model, tmp: Path, old: list[dict] | None
     # in the paper; the run drops duplicate texts), our tokenisation elsewhere.
     if spec["corpus"] is None:
         tsv = DATA / "octis_preprocessed/BBC_News/corpus.tsv"
-        reference = [line.split("\t")[0].split() for line in tsv.read_text(encoding="utf-8").splitlines()]
+        reference = [
+            line.split("\t")[0].split() for line in tsv.read_text(encoding="utf-8").splitlines()
+        ]
     else:
         reference = reference_tokens(texts, stop_words())
     rows, extra = [], {"n_docs": len(texts), "gold": spec["gold"]}
@@ -147,7 +197,9 @@ def bench_corpus(name: str, spec: dict, model, tmp: Path, old: list[dict] | None
         bt, words, bt_ro = run_bertopic(texts, X, model, SEED)
         extra["bertopic_s"] = round(time.perf_counter() - t0, 1)
         rows.append(score(name, "bertopic", "topics", bt, gold, words, reference))
-        rows.append(score(name, "bertopic+reduce_outliers", "topics", bt_ro, gold, words, reference))
+        rows.append(
+            score(name, "bertopic+reduce_outliers", "topics", bt_ro, gold, words, reference)
+        )
 
         k = len({g for g in gold if g is not None})
         log(f"  k-means, k={k}")
@@ -201,11 +253,13 @@ def verdicts(rows: list[dict]) -> list[str]:
         need = _num(bt["nmi"]) + 0.05
         ok1 = _num(leaf["nmi"]) >= need and _num(leaf["coverage"]) >= 0.9
         ok2 = _num(best["v_measure"]) >= _num(km["v_measure"])
-        line = (f"- **{corpus}**: NMI(all) of our leaf topics {_num(leaf['nmi']):.3f} vs BERTopic "
-                f"{_num(bt['nmi']):.3f} + 0.05 = {need:.3f}, coverage {_num(leaf['coverage']):.1%} → "
-                f"{'met' if ok1 else 'MISSED'}; best level (level {best['level']}) V-measure "
-                f"{_num(best['v_measure']):.3f} vs k-means(true k) {_num(km['v_measure']):.3f} → "
-                f"{'met' if ok2 else 'MISSED'}")
+        line = (
+            f"- **{corpus}**: NMI(all) of our leaf topics {_num(leaf['nmi']):.3f} vs BERTopic "
+            f"{_num(bt['nmi']):.3f} + 0.05 = {need:.3f}, coverage {_num(leaf['coverage']):.1%} → "
+            f"{'met' if ok1 else 'MISSED'}; best level (level {best['level']}) V-measure "
+            f"{_num(best['v_measure']):.3f} vs k-means(true k) {_num(km['v_measure']):.3f} → "
+            f"{'met' if ok2 else 'MISSED'}"
+        )
         if corpus == "BBC_News":
             npmi, td = _num(leaf["npmi"]), _num(leaf["diversity"])
             ok3 = npmi >= 0.18 and td >= 0.85
@@ -245,7 +299,11 @@ def write_md(rows: list[dict], extras: dict, path: Path) -> None:
     def cell(v, pct=False):
         if v in (None, ""):
             return "–"
-        return f"{float(v):.1%}" if pct else (f"{float(v):.3f}" if isinstance(v, float) or "." in str(v) else str(v))
+        return (
+            f"{float(v):.1%}"
+            if pct
+            else (f"{float(v):.3f}" if isinstance(v, float) or "." in str(v) else str(v))
+        )
 
     lines = [
         "# Quality: this project vs BERTopic and k-means (true k)",
@@ -254,21 +312,26 @@ def write_md(rows: list[dict], extras: dict, path: Path) -> None:
         "",
         "    nice .venv/bin/python benchmarks/quality.py",
         "",
-        ("Same all-MiniLM-L6-v2 embeddings for every method (the shared cache). Gold level scored: arXiv "
-        "`primary_category` (24), Papers-with-Code `area` (16), 20 Newsgroups `group` (20), BBC `label` (5). "
-        "NMI/ARI/V over **all** papers, outliers (-1) as one class. NMI here is scikit-learn's arithmetic-mean "
-        "NMI, which equals V-measure (β = 1). NPMI: gensim `c_npmi` (top-10 words, boolean sliding windows of "
-        "10, the corpus itself as reference; for BBC the OCTIS tokens), TD: unique top-10 words / 10·topics. "
-        "`bertopic`: BERTopic 0.17 defaults (UMAP random_state=42, CountVectorizer English stop words); "
-        "`+reduce_outliers`: its `reduce_outliers(strategy=\"embeddings\")` (same words). `kmeans_true_k`: "
-        "told the number of gold classes (the MTEB setting). `taxonomy`: this project at defaults, one row "
-        "per taxonomy level (1 = top, highest = leaf topics)."),
+        (
+            "Same all-MiniLM-L6-v2 embeddings for every method (the shared cache). Gold level scored: arXiv "
+            "`primary_category` (24), Papers-with-Code `area` (16), 20 Newsgroups `group` (20), BBC `label` (5). "
+            "NMI/ARI/V over **all** papers, outliers (-1) as one class. NMI here is scikit-learn's arithmetic-mean "
+            "NMI, which equals V-measure (β = 1). NPMI: gensim `c_npmi` (top-10 words, boolean sliding windows of "
+            "10, the corpus itself as reference; for BBC the OCTIS tokens), TD: unique top-10 words / 10·topics. "
+            "`bertopic`: BERTopic 0.17 defaults (UMAP random_state=42, CountVectorizer English stop words); "
+            '`+reduce_outliers`: its `reduce_outliers(strategy="embeddings")` (same words). `kmeans_true_k`: '
+            "told the number of gold classes (the MTEB setting). `taxonomy`: this project at defaults, one row "
+            "per taxonomy level (1 = top, highest = leaf topics)."
+        ),
         "",
         "## Targets (issue 3)",
         "",
         *verdicts(rows),
-        *[f"- **{c}**: not run yet (no row in quality.csv)" for c in CORPORA
-          if c not in {r["corpus"] for r in rows}],
+        *[
+            f"- **{c}**: not run yet (no row in quality.csv)"
+            for c in CORPORA
+            if c not in {r["corpus"] for r in rows}
+        ],
         "",
         "## All rows",
         "",
@@ -276,30 +339,46 @@ def write_md(rows: list[dict], extras: dict, path: Path) -> None:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['corpus']} | {r['method']} | {r['level']} | {r['n_topics']} | "
-                     f"{cell(r['coverage'], True)} | {cell(r['nmi'])} | {cell(r['ari'])} | "
-                     f"{cell(r['v_measure'])} | {cell(r['npmi'])} | {cell(r['diversity'])} |")
+        lines.append(
+            f"| {r['corpus']} | {r['method']} | {r['level']} | {r['n_topics']} | "
+            f"{cell(r['coverage'], True)} | {cell(r['nmi'])} | {cell(r['ari'])} | "
+            f"{cell(r['v_measure'])} | {cell(r['npmi'])} | {cell(r['diversity'])} |"
+        )
     for corpus, ex in extras.items():
-        lines += ["", f"### {corpus}: each taxonomy level against each gold level (from the run's metrics)", "",
-                  (f"{ex.get('n_docs')} docs; fit time BERTopic {ex.get('bertopic_s')} s, taxonomy "
-                  f"{ex.get('taxonomy_s')} s (embeddings cached, 2 shared cores); HDBSCAN outliers before "
-                  f"joining: {cell(ex.get('outlier_share_hdbscan'), True)}."), "",
-                  "| level | nodes | gold | classes | NMI all | NMI covered | ARI all | V all |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"### {corpus}: each taxonomy level against each gold level (from the run's metrics)",
+            "",
+            (
+                f"{ex.get('n_docs')} docs; fit time BERTopic {ex.get('bertopic_s')} s, taxonomy "
+                f"{ex.get('taxonomy_s')} s (embeddings cached, 2 shared cores); HDBSCAN outliers before "
+                f"joining: {cell(ex.get('outlier_share_hdbscan'), True)}."
+            ),
+            "",
+            "| level | nodes | gold | classes | NMI all | NMI covered | ARI all | V all |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for g in ex.get("taxonomy_gold", []):
             mark = " (fits)" if g["fits"] else ""
-            lines.append(f"| {g['level']} | {g['n_nodes']} | {g['gold']}{mark} | {g['n_classes']} | "
-                         f"{cell(g['nmi_all'])} | {cell(g['nmi_covered'])} | {cell(g['ari_all'])} | "
-                         f"{cell(g['v_measure_all'])} |")
+            lines.append(
+                f"| {g['level']} | {g['n_nodes']} | {g['gold']}{mark} | {g['n_classes']} | "
+                f"{cell(g['nmi_all'])} | {cell(g['nmi_covered'])} | {cell(g['ari_all'])} | "
+                f"{cell(g['v_measure_all'])} |"
+            )
     path.write_text("\n".join(lines) + "\n\n" + NOTES, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", help="comma-separated corpus names (default: all)")
-    p.add_argument("--md-only", action="store_true", help="only rewrite quality.md from quality.csv")
-    p.add_argument("--ours-only", action="store_true",
-                   help="re-run only this project; keep the BERTopic and k-means rows already written")
+    p.add_argument(
+        "--md-only", action="store_true", help="only rewrite quality.md from quality.csv"
+    )
+    p.add_argument(
+        "--ours-only",
+        action="store_true",
+        help="re-run only this project; keep the BERTopic and k-means rows already written",
+    )
     args = p.parse_args(argv)
     names = args.only.split(",") if args.only else list(CORPORA)
     unknown = set(names) - set(CORPORA)
@@ -309,7 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     csv_path, extras_path = RESULTS / "quality.csv", RESULTS / "quality_levels.json"
     if args.md_only:
         extras = json.loads(extras_path.read_text()) if extras_path.exists() else {}
-        write_md(read_csv(csv_path), {k: extras[k] for k in CORPORA if k in extras}, RESULTS / "quality.md")
+        write_md(
+            read_csv(csv_path),
+            {k: extras[k] for k in CORPORA if k in extras},
+            RESULTS / "quality.md",
+        )
         return 0
 
     from taxonomy.embed import load_sentence_transformer
@@ -329,7 +412,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.sort(key=lambda r: order.index(r["corpus"]))
             write_csv(rows, csv_path)
             extras_path.write_text(json.dumps(extras, indent=1) + "\n", encoding="utf-8")
-            write_md(read_csv(csv_path), {k: extras[k] for k in order if k in extras}, RESULTS / "quality.md")
+            write_md(
+                read_csv(csv_path),
+                {k: extras[k] for k in order if k in extras},
+                RESULTS / "quality.md",
+            )
             log(f"written {csv_path}")
     return 0
 

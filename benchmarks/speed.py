@@ -86,10 +86,16 @@ def quality(n: int, backends: list[str], threads: int | None) -> list[dict]:
             if ref is None:
                 ref = V
             row = {
-                "part": "quality", "backend": backend, "n": len(texts), "threads": threads,
-                "load_s": round(t_load, 1), "encode_s": round(dt, 1), "docs_per_s": round(len(texts) / dt, 1),
+                "part": "quality",
+                "backend": backend,
+                "n": len(texts),
+                "threads": threads,
+                "load_s": round(t_load, 1),
+                "encode_s": round(dt, 1),
+                "docs_per_s": round(len(texts) / dt, 1),
                 # CPU seconds (all threads): comparable across runs when other jobs share the cores
-                "cpu_s": round(cpu, 1), "docs_per_cpu_s": round(len(texts) / cpu, 2),
+                "cpu_s": round(cpu, 1),
+                "docs_per_cpu_s": round(len(texts) / cpu, 2),
                 "mean_cosine": round(float(np.mean(np.sum(V * ref, axis=1))), 5),
                 "min_cosine": round(float(np.min(np.sum(V * ref, axis=1))), 5),
                 "top10_overlap": round(topk_overlap(ref, V), 4),
@@ -116,13 +122,20 @@ def _ours(corpus, cache: str, seed: int, overrides: dict | None = None) -> dict:
     path = Path(cache) / f"corpus-{len(corpus)}.jsonl"
     if not path.exists():
         with open(path, "w") as f:
-            f.writelines(json.dumps({"id": i, "title": t, "abstract": a}) + "\n" for i, t, a in zip(corpus.ids, corpus.titles, corpus.abstracts))
+            f.writelines(
+                json.dumps({"id": i, "title": t, "abstract": a}) + "\n"
+                for i, t, a in zip(corpus.ids, corpus.titles, corpus.abstracts)
+            )
     cfg.corpus.path = str(path)
     t0, c0 = time.perf_counter(), time.process_time()
     r = fit(cfg, log=lambda m: None)
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"seconds": r.seconds, "total_s": round(total, 1), "cpu_s": round(cpu, 1),
-            "n_topics": r.metrics["n_topics"]}
+    return {
+        "seconds": r.seconds,
+        "total_s": round(total, 1),
+        "cpu_s": round(cpu, 1),
+        "n_topics": r.metrics["n_topics"],
+    }
 
 
 def _bertopic(corpus, seed: int) -> dict:
@@ -141,14 +154,22 @@ def _bertopic(corpus, seed: int) -> dict:
     t0 = time.perf_counter()
     emb = model.encode(texts, show_progress_bar=False)
     t_emb = time.perf_counter() - t0
-    topic_model = BERTopic(embedding_model=model, vectorizer_model=CountVectorizer(stop_words="english"))
+    topic_model = BERTopic(
+        embedding_model=model, vectorizer_model=CountVectorizer(stop_words="english")
+    )
     t0 = time.perf_counter()
     topics, _ = topic_model.fit_transform(texts, emb)
     t_fit = time.perf_counter() - t0
-    return {"seconds": {"load_model": round(t_load, 1), "embed": round(t_emb, 1),
-                        "fit (umap+hdbscan+ctfidf)": round(t_fit, 1)},
-            "total_s": round(t_load + t_emb + t_fit, 1), "cpu_s": round(time.process_time() - c0, 1),
-            "n_topics": len(set(topics) - {-1})}
+    return {
+        "seconds": {
+            "load_model": round(t_load, 1),
+            "embed": round(t_emb, 1),
+            "fit (umap+hdbscan+ctfidf)": round(t_fit, 1),
+        },
+        "total_s": round(t_load + t_emb + t_fit, 1),
+        "cpu_s": round(time.process_time() - c0, 1),
+        "n_topics": len(set(topics) - {-1}),
+    }
 
 
 def speed_point(system: str, n: int, seed: int) -> dict:
@@ -163,9 +184,19 @@ def speed_point(system: str, n: int, seed: int) -> dict:
                 cold = res
                 t0 = time.perf_counter()
                 warm = _ours(corpus, cache, seed, {"hdbscan.cluster_selection_method": "leaf"})
-                res = {"cold": cold, "warm": warm, "warm_wall_s": round(time.perf_counter() - t0, 1)}
-    return {"part": "speed", "system": system, "n": len(corpus), **res, "peak_rss_mb": round(peak_rss_mb()),
-            "load_avg_1m": round(os.getloadavg()[0], 1)}
+                res = {
+                    "cold": cold,
+                    "warm": warm,
+                    "warm_wall_s": round(time.perf_counter() - t0, 1),
+                }
+    return {
+        "part": "speed",
+        "system": system,
+        "n": len(corpus),
+        **res,
+        "peak_rss_mb": round(peak_rss_mb()),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 def speed(sizes: list[int], seed: int) -> list[dict]:
@@ -174,7 +205,9 @@ def speed(sizes: list[int], seed: int) -> list[dict]:
         for system in ("ours+warm", "bertopic"):
             out = subprocess.run(
                 [sys.executable, __file__, "_point", system, str(n), str(seed)],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if out.returncode:
                 print(out.stderr[-3000:], file=sys.stderr)
@@ -186,7 +219,9 @@ def speed(sizes: list[int], seed: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("quality")
     q.add_argument("--n", type=int, default=2000)
@@ -203,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "_point":
         print(json.dumps(speed_point(args.system, args.n, args.seed)))
         return 0
-    rows = quality(args.n, args.backends, args.threads) if args.cmd == "quality" else speed(args.sizes, args.seed)
+    rows = (
+        quality(args.n, args.backends, args.threads)
+        if args.cmd == "quality"
+        else speed(args.sizes, args.seed)
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / "speed.jsonl", "a") as f:
         f.writelines(json.dumps(row) + "\n" for row in rows)

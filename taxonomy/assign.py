@@ -89,8 +89,11 @@ class AssignModel:
     def load(cls, run_dir: str | Path, k: int = K_NEIGHBOURS) -> AssignModel:
         path = Path(run_dir) / ASSIGN_FILE
         if not path.exists():
-            raise InputError(str(run_dir), f"no {ASSIGN_FILE}: not a run directory, or written by a "
-                             "version before 'assign' existed (re-run 'taxonomy run')")
+            raise InputError(
+                str(run_dir),
+                f"no {ASSIGN_FILE}: not a run directory, or written by a "
+                "version before 'assign' existed (re-run 'taxonomy run')",
+            )
         with np.load(path, allow_pickle=False) as d:
             return cls(d["embeddings"], d["topic_ids"], d["probabilities"], d["xy"], d["keys"], k)
 
@@ -101,14 +104,16 @@ class AssignModel:
         topics = np.empty(n, dtype=np.int64)
         probs = np.empty(n, dtype=np.float32)
         xy = np.empty((n, 2), dtype=np.float32)
-        seen = np.array([(keys is not None and keys[i] in self.index) for i in range(n)], dtype=bool)
+        seen = np.array(
+            [(keys is not None and keys[i] in self.index) for i in range(n)], dtype=bool
+        )
         for i in np.flatnonzero(seen):
             j = self.index[keys[i]]
             topics[i], probs[i], xy[i] = self.topic_ids[j], self.probabilities[j], self.xy[j]
         new = np.flatnonzero(~seen)
         step = max(1, _CHUNK_CELLS // max(1, len(self.topic_ids)))
         for s in range(0, len(new), step):
-            rows = new[s:s + step]
+            rows = new[s : s + step]
             t, p, q = self._vote(X[rows])
             topics[rows], probs[rows], xy[rows] = t, p, q
         return Placement(topics, probs, xy, seen)
@@ -116,7 +121,11 @@ class AssignModel:
     def _vote(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         S = X @ self.embeddings.T
         k = self.k
-        nn = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < S.shape[1] else np.tile(np.arange(S.shape[1]), (len(X), 1))
+        nn = (
+            np.argpartition(-S, k - 1, axis=1)[:, :k]
+            if k < S.shape[1]
+            else np.tile(np.arange(S.shape[1]), (len(X), 1))
+        )
         sims = np.take_along_axis(S, nn, axis=1)
         w = np.clip(sims, 0.0, None) + 1e-6  # a dissimilar neighbour still votes, barely
         votes = self.topic_ids[nn]
@@ -159,11 +168,18 @@ def placement_rows(corpus, placed: Placement, paths: dict[int, list[str]]) -> li
     for i, doc_id in enumerate(corpus.ids):
         t = int(placed.topic_ids[i])
         labels = paths.get(t, [])
-        rows.append([
-            doc_id, corpus.titles[i], t, labels[-1] if labels else "", " > ".join(labels),
-            round(float(placed.probabilities[i]), 4), round(float(placed.xy[i, 0]), 4),
-            round(float(placed.xy[i, 1]), 4),
-        ])
+        rows.append(
+            [
+                doc_id,
+                corpus.titles[i],
+                t,
+                labels[-1] if labels else "",
+                " > ".join(labels),
+                round(float(placed.probabilities[i]), 4),
+                round(float(placed.xy[i, 0]), 4),
+                round(float(placed.xy[i, 1]), 4),
+            ]
+        )
     return rows
 
 
@@ -171,7 +187,9 @@ def run_config(run_dir: Path):
     from .config import load_config
 
     if not (run_dir / "config.yaml").exists():
-        raise InputError(str(run_dir), "no config.yaml: not a run directory written by 'taxonomy run'")
+        raise InputError(
+            str(run_dir), "no config.yaml: not a run directory written by 'taxonomy run'"
+        )
     return load_config(run_dir / "config.yaml")
 
 
@@ -194,7 +212,9 @@ def main_assign(args: argparse.Namespace) -> int:
         raise InputError(str(run_dir), "run directory not found")
     cfg = run_config(run_dir)
     model = AssignModel.load(run_dir)
-    target = Path(args.out) if args.out else run_dir / "assigned" / Path(args.papers).name.split(".")[0]
+    target = (
+        Path(args.out) if args.out else run_dir / "assigned" / Path(args.papers).name.split(".")[0]
+    )
     if target.resolve() == run_dir.resolve():
         raise OutputError(f"{target}: --out must not be the run directory itself")
     check_target(target, args.overwrite)
@@ -205,15 +225,25 @@ def main_assign(args: argparse.Namespace) -> int:
     placed = embed_and_place(cfg, model, corpus.texts)
     paths = leaf_paths(json.loads((run_dir / "taxonomy.json").read_text(encoding="utf-8")))
     summary = {
-        "run_dir": str(run_dir), "papers": str(args.papers), "n_docs": len(corpus),
-        "n_in_fit": int(placed.in_fit.sum()), "n_outliers": int((placed.topic_ids == -1).sum()),
-        "k_neighbours": model.k, "engine": cfg.engine.kind,
+        "run_dir": str(run_dir),
+        "papers": str(args.papers),
+        "n_docs": len(corpus),
+        "n_in_fit": int(placed.in_fit.sum()),
+        "n_outliers": int((placed.topic_ids == -1).sum()),
+        "k_neighbours": model.k,
+        "engine": cfg.engine.kind,
     }
-    write_run_dir(target, {
-        "documents.csv": csv_text(DOCUMENT_COLUMNS, placement_rows(corpus, placed, paths)),
-        # Named like a run's metrics so --overwrite recognises the folder as ours.
-        RUN_MARKER: json_text(summary),
-    }, args.overwrite)
-    print(f"{len(corpus)} papers placed ({summary['n_in_fit']} were in the fit, "
-          f"{summary['n_outliers']} outliers) -> {target / 'documents.csv'}")
+    write_run_dir(
+        target,
+        {
+            "documents.csv": csv_text(DOCUMENT_COLUMNS, placement_rows(corpus, placed, paths)),
+            # Named like a run's metrics so --overwrite recognises the folder as ours.
+            RUN_MARKER: json_text(summary),
+        },
+        args.overwrite,
+    )
+    print(
+        f"{len(corpus)} papers placed ({summary['n_in_fit']} were in the fit, "
+        f"{summary['n_outliers']} outliers) -> {target / 'documents.csv'}"
+    )
     return 0

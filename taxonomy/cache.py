@@ -101,7 +101,9 @@ class ArrayStore:
         if not self.enabled or not (self.root / stage).is_dir():
             return []
         # Skip ".tmp-*" files: another process may be writing them right now.
-        return sorted(p.stem for p in (self.root / stage).glob("*.npz") if not p.name.startswith("."))
+        return sorted(
+            p.stem for p in (self.root / stage).glob("*.npz") if not p.name.startswith(".")
+        )
 
     def info(self) -> dict[str, dict[str, int]]:
         """Entries and bytes per top-level stage."""

@@ -37,12 +37,14 @@ def cache_info(root: Path) -> list[StageInfo]:
     for stage_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         files = [p for p in stage_dir.rglob("*") if _is_cache_file(p)]
         groups = {p.parent for p in files if p.suffix == ".npz"}
-        out.append(StageInfo(
-            stage_dir.name,
-            entries=sum(1 for p in files if p.suffix == ".npz" and not p.name.startswith(".")),
-            bytes=sum(p.stat().st_size for p in files),
-            groups=len(groups),
-        ))
+        out.append(
+            StageInfo(
+                stage_dir.name,
+                entries=sum(1 for p in files if p.suffix == ".npz" and not p.name.startswith(".")),
+                bytes=sum(p.stat().st_size for p in files),
+                groups=len(groups),
+            )
+        )
     return out
 
 
@@ -57,7 +59,9 @@ def clear_cache(root: Path) -> tuple[int, int]:
             freed += p.stat().st_size
             p.unlink(missing_ok=True)
     # Deepest folders first, so a stage folder is empty by the time it is reached.
-    for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+    for d in sorted(
+        (p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+    ):
         if not any(d.iterdir()):
             d.rmdir()
     if not any(root.iterdir()):
@@ -108,5 +112,7 @@ def main_cache(args: argparse.Namespace) -> int:
         extra = f"  ({s.groups} model{'s' * (s.groups != 1)})" if s.stage == "embeddings" else ""
         print(f"  {s.stage:<{width}}  {s.entries:>6} entries  {human_bytes(s.bytes):>9}{extra}")
     total = sum(s.bytes for s in stages)
-    print(f"  {'total':<{width}}  {sum(s.entries for s in stages):>6} entries  {human_bytes(total):>9}")
+    print(
+        f"  {'total':<{width}}  {sum(s.entries for s in stages):>6} entries  {human_bytes(total):>9}"
+    )
     return 0

@@ -28,24 +28,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         data["corpus"]["path"] = args.input or data["corpus"]["path"]
         data["corpus"]["format"] = args.format or "auto"
         cfg = build_config(data, "--input/--format")
-    result = run(cfg, out_dir=Path(args.out) if args.out else None, overwrite=args.overwrite, log=_progress)
+    result = run(
+        cfg, out_dir=Path(args.out) if args.out else None, overwrite=args.overwrite, log=_progress
+    )
     m = result.metrics
     per_level = ", ".join(f"level {k}: {v}" for k, v in m["n_topics_per_level"].items())
     total = sum(result.seconds.values())
-    print(f"{m['n_docs']} papers -> {per_level} topics; outliers {m['outlier_share']:.1%}; {total:.0f} s")
+    print(
+        f"{m['n_docs']} papers -> {per_level} topics; outliers {m['outlier_share']:.1%}; {total:.0f} s"
+    )
     # Counted skips and truncations (docs/errors.md): shown, never silent.
     notes = [f"{v} {k.replace('_', ' ')}" for k, v in m.get("skipped", {}).items() if v]
     if notes:
         print(f"skipped {m['n_skipped']} of {m['n_read']} records: {', '.join(notes)}")
     if m.get("n_truncated"):
-        print(f"{m['n_truncated']} texts longer than {cfg.embedding.max_seq_length} tokens were "
-              "truncated for embedding (embedding.max_seq_length)")
+        print(
+            f"{m['n_truncated']} texts longer than {cfg.embedding.max_seq_length} tokens were "
+            "truncated for embedding (embedding.max_seq_length)"
+        )
     print(f"report: {(result.out_dir / 'report.html').resolve()}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="taxonomy", description="Named topic taxonomies of research abstracts.")
+    p = argparse.ArgumentParser(
+        prog="taxonomy", description="Named topic taxonomies of research abstracts."
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show library log messages")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -58,9 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     # Other commands live beside the stage they drive; each module has a ``main_<command>(args)``.
-    e = sub.add_parser("evaluate", help="score an existing run (coherence, diversity, gold agreement)")
+    e = sub.add_parser(
+        "evaluate", help="score an existing run (coherence, diversity, gold agreement)"
+    )
     e.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
-    e.add_argument("--gold", help="gold label field(s) of the corpus, comma-separated, broad to fine")
+    e.add_argument(
+        "--gold", help="gold label field(s) of the corpus, comma-separated, broad to fine"
+    )
     e.add_argument("--input", help="corpus file, if not the one recorded in the run's config.yaml")
     e.set_defaults(func=_lazy("evaluate", "main_evaluate"))
 
@@ -71,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("cache", help="inspect or empty the stage cache")
     c.add_argument("action", choices=["info", "clear"])
-    c.add_argument("config", nargs="?", help="config whose cache.dir to use (default: config/default.yaml)")
+    c.add_argument(
+        "config", nargs="?", help="config whose cache.dir to use (default: config/default.yaml)"
+    )
     c.set_defaults(func=_lazy("cachecli", "main_cache"))
 
     a = sub.add_parser("assign", help="place new papers into an existing run's taxonomy")
@@ -98,7 +112,9 @@ def _lazy(module: str, func: str):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
     try:
         return args.func(args)
     except TaxonomyError as err:

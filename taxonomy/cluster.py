@@ -29,13 +29,18 @@ def cluster_points(
     import hdbscan
 
     n = Z.shape[0]
-    params = {"min_samples": min_samples, "cluster_selection_method": cluster_selection_method,
-                  "cluster_selection_epsilon": cluster_selection_epsilon, "metric": metric}
+    params = {
+        "min_samples": min_samples,
+        "cluster_selection_method": cluster_selection_method,
+        "cluster_selection_epsilon": cluster_selection_epsilon,
+        "metric": metric,
+    }
     clusterer = hdbscan.HDBSCAN(min_cluster_size=min(min_cluster_size, n), **params)
     labels = clusterer.fit_predict(Z)
     probs = clusterer.probabilities_.astype(np.float32)
-    labels = split_oversized(Z, labels, max_share=max_cluster_share,
-                             min_cluster_size=min_cluster_size, params=params)
+    labels = split_oversized(
+        Z, labels, max_share=max_cluster_share, min_cluster_size=min_cluster_size, params=params
+    )
     if len(set(labels) - {-1}) < 2:
         from sklearn.cluster import KMeans
 
@@ -45,8 +50,15 @@ def cluster_points(
     return renumber_by_size(labels), probs
 
 
-def split_oversized(Z: np.ndarray, labels: np.ndarray, *, max_share: float, min_cluster_size: int,
-                    params: dict, max_rounds: int = 3) -> np.ndarray:
+def split_oversized(
+    Z: np.ndarray,
+    labels: np.ndarray,
+    *,
+    max_share: float,
+    min_cluster_size: int,
+    params: dict,
+    max_rounds: int = 3,
+) -> np.ndarray:
     """Re-cluster, on its own points, every cluster larger than ``max_share`` of the corpus.
 
     A sub-clustering that finds at least two parts replaces the cluster; its

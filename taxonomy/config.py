@@ -226,7 +226,11 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         if errs[0]["type"] == "extra_forbidden":
             allowed = _fields_at(RunConfig, loc)
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            tip = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(allowed)}"
+            tip = (
+                f"; did you mean '{hint[0]}'?"
+                if hint
+                else f"; expected one of: {', '.join(allowed)}"
+            )
             lines.append(f"{source}: {path}: unknown key{tip}")
             continue
         expected = " or ".join(dict.fromkeys(_expected(e["msg"]) for e in errs))
@@ -250,7 +254,9 @@ def build_config(data: dict, source: str = "<config>") -> RunConfig:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}"
+        )
     try:
         return RunConfig.model_validate(data)
     except ValidationError as err:

@@ -24,10 +24,15 @@ from .config import SAMPLE_CORPUS, CorpusConfig
 from .errors import InputError
 
 FORMATS_BY_SUFFIX = {
-    ".txt": "papers_page", ".md": "papers_page",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "arxiv",
-    ".csv": "csv", ".tsv": "csv",
-    ".parquet": "parquet", ".pq": "parquet",
+    ".txt": "papers_page",
+    ".md": "papers_page",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "arxiv",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 # Real abstracts can be long (and some exports hold whole papers); the csv module's
 # default cell limit of 128 KiB would reject them, so allow up to 2 GiB per cell.
@@ -42,8 +47,19 @@ EMPTY_HINTS = {
 }
 ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
 PHYSICS_ARCHIVES = {
-    "astro-ph", "cond-mat", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math-ph",
-    "nlin", "nucl-ex", "nucl-th", "physics", "quant-ph",
+    "astro-ph",
+    "cond-mat",
+    "gr-qc",
+    "hep-ex",
+    "hep-lat",
+    "hep-ph",
+    "hep-th",
+    "math-ph",
+    "nlin",
+    "nucl-ex",
+    "nucl-th",
+    "physics",
+    "quant-ph",
 }
 
 
@@ -115,7 +131,7 @@ def _decode(raw: bytes, path: Path, encoding: str) -> str:
         line = raw[: err.start].count(b"\n") + 1
         raise InputError(
             path,
-            f"bytes not valid {encoding} ({raw[err.start:err.start + 1]!r} at byte {err.start}); "
+            f"bytes not valid {encoding} ({raw[err.start : err.start + 1]!r} at byte {err.start}); "
             "set corpus.encoding, e.g. 'latin-1' or 'cp1252'",
             line=line,
         ) from None
@@ -164,7 +180,8 @@ def _parse_json(text: str, path: Path, line: int | None) -> object:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(
-            path, f"invalid JSON ({err.msg} at column {err.colno})",
+            path,
+            f"invalid JSON ({err.msg} at column {err.colno})",
             line=err.lineno if line is None else line,
         ) from None
     except ValueError as err:  # an integer of more than 4300 digits
@@ -180,14 +197,18 @@ def read_jsonl(text: str, path: Path) -> Iterator[tuple[dict, int]]:
             continue
         rec = _parse_json(line, path, i)
         if not isinstance(rec, dict):
-            raise InputError(path, f"expected a JSON object per line, got {type(rec).__name__}", line=i)
+            raise InputError(
+                path, f"expected a JSON object per line, got {type(rec).__name__}", line=i
+            )
         yield rec, i
 
 
 def read_json_array(text: str, path: Path) -> Iterator[tuple[dict, int]]:
     data = _parse_json(text, path, None)
     if not isinstance(data, list):
-        raise InputError(path, f"expected a JSON array of objects or JSON lines, got {type(data).__name__}")
+        raise InputError(
+            path, f"expected a JSON array of objects or JSON lines, got {type(data).__name__}"
+        )
     for i, rec in enumerate(data, start=1):
         if not isinstance(rec, dict):
             raise InputError(path, f"item {i}: expected a JSON object, got {type(rec).__name__}")
@@ -196,9 +217,12 @@ def read_json_array(text: str, path: Path) -> Iterator[tuple[dict, int]]:
 
 def read_csv(text: str, path: Path) -> Iterator[tuple[dict, int]]:
     sample = text[:4096]
-    delimiter = "\t" if path.name.removesuffix(".gz").endswith(".tsv") or (
-        sample.count("\t") > sample.count(",")
-    ) else ","
+    delimiter = (
+        "\t"
+        if path.name.removesuffix(".gz").endswith(".tsv")
+        or (sample.count("\t") > sample.count(","))
+        else ","
+    )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
@@ -212,7 +236,8 @@ def read_csv(text: str, path: Path) -> Iterator[tuple[dict, int]]:
                 continue
             if len(row) != len(header):
                 raise InputError(
-                    path, f"expected {len(header)} columns as in the header, got {len(row)}",
+                    path,
+                    f"expected {len(header)} columns as in the header, got {len(row)}",
                     line=reader.line_num,
                 )
             yield dict(zip(header, row)), reader.line_num
@@ -239,12 +264,19 @@ def arxiv_record(rec: dict, path: Path, line: int) -> dict:
     if isinstance(cats, str):
         cats = cats.split()
     primary = rec.get("primary_category")
-    if cats is not None and not (isinstance(cats, list) and all(isinstance(c, str) and c for c in cats)):
-        raise InputError(path, "expected a space-separated string or a list of category names",
-                         line=line, field="categories")
+    if cats is not None and not (
+        isinstance(cats, list) and all(isinstance(c, str) and c for c in cats)
+    ):
+        raise InputError(
+            path,
+            "expected a space-separated string or a list of category names",
+            line=line,
+            field="categories",
+        )
     if primary is not None and not (isinstance(primary, str) and primary):
-        raise InputError(path, "expected a category name such as 'cs.LG'", line=line,
-                         field="primary_category")
+        raise InputError(
+            path, "expected a category name such as 'cs.LG'", line=line, field="primary_category"
+        )
     if cats:
         rec["categories"] = cats
         primary = rec.get("primary_category") or cats[0]
@@ -272,8 +304,10 @@ def _text_field(rec: dict, name: str, path: Path, line: int, *, numbers: bool = 
     bad = SURROGATE.search(value)
     if bad:  # only JSON escapes can make these; they cannot be encoded or embedded
         raise InputError(
-            path, f"invalid character (lone UTF-16 surrogate {bad.group()!r}) at position {bad.start()}",
-            line=line, field=name,
+            path,
+            f"invalid character (lone UTF-16 surrogate {bad.group()!r}) at position {bad.start()}",
+            line=line,
+            field=name,
         )
     return value
 
@@ -334,10 +368,14 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
         if not checked_fields:
             _check_fields(rec, cfg, abstract_names, path, line)
             checked_fields = True
-        abs_name = next((n for n in abstract_names if rec.get(n) not in (None, "")), cfg.abstract_field)
+        abs_name = next(
+            (n for n in abstract_names if rec.get(n) not in (None, "")), cfg.abstract_field
+        )
         abstract = _collapse(_text_field(rec, abs_name, path, line))
         title = _collapse(_text_field(rec, cfg.title_field, path, line))
-        doc_id = _text_field(rec, cfg.id_field, path, line, numbers=True).strip() or f"doc{n_read:06d}"
+        doc_id = (
+            _text_field(rec, cfg.id_field, path, line, numbers=True).strip() or f"doc{n_read:06d}"
+        )
         if not abstract:
             skipped["empty"] += 1
             continue
@@ -363,11 +401,15 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
         raise InputError(path, f"no papers found as {fmt}: {EMPTY_HINTS[fmt]}")
     for f in cfg.gold_fields:
         if ids and all(v is None for v in gold[f]):
-            raise InputError(path, f"gold field '{f}' is missing from every record (corpus.gold_fields)")
+            raise InputError(
+                path, f"gold field '{f}' is missing from every record (corpus.gold_fields)"
+            )
     return Corpus(ids, titles, abstracts, urls, gold, str(path), n_read, skipped)
 
 
-def _check_fields(rec: dict, cfg: CorpusConfig, abstract_names: list[str], path: Path, line: int) -> None:
+def _check_fields(
+    rec: dict, cfg: CorpusConfig, abstract_names: list[str], path: Path, line: int
+) -> None:
     """Fail early when the configured text fields are absent from the first record."""
     if not any(n in rec for n in abstract_names):
         present = ", ".join(sorted(map(str, rec))[:12])

@@ -45,7 +45,11 @@ def subset_corpus(corpus, idx: np.ndarray):
         v = getattr(corpus, f.name)
         if isinstance(v, list) and len(v) == n:
             v = [v[i] for i in idx]
-        elif isinstance(v, dict) and all(isinstance(x, list) and len(x) == n for x in v.values()) and v:
+        elif (
+            isinstance(v, dict)
+            and all(isinstance(x, list) and len(x) == n for x in v.values())
+            and v
+        ):
             v = {k: [x[i] for i in idx] for k, x in v.items()}
         fields[f.name] = v
     return type(corpus)(**fields)
@@ -65,8 +69,9 @@ def _embedder(emb_json: str, cache_dir: str | None):
     return Embedder(EmbeddingConfig.model_validate_json(emb_json), ArrayStore(cache_dir))
 
 
-def embed_place_batch(emb_json: str, cache_dir: str | None, model: AssignModel,
-                      texts: list[str]) -> Placement:
+def embed_place_batch(
+    emb_json: str, cache_dir: str | None, model: AssignModel, texts: list[str]
+) -> Placement:
     """Embed one batch and place it: the task each worker runs."""
     from .embed import text_key
 
@@ -75,8 +80,12 @@ def embed_place_batch(emb_json: str, cache_dir: str | None, model: AssignModel,
 
 
 def _concat(parts: list[Placement]) -> Placement:
-    return Placement(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                       ("topic_ids", "probabilities", "xy", "in_fit")))
+    return Placement(
+        *(
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in ("topic_ids", "probabilities", "xy", "in_fit")
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -93,26 +102,42 @@ def dask_client(engine: EngineConfig) -> Iterator[object]:
         try:
             client = Client(engine.address, timeout="30s")
         except OSError as err:
-            raise ConfigError(f"engine.address: cannot reach a Dask scheduler at "
-                              f"{engine.address!r}: {err}") from None
+            raise ConfigError(
+                f"engine.address: cannot reach a Dask scheduler at {engine.address!r}: {err}"
+            ) from None
         with client:
             yield client
         return
-    with LocalCluster(n_workers=engine.n_workers, threads_per_worker=engine.threads_per_worker,
-                      processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=engine.n_workers,
+            threads_per_worker=engine.threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
-def embed_and_place(cfg: RunConfig, model: AssignModel, texts: list[str],
-                    log: Callable[[str], None] = lambda m: None) -> Placement:
+def embed_and_place(
+    cfg: RunConfig,
+    model: AssignModel,
+    texts: list[str],
+    log: Callable[[str], None] = lambda m: None,
+) -> Placement:
     """Embed and place ``texts`` in batches of ``engine.batch_size`` on the configured engine."""
     eng = cfg.engine
     emb = cfg.embedding.model_copy(update={"show_progress_bar": False})
     cache_dir = cfg.cache.dir if cfg.cache.enabled else None
     slices = batch_slices(len(texts), eng.batch_size)
     if not texts:
-        return Placement(np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros((0, 2), np.float32),
-                         np.zeros(0, bool))
+        return Placement(
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+            np.zeros((0, 2), np.float32),
+            np.zeros(0, bool),
+        )
     if eng.kind == "local":
         parts = []
         for i, s in enumerate(slices):
@@ -123,10 +148,16 @@ def embed_and_place(cfg: RunConfig, model: AssignModel, texts: list[str],
         # Workers share this machine: one model thread per worker thread, no oversubscription.
         emb = emb.model_copy(update={"threads": eng.threads_per_worker})
     with dask_client(eng) as client:
-        log(f"        {len(slices)} batches on Dask ({eng.address or f'local cluster, {eng.n_workers} workers'})")
+        log(
+            f"        {len(slices)} batches on Dask ({eng.address or f'local cluster, {eng.n_workers} workers'})"
+        )
         shared = client.scatter(model, broadcast=True)  # the fitted papers travel once per worker
-        futures = [client.submit(embed_place_batch, emb.model_dump_json(), cache_dir, shared, texts[s],
-                                 pure=False) for s in slices]
+        futures = [
+            client.submit(
+                embed_place_batch, emb.model_dump_json(), cache_dir, shared, texts[s], pure=False
+            )
+            for s in slices
+        ]
         return _concat(client.gather(futures))
 
 
@@ -142,11 +173,19 @@ def assign_rest(result, log: Callable[[str], None] = print) -> str:
     rest = result.rest
     t0 = time.perf_counter()
     log(f"[assign] placing the other {len(rest)} papers (engine: {result.cfg.engine.kind})")
-    model = AssignModel(result.embeddings, result.topic_ids, result.probabilities, result.xy,
-                        [text_key(t) for t in result.corpus.texts])
+    model = AssignModel(
+        result.embeddings,
+        result.topic_ids,
+        result.probabilities,
+        result.xy,
+        [text_key(t) for t in result.corpus.texts],
+    )
     placed = embed_and_place(result.cfg, model, rest.texts, log=log)
     rows = placement_rows(rest, placed, leaf_paths(tree_dict(result)))
     result.seconds["assign"] = round(time.perf_counter() - t0, 3)
-    result.metrics.update(n_fit=len(result.corpus), n_assigned=len(rest),
-                          n_assigned_outliers=int((placed.topic_ids == -1).sum()))
+    result.metrics.update(
+        n_fit=len(result.corpus),
+        n_assigned=len(rest),
+        n_assigned_outliers=int((placed.topic_ids == -1).sum()),
+    )
     return csv_text(DOCUMENT_COLUMNS, rows).split("\n", 1)[1]

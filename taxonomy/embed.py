@@ -169,11 +169,15 @@ class Embedder:
             self._encoder = load_encoder(self.cfg, self.cache.store.root)
         return self._encoder
 
-    def embed(self, texts: list[str], *, progress: bool | None = None) -> tuple[np.ndarray, EmbedStats]:
+    def embed(
+        self, texts: list[str], *, progress: bool | None = None
+    ) -> tuple[np.ndarray, EmbedStats]:
         keys = [text_key(t) for t in texts]
         found = self.cache.lookup(keys)
         todo = list(dict.fromkeys(k for k in keys if k not in found))
-        stats = EmbedStats(n_texts=len(texts), n_cached=len(texts) - sum(k not in found for k in keys))
+        stats = EmbedStats(
+            n_texts=len(texts), n_cached=len(texts) - sum(k not in found for k in keys)
+        )
         if todo:
             by_key = dict(zip(keys, texts))
             # Similar lengths together: batches carry little padding.
@@ -182,7 +186,7 @@ class Embedder:
             show = self.cfg.show_progress_bar if progress is None else progress
             with tqdm(total=len(todo), desc="embedding", unit="doc", disable=not show) as bar:
                 for start in range(0, len(todo), CHUNK):
-                    part_keys, part = todo[start:start + CHUNK], new_texts[start:start + CHUNK]
+                    part_keys, part = todo[start : start + CHUNK], new_texts[start : start + CHUNK]
                     vectors = self.encoder.encode(part, show_progress_bar=False)
                     # Saved per chunk, so a killed run keeps what it has embedded.
                     self.cache.add(part_keys, vectors)

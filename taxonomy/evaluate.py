@@ -79,15 +79,21 @@ def _window_incidence(docs: list[np.ndarray], n_words: int, window: int) -> sp.c
     first = np.repeat(win_start[doc_of] + lo, span)
     step = np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span)
     rows, cols = first + step, np.repeat(ids, span)
-    M = sp.csc_matrix((np.ones(rows.size, dtype=np.int32), (rows, cols)),
-                      shape=(int(n_win.sum()), n_words))
+    M = sp.csc_matrix(
+        (np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=(int(n_win.sum()), n_words)
+    )
     M.sum_duplicates()
     M.data[:] = 1
     return M
 
 
-def npmi_coherence(topics: Sequence[Sequence[str]], reference: Sequence[Sequence[str]], *,
-                   topn: int = TOPN, window: int = WINDOW) -> np.ndarray:
+def npmi_coherence(
+    topics: Sequence[Sequence[str]],
+    reference: Sequence[Sequence[str]],
+    *,
+    topn: int = TOPN,
+    window: int = WINDOW,
+) -> np.ndarray:
     """NPMI coherence of each topic's first ``topn`` words (gensim ``c_npmi``).
 
     Parameters
@@ -103,7 +109,9 @@ def npmi_coherence(topics: Sequence[Sequence[str]], reference: Sequence[Sequence
     """
     topics = [list(dict.fromkeys(t))[:topn] for t in topics]
     vocab = {w: i for i, w in enumerate(dict.fromkeys(w for t in topics for w in t))}
-    docs = [np.fromiter((vocab.get(w, -1) for w in d), dtype=np.int64, count=len(d)) for d in reference]
+    docs = [
+        np.fromiter((vocab.get(w, -1) for w in d), dtype=np.int64, count=len(d)) for d in reference
+    ]
     M = _window_incidence(docs, len(vocab), window)
     n = float(M.shape[0])
     counts = np.asarray(M.sum(axis=0)).ravel().astype(np.float64)
@@ -140,8 +148,13 @@ def size_spread(sizes: Sequence[int]) -> dict:
         return {"min": 0, "median": 0, "max": 0, "largest_share": 0.0, "gini": 0.0}
     cum = np.cumsum(s)
     gini = (s.size + 1 - 2 * (cum / cum[-1]).sum()) / s.size
-    return {"min": int(s[0]), "median": float(np.median(s)), "max": int(s[-1]),
-            "largest_share": round(float(s[-1] / s.sum()), 4), "gini": round(float(gini), 4)}
+    return {
+        "min": int(s[0]),
+        "median": float(np.median(s)),
+        "max": int(s[-1]),
+        "largest_share": round(float(s[-1] / s.sum()), 4),
+        "gini": round(float(gini), 4),
+    }
 
 
 # --- agreement with gold labels ---------------------------------------------------------
@@ -169,8 +182,13 @@ def gold_scores(pred: Sequence, gold: Sequence) -> dict:
 
 def fitting_gold(n_nodes: int, n_classes: dict[str, int]) -> str:
     """The gold field whose number of classes is nearest (on a log scale) to a level's node count."""
-    return min(n_classes, key=lambda f: (abs(math.log(max(n_nodes, 1) / max(n_classes[f], 1))),
-                                         list(n_classes).index(f)))
+    return min(
+        n_classes,
+        key=lambda f: (
+            abs(math.log(max(n_nodes, 1) / max(n_classes[f], 1))),
+            list(n_classes).index(f),
+        ),
+    )
 
 
 def gold_agreement(levels: dict[int, np.ndarray], gold: dict[str, list]) -> dict:
@@ -191,31 +209,52 @@ def gold_agreement(levels: dict[int, np.ndarray], gold: dict[str, list]) -> dict
         for f, labels in gold.items():
             all_ = gold_scores(pred.tolist(), labels)
             cov = gold_scores(pred[covered].tolist(), [labels[i] for i in covered])
-            rows.append({
-                "level": level, "n_nodes": n_nodes, "gold": f, "n_classes": n_classes[f],
-                "fits": f == fit, "coverage": round(covered.size / max(pred.size, 1), 4),
-                **{f"{k}_all": all_[k] for k in ("nmi", "ari", "v_measure")},
-                **{f"{k}_covered": cov[k] for k in ("nmi", "ari", "v_measure")},
-            })
+            rows.append(
+                {
+                    "level": level,
+                    "n_nodes": n_nodes,
+                    "gold": f,
+                    "n_classes": n_classes[f],
+                    "fits": f == fit,
+                    "coverage": round(covered.size / max(pred.size, 1), 4),
+                    **{f"{k}_all": all_[k] for k in ("nmi", "ari", "v_measure")},
+                    **{f"{k}_covered": cov[k] for k in ("nmi", "ari", "v_measure")},
+                }
+            )
     best = {}
     for f in gold:
         mine = [r for r in rows if r["gold"] == f and r["v_measure_all"] is not None]
         if mine:
             top = max(mine, key=lambda r: r["v_measure_all"])
-            best[f] = {"level": top["level"], "v_measure_all": top["v_measure_all"], "nmi_all": top["nmi_all"]}
+            best[f] = {
+                "level": top["level"],
+                "v_measure_all": top["v_measure_all"],
+                "nmi_all": top["nmi_all"],
+            }
     # Nested mappings read well in the report; the full list is for programs.
-    fitting = {str(r["level"]): {k: v for k, v in r.items() if k not in ("level", "fits")}
-               for r in rows if r["fits"]}
-    return {"fields": list(gold), "n_classes": n_classes, "levels": fitting, "best_level": best,
-            "scores": rows}
+    fitting = {
+        str(r["level"]): {k: v for k, v in r.items() if k not in ("level", "fits")}
+        for r in rows
+        if r["fits"]
+    }
+    return {
+        "fields": list(gold),
+        "n_classes": n_classes,
+        "levels": fitting,
+        "best_level": best,
+        "scores": rows,
+    }
 
 
 # --- one entry point for runs and written runs ------------------------------------------
 
 
 def evaluate_nodes(
-    nodes: Sequence[dict], levels: dict[int, np.ndarray], texts: Sequence[str],
-    gold: dict[str, list] | None = None, stops: frozenset[str] | None = None,
+    nodes: Sequence[dict],
+    levels: dict[int, np.ndarray],
+    texts: Sequence[str],
+    gold: dict[str, list] | None = None,
+    stops: frozenset[str] | None = None,
 ) -> dict:
     """All metrics from node records and per-paper node indices.
 
@@ -235,7 +274,9 @@ def evaluate_nodes(
     reference = reference_tokens(texts, stops)
     scored = [n for n in nodes if n["level"] > 0]
     npmi = npmi_coherence([n["top_words"] for n in scored], reference)
-    per_node = {n["node_id"]: (None if math.isnan(v) else round(float(v), 4)) for n, v in zip(scored, npmi)}
+    per_node = {
+        n["node_id"]: (None if math.isnan(v) else round(float(v), 4)) for n, v in zip(scored, npmi)
+    }
     by_level = {}
     for level in sorted(levels):
         mine = [n for n in scored if n["level"] == level]
@@ -243,7 +284,9 @@ def evaluate_nodes(
         by_level[str(level)] = {
             "n_nodes": len(mine),
             "npmi": round(float(np.mean(vals)), 4) if vals else None,
-            "diversity": round(topic_diversity([n["top_words"] for n in mine]), 4) if mine else None,
+            "diversity": round(topic_diversity([n["top_words"] for n in mine]), 4)
+            if mine
+            else None,
             "size_spread": size_spread([n["size"] for n in mine]),
         }
     leaf_ids = np.asarray(levels[leaves]) if levels else np.zeros(0)
@@ -265,14 +308,17 @@ def evaluate_nodes(
 def evaluate_run(result) -> dict:
     """Metrics of a fitted :class:`~taxonomy.pipeline.RunResult` (called by every run)."""
     tax = result.taxonomy
-    nodes = [{"node_id": n.node_id, "level": n.level, "size": n.size, "top_words": n.top_words}
-             for n in tax.nodes.values()]
+    nodes = [
+        {"node_id": n.node_id, "level": n.level, "size": n.size, "top_words": n.top_words}
+        for n in tax.nodes.values()
+    ]
     levels = {lv: tax.labels_at(lv, result.topic_ids) for lv in range(1, tax.n_levels + 1)}
     gold = {f: v for f, v in result.corpus.gold.items() if v} or None
     from .label import stop_words
 
-    return evaluate_nodes(nodes, levels, result.corpus.texts, gold,
-                          stop_words(result.cfg.labels.extra_stop_words))
+    return evaluate_nodes(
+        nodes, levels, result.corpus.texts, gold, stop_words(result.cfg.labels.extra_stop_words)
+    )
 
 
 # --- taxonomy evaluate RUN_DIR -----------------------------------------------------------
@@ -283,7 +329,9 @@ def _read_csv(path: Path) -> list[dict]:
         with open(path, newline="", encoding="utf-8") as fh:
             return list(csv.DictReader(fh))
     except FileNotFoundError:
-        raise InputError(path, "not found; is this a run directory written by 'taxonomy run'?") from None
+        raise InputError(
+            path, "not found; is this a run directory written by 'taxonomy run'?"
+        ) from None
 
 
 def _unsafe_cell(value: str) -> str:
@@ -299,14 +347,22 @@ def load_written_run(run_dir: Path) -> tuple[list[dict], dict[str, int], dict[st
     try:
         tree = json.loads(tree_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(tree_path, "not found; is this a run directory written by 'taxonomy run'?") from None
+        raise InputError(
+            tree_path, "not found; is this a run directory written by 'taxonomy run'?"
+        ) from None
     except json.JSONDecodeError as err:
         raise InputError(tree_path, f"invalid JSON ({err.msg})", line=err.lineno) from None
     nodes, paths = [], {}
 
     def walk(node: dict, path: list[str]) -> None:
-        nodes.append({"node_id": node["node_id"], "level": node["level"], "size": node["size"],
-                      "top_words": node.get("top_words", [])})
+        nodes.append(
+            {
+                "node_id": node["node_id"],
+                "level": node["level"],
+                "size": node["size"],
+                "top_words": node.get("top_words", []),
+            }
+        )
         here = path + [node["node_id"]] if node["level"] > 0 else path
         if "topic_id" in node:
             paths[str(node["topic_id"])] = here
@@ -314,7 +370,9 @@ def load_written_run(run_dir: Path) -> tuple[list[dict], dict[str, int], dict[st
             walk(child, here)
 
     walk(tree["root"], [])
-    topic_of = {_unsafe_cell(r["doc_id"]): int(r["topic_id"]) for r in _read_csv(run_dir / "documents.csv")}
+    topic_of = {
+        _unsafe_cell(r["doc_id"]): int(r["topic_id"]) for r in _read_csv(run_dir / "documents.csv")
+    }
     return nodes, topic_of, paths
 
 
@@ -328,7 +386,9 @@ def main_evaluate(args) -> int:
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.yaml").is_file():
-        raise InputError(run_dir, "no config.yaml here; expected a run directory written by 'taxonomy run'")
+        raise InputError(
+            run_dir, "no config.yaml here; expected a run directory written by 'taxonomy run'"
+        )
     data = read_yaml(run_dir / "config.yaml") or {}
     corpus = data.setdefault("corpus", {})
     if args.input:
@@ -347,14 +407,19 @@ def main_evaluate(args) -> int:
         raise InputError(run_dir / "documents.csv", f"no doc_id matches a paper of {docs.source}")
     levels = {}
     for lv in range(1, n_levels + 1):
-        levels[lv] = np.array([
-            index_of[paths[str(topic_of[docs.ids[i]])][lv - 1]] if topic_of[docs.ids[i]] >= 0 else -1
-            for i in keep
-        ])
+        levels[lv] = np.array(
+            [
+                index_of[paths[str(topic_of[docs.ids[i]])][lv - 1]]
+                if topic_of[docs.ids[i]] >= 0
+                else -1
+                for i in keep
+            ]
+        )
     gold = {f: [v[i] for i in keep] for f, v in docs.gold.items()}
     texts = docs.texts
-    metrics = evaluate_nodes(nodes, levels, [texts[i] for i in keep], gold,
-                             stop_words(cfg.labels.extra_stop_words))
+    metrics = evaluate_nodes(
+        nodes, levels, [texts[i] for i in keep], gold, stop_words(cfg.labels.extra_stop_words)
+    )
     metrics["n_docs"] = len(keep)
     metrics["n_docs_not_in_corpus"] = len(topic_of) - len(keep)
     out = run_dir / "evaluation.json"
@@ -368,8 +433,10 @@ def format_summary(m: dict) -> str:
     """A few readable lines: coverage, coherence, diversity, and gold agreement per level."""
     lines = [f"coverage {m['coverage']:.1%}  NPMI {_f(m['npmi'])}  diversity {_f(m['diversity'])}"]
     for lv, q in m["quality_per_level"].items():
-        lines.append(f"level {lv}: {q['n_nodes']} nodes, NPMI {_f(q['npmi'])}, diversity {_f(q['diversity'])}, "
-                     f"largest {q['size_spread']['largest_share']:.1%}")
+        lines.append(
+            f"level {lv}: {q['n_nodes']} nodes, NPMI {_f(q['npmi'])}, diversity {_f(q['diversity'])}, "
+            f"largest {q['size_spread']['largest_share']:.1%}"
+        )
     if "gold" in m:
         lines.append("gold agreement (all papers, outliers as a class / covered papers):")
         for r in m["gold_scores"]:

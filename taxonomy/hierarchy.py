@@ -85,7 +85,9 @@ def level_sizes(n_topics: int, levels: int | str, top_level: int | str) -> list[
     else:
         top = min(int(top_level), n_topics)
         span = levels - 1
-        sizes = [max(2, round(top * (n_topics / top) ** ((j - 1) / span))) for j in range(1, levels)]
+        sizes = [
+            max(2, round(top * (n_topics / top) ** ((j - 1) / span))) for j in range(1, levels)
+        ]
     sizes = [min(s, n_topics) for s in sizes] + [n_topics]
     # Each level has at least as many nodes as the one above it.
     for i in range(len(sizes) - 2, -1, -1):
@@ -114,13 +116,16 @@ def build_taxonomy(points: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) 
         n_below = int(below.max()) + 1
         # A group's centroid is the mean of its papers (size-weighted mean of its topics' centroids).
         weights = np.array([topic_sizes[below == g].sum() for g in range(n_below)])
-        groups_below = np.stack([(C[below == g] * topic_sizes[below == g, None]).sum(0)
-                                 for g in range(n_below)]) / np.maximum(weights[:, None], 1)
+        groups_below = np.stack(
+            [(C[below == g] * topic_sizes[below == g, None]).sum(0) for g in range(n_below)]
+        ) / np.maximum(weights[:, None], 1)
         k = sizes[level - 1]
         if k >= n_below:
             parent_of = np.arange(n_below)
         else:
-            parent_of = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(groups_below)
+            parent_of = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(
+                groups_below
+            )
             parent_of = _renumber(parent_of, weights)
         member[level] = parent_of[below]
 

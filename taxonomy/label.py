@@ -75,14 +75,16 @@ def phrase_chunks(text: str, stops: frozenset[str]) -> list[list[str]]:
     return chunks
 
 
-def make_analyzer(stops: frozenset[str], ngram_range: tuple[int, int]) -> Callable[[str], list[str]]:
+def make_analyzer(
+    stops: frozenset[str], ngram_range: tuple[int, int]
+) -> Callable[[str], list[str]]:
     lo, hi = ngram_range
 
     def analyze(text: str) -> list[str]:
         grams = []
         for run in phrase_chunks(text, stops):
             for n in range(lo, hi + 1):
-                grams.extend(" ".join(run[i:i + n]) for i in range(len(run) - n + 1))
+                grams.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
         return grams
 
     return analyze
@@ -96,7 +98,9 @@ def c_tf_idf(class_counts: sp.csr_matrix, reduce_frequent_words: bool = False) -
     crowd out the distinctive ones.
     """
     counts = class_counts.astype(np.float64)
-    tf = sp.csr_matrix(sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1)) @ counts)
+    tf = sp.csr_matrix(
+        sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1)) @ counts
+    )
     if reduce_frequent_words:
         tf.data = np.sqrt(tf.data)
     df = np.asarray(counts.sum(axis=0)).ravel()
@@ -124,8 +128,10 @@ def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, diversity: float) ->
 
 def _norm_form(phrase: str) -> str:
     """Crude singular form, so 'scaling law' and 'scaling laws' count as one name."""
-    return " ".join(w[:-1] if w.endswith("s") and len(w) > 3 and not w.endswith("ss") else w
-                    for w in phrase.split())
+    return " ".join(
+        w[:-1] if w.endswith("s") and len(w) > 3 and not w.endswith("ss") else w
+        for w in phrase.split()
+    )
 
 
 def _name_keys(phrase: str) -> set[str]:
@@ -189,9 +195,20 @@ class Labeller:
     picked top-down, so no two nodes of the tree share one.
     """
 
-    def __init__(self, texts: list[str], X: np.ndarray, embed: Embed, *, n_keywords: int = 10,
-                 ngram_range: tuple[int, int] = (1, 3), max_words: int = 4, n_candidates: int = 30,
-                 diversity: float = 0.3, n_representative: int = 3, extra_stop_words: list[str] = ()):
+    def __init__(
+        self,
+        texts: list[str],
+        X: np.ndarray,
+        embed: Embed,
+        *,
+        n_keywords: int = 10,
+        ngram_range: tuple[int, int] = (1, 3),
+        max_words: int = 4,
+        n_candidates: int = 30,
+        diversity: float = 0.3,
+        n_representative: int = 3,
+        extra_stop_words: list[str] = (),
+    ):
         self.texts, self.X, self.embed = texts, X, embed
         self.n_keywords, self.max_words, self.n_candidates = n_keywords, max_words, n_candidates
         self.diversity, self.n_representative = diversity, n_representative
@@ -212,8 +229,9 @@ class Labeller:
         forms = [_norm_form(str(v)) for v in self.vocab]
         group_of = {f: g for g, f in enumerate(dict.fromkeys(forms))}
         cols = np.array([group_of[f] for f in forms])
-        merge = sp.csr_matrix((np.ones(len(forms)), (np.arange(len(forms)), cols)),
-                              shape=(len(forms), len(group_of)))
+        merge = sp.csr_matrix(
+            (np.ones(len(forms)), (np.arange(len(forms)), cols)), shape=(len(forms), len(group_of))
+        )
         self.present = ((self.doc_terms @ merge) > 0).astype(np.float32).tocsr()
         self.forms = np.array(list(group_of), dtype=object)
         self.df = np.asarray(self.present.sum(axis=0)).ravel()
@@ -226,15 +244,18 @@ class Labeller:
         self.surface = np.array(surface, dtype=object)
         self.form_words = np.array([len(f.split()) for f in self.forms])
         self.form_fragment = fragment_mask(self.forms, self.df)
-        self.nameable = ((self.form_words <= self.max_words) & ~self.form_fragment
-                         & np.array([not _NOT_NOUN_END.search(w.split()[-1]) for w in surface]))
+        self.nameable = (
+            (self.form_words <= self.max_words)
+            & ~self.form_fragment
+            & np.array([not _NOT_NOUN_END.search(w.split()[-1]) for w in surface])
+        )
         # Longer forms containing each form, for the "yield to a more specific phrase" rule.
         self.longer: dict[int, list[int]] = {}
         for j, f in enumerate(self.forms):
             words = f.split()
             for n in range(1, len(words)):
                 for k in range(len(words) - n + 1):
-                    i = group_of.get(" ".join(words[k:k + n]))
+                    i = group_of.get(" ".join(words[k : k + n]))
                     if i is not None and self.nameable[j]:
                         self.longer.setdefault(i, []).append(j)
 
@@ -259,7 +280,9 @@ class Labeller:
                 names[node.node_id] = self._name_candidates(node.doc_idx, scope)
                 node.top_words = self._top_words(word_row)
                 sims = Xn[node.doc_idx] @ centroids[node.node_id]
-                node.representative = [int(node.doc_idx[i]) for i in np.argsort(-sims)[: self.n_representative]]
+                node.representative = [
+                    int(node.doc_idx[i]) for i in np.argsort(-sims)[: self.n_representative]
+                ]
         # One embedding call for every phrase of the tree (cached per phrase).
         unique = sorted({p for phrases, _ in [*pools.values(), *names.values()] for p in phrases})
         P = self.embed(unique) if unique else np.zeros((0, self.X.shape[1]), dtype=np.float32)
@@ -278,7 +301,9 @@ class Labeller:
             sims = Pn @ centroids[node_id]
             others = [centroids[o] for o in _siblings(tax, node_id)]
             # Closer to this node than to any sibling: says what sets it apart.
-            contrast = sims - (Pn @ np.stack(others).T).max(axis=1) if others else np.zeros_like(sims)
+            contrast = (
+                sims - (Pn @ np.stack(others).T).max(axis=1) if others else np.zeros_like(sims)
+            )
             if tax.nodes[node_id].parent_id is None:
                 # The root has nothing to stand out from: the most used phrase close to its centre.
                 score = np.sqrt(vals) * sims
@@ -290,7 +315,9 @@ class Labeller:
     def _level_counts(self, groups: list[np.ndarray]) -> sp.csr_matrix:
         rows = np.concatenate([np.full(g.size, i) for i, g in enumerate(groups)])
         cols = np.concatenate(groups)
-        member = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(len(groups), self.doc_terms.shape[0]))
+        member = sp.csr_matrix(
+            (np.ones(rows.size), (rows, cols)), shape=(len(groups), self.doc_terms.shape[0])
+        )
         return sp.csr_matrix(member @ self.doc_terms)
 
     def _top_words(self, row: sp.csr_matrix) -> list[str]:
@@ -314,21 +341,32 @@ class Labeller:
             lift = np.minimum(lift, _lift(df_in, doc_idx.size, df_scope, scope.size))
         return {"df": df_in, "cover": cover, "lift": lift, "score": cover * lift}
 
-    def _name_candidates(self, doc_idx: np.ndarray, scope: np.ndarray | None) -> tuple[list[str], np.ndarray]:
+    def _name_candidates(
+        self, doc_idx: np.ndarray, scope: np.ndarray | None
+    ) -> tuple[list[str], np.ndarray]:
         """Readable phrases that mark the node's papers within its parent, best count score first."""
         st = self.name_stats(doc_idx, scope)
         df = st["df"]
         if scope is None:  # the root: what the corpus is most about, by coverage alone
             st["score"] = st["cover"]
         # A name must mark the node: its papers use it clearly more often than the rest do.
-        ok = self.nameable & (df >= min(2, doc_idx.size)) & ((st["lift"] >= MIN_LIFT) | (scope is None))
+        ok = (
+            self.nameable
+            & (df >= min(2, doc_idx.size))
+            & ((st["lift"] >= MIN_LIFT) | (scope is None))
+        )
         if scope is None and (ok & (self.form_words > 1)).any():
-            ok &= self.form_words > 1  # one word most papers use ("models") says nothing of a corpus
+            ok &= (
+                self.form_words > 1
+            )  # one word most papers use ("models") says nothing of a corpus
         idx = np.flatnonzero(ok)
         idx = idx[np.argsort(-st["score"][idx], kind="stable")[: 4 * self.n_candidates]]
         # A phrase yields to a longer one that most of its papers use ('scaling' -> 'scaling laws').
-        top = [i for i in idx
-               if not any(df[j] >= self.specific_share * df[i] for j in self.longer.get(int(i), ()))]
+        top = [
+            i
+            for i in idx
+            if not any(df[j] >= self.specific_share * df[i] for j in self.longer.get(int(i), ()))
+        ]
         top = np.array(top[: self.n_candidates], dtype=np.int64)
         return [str(self.surface[i]) for i in top], st["score"][top]
 
@@ -344,7 +382,9 @@ class Labeller:
         top = np.argsort(-vals, kind="stable")[: self.n_candidates]
         return [str(self.vocab[i]) for i in idx[top]], vals[top]
 
-    def _keywords(self, phrases: list[str], vals: np.ndarray, P: np.ndarray, centroid: np.ndarray) -> list[str]:
+    def _keywords(
+        self, phrases: list[str], vals: np.ndarray, P: np.ndarray, centroid: np.ndarray
+    ) -> list[str]:
         """Keywords: candidates by relevance (centroid similarity + scaled c-TF-IDF), varied by MMR."""
         if not phrases:
             return []
@@ -355,8 +395,11 @@ class Labeller:
         used: set[str] = set()
         # Top-down, and within a level largest first: broad nodes get first pick of broad names.
         # The root, never shown in a path, picks last.
-        order = [n for level in range(1, tax.n_levels + 1)
-                 for n in sorted(tax.level(level), key=lambda n: (-n.size, n.index))] + [tax.root]
+        order = [
+            n
+            for level in range(1, tax.n_levels + 1)
+            for n in sorted(tax.level(level), key=lambda n: (-n.size, n.index))
+        ] + [tax.root]
         for node in order:
             name = next((p for p in ranked[node.node_id] if not _name_keys(p) & used), None)
             if name is None:

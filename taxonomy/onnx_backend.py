@@ -47,15 +47,21 @@ def _require(module: str):
 
 def _st_layout(folder: Path) -> tuple[str, bool]:
     """``(pooling, normalize)`` of a sentence-transformers folder; only plain pooling models qualify."""
-    modules = json.loads((folder / "modules.json").read_text()) if (folder / "modules.json").exists() else []
+    modules = (
+        json.loads((folder / "modules.json").read_text())
+        if (folder / "modules.json").exists()
+        else []
+    )
     kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
     pool_cfg = {}
     for m in modules:
         if m["type"].endswith("Pooling"):
             pool_cfg = json.loads((folder / m["path"] / "config.json").read_text())
     modes = [k for k, v in pool_cfg.items() if k.startswith("pooling_mode") and v]
-    if kinds[:2] != ["Transformer", "Pooling"] or set(kinds[2:]) - {"Normalize"} or modes not in (
-        ["pooling_mode_mean_tokens"], ["pooling_mode_cls_token"]
+    if (
+        kinds[:2] != ["Transformer", "Pooling"]
+        or set(kinds[2:]) - {"Normalize"}
+        or modes not in (["pooling_mode_mean_tokens"], ["pooling_mode_cls_token"])
     ):
         raise ConfigError(
             f"embedding.backend: the ONNX backends support Transformer + mean/CLS pooling "
@@ -71,7 +77,9 @@ def onnx_paths(folder: Path, cache_dir: str | Path) -> tuple[Path, Path]:
 
     weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin"))
     stamp = [(p.name, p.stat().st_size) for p in weights]
-    key = hash_key("onnx", folder.name, stamp, (folder / "config.json").read_text(), torch.__version__, OPSET)
+    key = hash_key(
+        "onnx", folder.name, stamp, (folder / "config.json").read_text(), torch.__version__, OPSET
+    )
     d = Path(cache_dir) / "onnx" / key
     return d / "model.onnx", d / "model.int8.onnx"
 
@@ -91,8 +99,9 @@ def export_onnx(folder: Path, path: Path) -> Path:
             self.m = m
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.m(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
+            return self.m(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     # The example batch must contain padding: with an all-ones mask transformers skips
     # building the attention mask and the exported graph would ignore it.
@@ -112,11 +121,16 @@ def export_onnx(folder: Path, path: Path) -> Path:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                Hidden(model), (ids, mask, torch.zeros_like(ids)), tmp,
+                Hidden(model),
+                (ids, mask, torch.zeros_like(ids)),
+                tmp,
                 input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["token_embeddings"], opset_version=OPSET, dynamo=True,
+                output_names=["token_embeddings"],
+                opset_version=OPSET,
+                dynamo=True,
                 dynamic_shapes={"input_ids": dims, "attention_mask": dims, "token_type_ids": dims},
-                external_data=False, verbose=False,
+                external_data=False,
+                verbose=False,
             )
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
@@ -141,8 +155,13 @@ def quantize_int8(src: Path, dst: Path) -> Path:
     try:
         # Per-channel signed weights keep the most accuracy; only MatMul is quantised
         # (Gather/Attention quantisation costs accuracy and little time here).
-        quantize_dynamic(str(src), tmp, weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"])
+        quantize_dynamic(
+            str(src),
+            tmp,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
         os.chmod(tmp, 0o644)
         os.replace(tmp, dst)
     finally:
@@ -233,8 +252,12 @@ class OnnxEncoder:
         sess = self.session
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        enc = self.tokenizer(list(texts), truncation=True, max_length=self.cfg.max_seq_length,
-                             add_special_tokens=True)
+        enc = self.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=self.cfg.max_seq_length,
+            add_special_tokens=True,
+        )
         ids = enc["input_ids"]
         # Longest first, as sentence-transformers does: batches of similar length pad little.
         order = np.argsort([-len(x) for x in ids], kind="stable")
@@ -247,15 +270,21 @@ class OnnxEncoder:
             steps = tqdm(steps, desc="Batches")
         pad = self.tokenizer.pad_token_id or 0
         for start in steps:
-            idx = order[start:start + bs]
+            idx = order[start : start + bs]
             width = max(len(ids[i]) for i in idx)
             input_ids = np.full((len(idx), width), pad, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
             for row, i in enumerate(idx):
-                input_ids[row, :len(ids[i])] = ids[i]
-                mask[row, :len(ids[i])] = 1
-            (hidden,) = sess.run(None, {"input_ids": input_ids, "attention_mask": mask,
-                                        "token_type_ids": np.zeros_like(input_ids)})
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+            (hidden,) = sess.run(
+                None,
+                {
+                    "input_ids": input_ids,
+                    "attention_mask": mask,
+                    "token_type_ids": np.zeros_like(input_ids),
+                },
+            )
             vec = self._pool(hidden, mask)
             if out is None:
                 out = np.empty((len(texts), vec.shape[1]), dtype=np.float32)

@@ -105,7 +105,9 @@ def _check_replaceable(target: Path) -> None:
     here = Path.cwd().resolve()
     real = target.resolve()
     if real == here or real in here.parents:
-        raise OutputError(f"{target}: is the current directory or contains it; refusing to replace it")
+        raise OutputError(
+            f"{target}: is the current directory or contains it; refusing to replace it"
+        )
     if not (target / RUN_MARKER).is_file() and any(target.iterdir()):
         raise OutputError(
             f"{target}: exists and is not a run directory (no {RUN_MARKER}); refusing to replace it "
@@ -156,7 +158,9 @@ def recover_interrupted_swap(target: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
 
 
-def write_run_dir(target: Path, files: dict[str, str | bytes | Callable[[Path], None]], overwrite: bool) -> Path:
+def write_run_dir(
+    target: Path, files: dict[str, str | bytes | Callable[[Path], None]], overwrite: bool
+) -> Path:
     """Write ``files`` (name -> content, or a writer taking the path) as one run directory."""
     target = Path(target)
     check_target(target, overwrite)
@@ -170,7 +174,9 @@ def write_run_dir(target: Path, files: dict[str, str | bytes | Callable[[Path], 
 def _write_staged(target: Path, files: dict[str, str | bytes | Callable[[Path], None]]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     # The pid in the name lets a later run tell a dead run's leftovers from a live run's work.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-{os.getpid()}-", dir=target.parent))
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.staging-{os.getpid()}-", dir=target.parent)
+    )
     try:
         for name, content in files.items():
             path = staging / name
@@ -209,11 +215,18 @@ def documents_rows(result) -> list[list[object]]:
     for i, doc_id in enumerate(c.ids):
         t = int(result.topic_ids[i])
         nodes = paths.get(t, [])
-        rows.append([
-            doc_id, c.titles[i], t, nodes[-1].label if nodes else "",
-            " > ".join(n.label for n in nodes), round(float(result.probabilities[i]), 4),
-            round(float(result.xy[i, 0]), 4), round(float(result.xy[i, 1]), 4),
-        ])
+        rows.append(
+            [
+                doc_id,
+                c.titles[i],
+                t,
+                nodes[-1].label if nodes else "",
+                " > ".join(n.label for n in nodes),
+                round(float(result.probabilities[i]), 4),
+                round(float(result.xy[i, 0]), 4),
+                round(float(result.xy[i, 1]), 4),
+            ]
+        )
     return rows
 
 
@@ -230,8 +243,12 @@ def tree_dict(result) -> dict:
     def node(nid: str) -> dict:
         n = tax.nodes[nid]
         out = {
-            "node_id": n.node_id, "level": n.level, "label": n.label, "size": n.size,
-            "keywords": list(n.keywords), "top_words": list(n.top_words),
+            "node_id": n.node_id,
+            "level": n.level,
+            "label": n.label,
+            "size": n.size,
+            "keywords": list(n.keywords),
+            "top_words": list(n.top_words),
             "representative": [ids[i] for i in n.representative],
         }
         if n.level == tax.n_levels:

@@ -27,8 +27,17 @@ from .label import Labeller
 from .reduce import reduce_embeddings
 
 MIN_DOCS = 10
-LIBRARIES = ["taxonomy", "sentence-transformers", "torch", "umap-learn", "hdbscan", "scikit-learn",
-             "numpy", "bertopic", "plotly"]
+LIBRARIES = [
+    "taxonomy",
+    "sentence-transformers",
+    "torch",
+    "umap-learn",
+    "hdbscan",
+    "scikit-learn",
+    "numpy",
+    "bertopic",
+    "plotly",
+]
 
 
 @dataclass
@@ -75,7 +84,9 @@ def store_for(cfg: RunConfig) -> ArrayStore:
     return ArrayStore(cfg.cache.dir if cfg.cache.enabled else None)
 
 
-def fit(cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedder | None = None) -> RunResult:
+def fit(
+    cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedder | None = None
+) -> RunResult:
     """Run every stage in memory and return the result (nothing is written)."""
     timer = StageTimer(log)
     store = store_for(cfg)
@@ -93,7 +104,9 @@ def fit(cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedde
         from .distributed import split_sample
 
         corpus, rest = split_sample(corpus, cfg.engine.fit_sample, cfg.seed)
-        log(f"        fitting on a sample of {len(corpus)}; the other {len(rest)} are assigned after")
+        log(
+            f"        fitting on a sample of {len(corpus)}; the other {len(rest)} are assigned after"
+        )
     cfg = resolve_auto(cfg, len(corpus))
 
     embedder = embedder or Embedder(cfg.embedding, store)
@@ -103,27 +116,46 @@ def fit(cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedde
 
     u = cfg.umap
     with timer("reduce", f"UMAP to {u.n_components}-D and 2-D (n_neighbors={u.n_neighbors})"):
-        key = hash_key("reduce", array_fingerprint(X), u.model_dump(), cfg.seed)
+        key = hash_key(
+            "reduce", array_fingerprint(X), u.model_dump(), cfg.seed, _versions("umap-learn")
+        )
         hit = store.load("reduce", key)
         if hit is None:
             Z, xy = reduce_embeddings(
-                X, n_neighbors=u.n_neighbors, n_components=u.n_components, min_dist=u.min_dist,
-                metric=u.metric, map_min_dist=u.map_min_dist, random_state=cfg.seed,
+                X,
+                n_neighbors=u.n_neighbors,
+                n_components=u.n_components,
+                min_dist=u.min_dist,
+                metric=u.metric,
+                map_min_dist=u.map_min_dist,
+                random_state=cfg.seed,
             )
             store.save("reduce", key, Z=Z, xy=xy)
         else:
             Z, xy = hit["Z"], hit["xy"]
 
     h = cfg.hdbscan
-    with timer("cluster", f"HDBSCAN (min_cluster_size={h.min_cluster_size}, min_samples={h.min_samples})"):
-        key = hash_key("cluster", array_fingerprint(Z), h.model_dump(exclude={"outlier_threshold"}), cfg.seed)
+    with timer(
+        "cluster", f"HDBSCAN (min_cluster_size={h.min_cluster_size}, min_samples={h.min_samples})"
+    ):
+        key = hash_key(
+            "cluster",
+            array_fingerprint(Z),
+            h.model_dump(exclude={"outlier_threshold"}),
+            cfg.seed,
+            _versions("hdbscan", "scikit-learn"),
+        )
         hit = store.load("cluster", key)
         if hit is None:
             raw_ids, raw_probs = cluster_points(
-                Z, min_cluster_size=h.min_cluster_size, min_samples=h.min_samples,
+                Z,
+                min_cluster_size=h.min_cluster_size,
+                min_samples=h.min_samples,
                 cluster_selection_method=h.cluster_selection_method,
-                cluster_selection_epsilon=h.cluster_selection_epsilon, metric=h.metric,
-                random_state=cfg.seed, max_cluster_share=h.max_cluster_share,
+                cluster_selection_epsilon=h.cluster_selection_epsilon,
+                metric=h.metric,
+                random_state=cfg.seed,
+                max_cluster_share=h.max_cluster_share,
             )
             store.save("cluster", key, ids=raw_ids, probs=raw_probs)
         else:
@@ -139,20 +171,36 @@ def fit(cfg: RunConfig, *, log: Callable[[str], None] = print, embedder: Embedde
     with timer("label", f"naming {len(tax.nodes)} nodes"):
         lab = cfg.labels
         labeller = Labeller(
-            corpus.texts, X, lambda texts: embedder.embed(texts, progress=False)[0],
-            n_keywords=lab.n_keywords, ngram_range=tuple(lab.ngram_range), max_words=lab.max_words,
-            n_candidates=lab.n_candidates, diversity=lab.diversity,
-            n_representative=lab.n_representative, extra_stop_words=lab.extra_stop_words,
+            corpus.texts,
+            X,
+            lambda texts: embedder.embed(texts, progress=False)[0],
+            n_keywords=lab.n_keywords,
+            ngram_range=tuple(lab.ngram_range),
+            max_words=lab.max_words,
+            n_candidates=lab.n_candidates,
+            diversity=lab.diversity,
+            n_representative=lab.n_representative,
+            extra_stop_words=lab.extra_stop_words,
         )
         labeller.label_tree(tax)
 
-    result = RunResult(cfg, corpus, X, Z, xy, topic_ids, probs, tax, seconds=timer.seconds, rest=rest)
+    result = RunResult(
+        cfg, corpus, X, Z, xy, topic_ids, probs, tax, seconds=timer.seconds, rest=rest
+    )
     result.metrics = run_metrics(result, estats, raw_ids, n_joined)
-    with timer("evaluate", "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else "")):
+    with timer(
+        "evaluate",
+        "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else ""),
+    ):
         from .evaluate import evaluate_run
 
         result.metrics.update(evaluate_run(result))
     return result
+
+
+def _versions(*libs: str) -> dict[str, str]:
+    """Part of a cache key: a library upgrade may change a stage's result."""
+    return {lib: library_versions().get(lib, "?") for lib in libs}
 
 
 def _skip_text(skipped: dict[str, int]) -> str:
@@ -180,8 +228,13 @@ def run_metrics(r: RunResult, estats: EmbedStats, raw_ids: np.ndarray, n_joined:
     }
 
 
-def run(cfg: RunConfig, *, out_dir: Path | None = None, overwrite: bool = False,
-        log: Callable[[str], None] = print) -> RunResult:
+def run(
+    cfg: RunConfig,
+    *,
+    out_dir: Path | None = None,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+) -> RunResult:
     """Fit and write the run directory (``out_dir`` or ``<output_dir>/<name>``)."""
     from .outputs import check_target, run_files, write_run_dir
 

@@ -35,16 +35,28 @@ def reduce_embeddings(
     # Spectral init needs more points than dimensions; tiny corpora start from random.
     init = "spectral" if n > n_components + 2 else "random"
     reducer = _umap(
-        n_neighbors=n_neighbors, n_components=n_components, min_dist=min_dist, metric=metric,
-        random_state=random_state, init=init, low_memory=True,
+        n_neighbors=n_neighbors,
+        n_components=n_components,
+        min_dist=min_dist,
+        metric=metric,
+        random_state=random_state,
+        init=init,
+        low_memory=True,
     )
     Z = reducer.fit_transform(X)
     # Below 4096 points umap computes exact distances and keeps no kNN graph to reuse.
-    knn = tuple(getattr(reducer, a, None) for a in ("_knn_indices", "_knn_dists", "_knn_search_index"))
+    knn = tuple(
+        getattr(reducer, a, None) for a in ("_knn_indices", "_knn_dists", "_knn_search_index")
+    )
     mapper = _umap(
-        n_neighbors=n_neighbors, n_components=2, min_dist=map_min_dist, metric=metric,
-        random_state=random_state, init="spectral" if n > 4 else "random",
-        precomputed_knn=knn, low_memory=True,
+        n_neighbors=n_neighbors,
+        n_components=2,
+        min_dist=map_min_dist,
+        metric=metric,
+        random_state=random_state,
+        init="spectral" if n > 4 else "random",
+        precomputed_knn=knn,
+        low_memory=True,
     )
     xy = mapper.fit_transform(X)
     return Z.astype(np.float32), xy.astype(np.float32)

@@ -23,9 +23,28 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 # Tableau 10 then its lighter partners: distinct on white and in grey-scale print.
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-           "#ff9da7", "#9c755f", "#17becf", "#a0cbe8", "#ffbe7d", "#8cd17d", "#b6992d",
-           "#86bcb6", "#d37295", "#d4a6c8", "#79706e", "#bcbd22", "#637939"]
+PALETTE = [
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#17becf",
+    "#a0cbe8",
+    "#ffbe7d",
+    "#8cd17d",
+    "#b6992d",
+    "#86bcb6",
+    "#d37295",
+    "#d4a6c8",
+    "#79706e",
+    "#bcbd22",
+    "#637939",
+]
 OUTLIER_COLOR = "#c7cbd1"
 # plotly.js's official "gl2d" partial bundle (scatter + scattergl; npm package
 # plotly.js-gl2d-dist-min 3.7.0, MIT, licence beside it). The full 4.8 MB bundle that
@@ -51,9 +70,14 @@ def packed(data: object) -> str:
     ``mtime=0`` keeps the output byte-identical for the same input, so the same
     run gives the same report.
     """
-    text = data if isinstance(data, str) else json.dumps(
-        _plain(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+    text = (
+        data
+        if isinstance(data, str)
+        else json.dumps(_plain(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    )
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode(
+        "ascii"
+    )
 
 
 def unpacked(b64: str, *, as_json: bool = True) -> object:
@@ -120,10 +144,17 @@ def report_data(result, metrics: dict) -> tuple[dict, list[str]]:
     for n in tax.nodes.values():
         top = tax.path(n.node_id)[0].node_id if n.level > 0 else None
         nodes[n.node_id] = {
-            "id": n.node_id, "parent": n.parent_id, "level": n.level, "label": n.label,
-            "size": n.size, "keywords": list(n.keywords), "rep": [int(i) for i in n.representative],
-            "children": list(n.children), "coherence": npmi.get(n.node_id),
-            "color": colors.get(top, OUTLIER_COLOR), "pos": pos.get(n.node_id),
+            "id": n.node_id,
+            "parent": n.parent_id,
+            "level": n.level,
+            "label": n.label,
+            "size": n.size,
+            "keywords": list(n.keywords),
+            "rep": [int(i) for i in n.representative],
+            "children": list(n.children),
+            "coherence": npmi.get(n.node_id),
+            "color": colors.get(top, OUTLIER_COLOR),
+            "pos": pos.get(n.node_id),
         }
     core = {
         "title": result.cfg.report.title or f"Taxonomy of {result.cfg.name}",
@@ -159,14 +190,18 @@ def render_report(result, tree: dict | None = None, metrics: dict | None = None)
     """
     metrics = result.metrics if metrics is None else metrics
     core, abstracts = report_data(result, metrics)
-    return _env().get_template("report.html.j2").render(
-        title=core["title"],
-        n_docs=len(result.corpus),
-        core_b64=packed(core),
-        text_b64=packed(abstracts),
-        plotly_b64=packed(_static(PLOTLY_BUNDLE)),
-        report_js=_static("report.js"),
-        report_css=_static("report.css"),
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            title=core["title"],
+            n_docs=len(result.corpus),
+            core_b64=packed(core),
+            text_b64=packed(abstracts),
+            plotly_b64=packed(_static(PLOTLY_BUNDLE)),
+            report_js=_static("report.js"),
+            report_css=_static("report.css"),
+        )
     )
 
 
@@ -186,21 +221,48 @@ def map_figure(result, *, width: float = 10.0, height: float = 7.5):
     ax = fig.add_subplot()
     outliers = np.flatnonzero(result.topic_ids < 0)
     if outliers.size:
-        ax.scatter(xy[outliers, 0], xy[outliers, 1], s=size, c=OUTLIER_COLOR, linewidths=0,
-                   rasterized=True, label="unassigned")
+        ax.scatter(
+            xy[outliers, 0],
+            xy[outliers, 1],
+            s=size,
+            c=OUTLIER_COLOR,
+            linewidths=0,
+            rasterized=True,
+            label="unassigned",
+        )
     for node in tax.level(1):
-        ax.scatter(xy[node.doc_idx, 0], xy[node.doc_idx, 1], s=size, c=colors[node.node_id],
-                   linewidths=0, alpha=0.85, rasterized=True)
+        ax.scatter(
+            xy[node.doc_idx, 0],
+            xy[node.doc_idx, 1],
+            s=size,
+            c=colors[node.node_id],
+            linewidths=0,
+            alpha=0.85,
+            rasterized=True,
+        )
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
     for node in tax.level(1):
         if node.node_id in pos:
             x, y = pos[node.node_id]
-            ax.text(x, y, node.label, ha="center", va="center", fontsize=11, weight="bold",
-                    color="#1d2430", path_effects=halo)
+            ax.text(
+                x,
+                y,
+                node.label,
+                ha="center",
+                va="center",
+                fontsize=11,
+                weight="bold",
+                color="#1d2430",
+                path_effects=halo,
+            )
     title = result.cfg.report.title or f"Taxonomy of {result.cfg.name}"
     fig.suptitle(title, x=0.01, ha="left", fontsize=13)
-    ax.set_title(f"{n:,} papers · {len(tax.level(tax.n_levels))} topics · {tax.n_levels} levels",
-                 loc="left", fontsize=9, color="#5b6575")
+    ax.set_title(
+        f"{n:,} papers · {len(tax.level(tax.n_levels))} topics · {tax.n_levels} levels",
+        loc="left",
+        fontsize=9,
+        color="#5b6575",
+    )
     ax.set_axis_off()
     ax.set_aspect("equal", adjustable="datalim")
     return fig

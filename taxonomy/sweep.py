@@ -40,7 +40,14 @@ EXPERIMENT_KEYS = ("base", "description", "sweep", "select")
 NOT_SWEEPABLE = ("name", "output_dir", "cache", "embedding.show_progress_bar", "embedding.device")
 POINT_FILE = "sweep_point.json"
 # Files a finished point must have (its run directory is written all-or-nothing).
-POINT_OUTPUTS = ("documents.csv", "taxonomy.yaml", "metrics.json", "config.yaml", "report.html", POINT_FILE)
+POINT_OUTPUTS = (
+    "documents.csv",
+    "taxonomy.yaml",
+    "metrics.json",
+    "config.yaml",
+    "report.html",
+    POINT_FILE,
+)
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -110,8 +117,10 @@ def _find_base(name: str, source: Path) -> Path:
         candidate = (where / name).resolve()
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"{source}: base: config file not found: {name!r} "
-                      f"(looked beside the experiment, in {Path.cwd()} and in {REPO})")
+    raise ConfigError(
+        f"{source}: base: config file not found: {name!r} "
+        f"(looked beside the experiment, in {Path.cwd()} and in {REPO})"
+    )
 
 
 def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, dict]:
@@ -152,7 +161,11 @@ def _check_top_keys(data: dict, source: Path) -> None:
     for key in data:
         if key not in allowed:
             hint = difflib.get_close_matches(str(key), allowed, n=1)
-            tip = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(allowed)}"
+            tip = (
+                f"; did you mean '{hint[0]}'?"
+                if hint
+                else f"; expected one of: {', '.join(allowed)}"
+            )
             raise ConfigError(f"{source}: {key}: unknown key{tip}")
 
 
@@ -162,8 +175,10 @@ def _parse_select(value: Any, source: Path) -> Select | None:
     if isinstance(value, str):
         value = {"metric": value}
     if not isinstance(value, dict):
-        raise ConfigError(f"{source}: select: expected a metric name or {{metric: ..., mode: max|min}} "
-                          f"(got {value!r})")
+        raise ConfigError(
+            f"{source}: select: expected a metric name or {{metric: ..., mode: max|min}} "
+            f"(got {value!r})"
+        )
     try:
         return Select.model_validate(value)
     except ValidationError as err:
@@ -183,15 +198,21 @@ def _parse_sweep(value: Any, source: Path) -> dict[str, list[Any]]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{source}: sweep: expected a mapping of dotted config keys to lists of values "
-                          f"(got {type(value).__name__})")
+        raise ConfigError(
+            f"{source}: sweep: expected a mapping of dotted config keys to lists of values "
+            f"(got {type(value).__name__})"
+        )
     out: dict[str, list[Any]] = {}
     for key, values in value.items():
         key = str(key)
         if any(key == k or key.startswith(k + ".") for k in NOT_SWEEPABLE):
-            raise ConfigError(f"{source}: sweep.{key}: cannot be swept (it does not change the result)")
+            raise ConfigError(
+                f"{source}: sweep.{key}: cannot be swept (it does not change the result)"
+            )
         if not isinstance(values, list) or not values:
-            raise ConfigError(f"{source}: sweep.{key}: expected a non-empty list of values (got {values!r})")
+            raise ConfigError(
+                f"{source}: sweep.{key}: expected a non-empty list of values (got {values!r})"
+            )
         if len({json.dumps(v, sort_keys=True, default=str) for v in values}) != len(values):
             raise ConfigError(f"{source}: sweep.{key}: a value is listed twice (got {values!r})")
         out[key] = values
@@ -217,7 +238,9 @@ def point_names(sweep: dict[str, list[Any]], combos: list[tuple]) -> list[str]:
     labels = [k.replace(".", "-") if last.count(s) > 1 else s for k, s in zip(keys, last)]
     names = []
     for combo in combos:
-        values = [re.sub(r"[^A-Za-z0-9.-]+", "_", _value_text(v)).strip("._-") or "_" for v in combo]
+        values = [
+            re.sub(r"[^A-Za-z0-9.-]+", "_", _value_text(v)).strip("._-") or "_" for v in combo
+        ]
         name = "__".join(f"{lab}-{v}" for lab, v in zip(labels, values))
         if len(name) > 100 or not re.match(RUN_NAME_PATTERN, name):
             name = f"{name[:80].strip('._-')}-{hash_key(list(combo))[:8]}"
@@ -267,7 +290,9 @@ def load_experiment(path: str | Path) -> Experiment:
             shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={_value_text(v)}" for k, v in params.items())
             point_data.setdefault("report", {})["title"] = f"{name}: {shown}"
         points.append(Point(pname, params, build_config(point_data, f"{source}: sweep")))
-    return Experiment(name, source, base, sweep, select, points, str(extra.get("description") or ""))
+    return Experiment(
+        name, source, base, sweep, select, points, str(extra.get("description") or "")
+    )
 
 
 # --- running ---------------------------------------------------------------------
@@ -279,7 +304,9 @@ def point_finished(target: Path, point: Point) -> bool:
         info = json.loads((target / POINT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return info.get("fingerprint") == point.fingerprint and all((target / f).is_file() for f in POINT_OUTPUTS)
+    return info.get("fingerprint") == point.fingerprint and all(
+        (target / f).is_file() for f in POINT_OUTPUTS
+    )
 
 
 def _eta(seconds: list[float], left: int) -> str:
@@ -291,8 +318,9 @@ def _eta(seconds: list[float], left: int) -> str:
     return f"; about {s / 60:.1f} min left" if s >= 60 else f"; about {s:.0f} s left"
 
 
-def run_sweep(exp: Experiment, *, out_dir: str | Path | None = None,
-              log: Callable[[str], None] = print) -> SweepResult:
+def run_sweep(
+    exp: Experiment, *, out_dir: str | Path | None = None, log: Callable[[str], None] = print
+) -> SweepResult:
     """Run every point not finished yet, then write the comparison files.
 
     Parameters
@@ -338,26 +366,36 @@ def run_sweep(exp: Experiment, *, out_dir: str | Path | None = None,
             log(f"{head}: running")
         t0 = time.perf_counter()
         # One embedder per embedding setting: the model loads once for the whole sweep.
-        ekey = hash_key(point.cfg.embedding.model_dump(mode="json"), point.cfg.cache.model_dump(mode="json"))
+        ekey = hash_key(
+            point.cfg.embedding.model_dump(mode="json"), point.cfg.cache.model_dump(mode="json")
+        )
         if ekey not in embedders:
             embedders[ekey] = Embedder(point.cfg.embedding, store_for(point.cfg))
         try:
             result = fit(point.cfg, log=lambda m: log(f"    {m}"), embedder=embedders[ekey])
             files = run_files(result)
-            files[POINT_FILE] = json_text({
-                "experiment": exp.name, "point": point.name, "params": point.params,
-                "fingerprint": point.fingerprint,
-            })
+            files[POINT_FILE] = json_text(
+                {
+                    "experiment": exp.name,
+                    "point": point.name,
+                    "params": point.params,
+                    "fingerprint": point.fingerprint,
+                }
+            )
             write_run_dir(target, files, overwrite=True)
         except KeyboardInterrupt:
-            log(f"interrupted at point {i}/{n}; the {n_run + n_skipped} finished point(s) are kept — "
-                "run the same command again to resume")
+            log(
+                f"interrupted at point {i}/{n}; the {n_run + n_skipped} finished point(s) are kept — "
+                "run the same command again to resume"
+            )
             raise
         n_run += 1
         done_seconds.append(time.perf_counter() - t0)
         m = result.metrics
-        log(f"{head}: {m['n_topics']} topics, outliers {m['outlier_share']:.1%} "
-            f"({done_seconds[-1]:.0f} s{_eta(done_seconds, n - i)})")
+        log(
+            f"{head}: {m['n_topics']} topics, outliers {m['outlier_share']:.1%} "
+            f"({done_seconds[-1]:.0f} s{_eta(done_seconds, n - i)})"
+        )
         if n_run + n_skipped == 1:  # fail on a misspelt metric now, not after the last point
             check_select(exp, point_row(point, target))
 
@@ -372,8 +410,20 @@ def run_sweep(exp: Experiment, *, out_dir: str | Path | None = None,
 # --- comparing -----------------------------------------------------------------
 
 # Run facts that are not a measure of the taxonomy (or are not numbers).
-_NOT_METRICS = {"seconds", "versions", "skipped", "seed", "embedding_cache", "n_read", "n_skipped",
-                "n_truncated", "n_classes", "n_nodes", "fields", "scores"}
+_NOT_METRICS = {
+    "seconds",
+    "versions",
+    "skipped",
+    "seed",
+    "embedding_cache",
+    "n_read",
+    "n_skipped",
+    "n_truncated",
+    "n_classes",
+    "n_nodes",
+    "fields",
+    "scores",
+}
 
 
 def flatten_metrics(metrics: dict, prefix: str = "", depth: int = 0) -> dict[str, float]:
@@ -415,8 +465,10 @@ def check_select(exp: Experiment, row: dict[str, Any]) -> None:
     known = [k for k in row if k not in ("point", "report") and k not in exp.sweep]
     hint = difflib.get_close_matches(exp.select.metric, known, n=1)
     tip = f"did you mean '{hint[0]}'?" if hint else f"expected one of: {', '.join(known)}"
-    raise ConfigError(f"{exp.source}: select.metric: no metric '{exp.select.metric}' in the run's "
-                      f"metrics.json; {tip}")
+    raise ConfigError(
+        f"{exp.source}: select.metric: no metric '{exp.select.metric}' in the run's "
+        f"metrics.json; {tip}"
+    )
 
 
 def best_point(rows: list[dict[str, Any]], select: Select | None) -> int | None:
@@ -462,7 +514,12 @@ def _cell(v: Any) -> Any:
 
 def metric_names(rows: list[dict[str, Any]], exp: Experiment) -> list[str]:
     """Metrics worth a plot: numeric, not constant across points; the selection metric first."""
-    skip = {"point", "report", "seconds", *exp.sweep}  # seconds depend on the cache, not the settings
+    skip = {
+        "point",
+        "report",
+        "seconds",
+        *exp.sweep,
+    }  # seconds depend on the cache, not the settings
     names = [c for c in _columns(rows) if c not in skip and c != "best"]
     varying = []
     for name in names:
@@ -477,12 +534,16 @@ def metric_names(rows: list[dict[str, Any]], exp: Experiment) -> list[str]:
 
 def is_headline(metric: str, exp: Experiment) -> bool:
     """Shown at first in the page; per-level and per-field details appear on request."""
-    return ("." not in metric or metric.startswith("gold.best_level.")
-            or bool(exp.select and metric == exp.select.metric))
+    return (
+        "." not in metric
+        or metric.startswith("gold.best_level.")
+        or bool(exp.select and metric == exp.select.metric)
+    )
 
 
-def metric_figure(rows: list[dict[str, Any]], metric: str, param: str, params: list[str],
-                  best: int | None):
+def metric_figure(
+    rows: list[dict[str, Any]], metric: str, param: str, params: list[str], best: int | None
+):
     """A metric against one swept parameter: a line per combination of the other parameters.
 
     Returns
@@ -492,8 +553,9 @@ def metric_figure(rows: list[dict[str, Any]], metric: str, param: str, params: l
     import plotly.graph_objects as go
 
     others = [p for p in params if p != param]
-    numeric = all(isinstance(r.get(param), (int, float)) and not isinstance(r.get(param), bool)
-                  for r in rows)
+    numeric = all(
+        isinstance(r.get(param), (int, float)) and not isinstance(r.get(param), bool) for r in rows
+    )
 
     def x_of(r: dict[str, Any]) -> Any:
         return r[param] if numeric else _value_text(r[param])
@@ -505,27 +567,61 @@ def metric_figure(rows: list[dict[str, Any]], metric: str, param: str, params: l
     for key, idx in groups.items():
         idx = sorted(idx, key=lambda i: (x_of(rows[i]) if numeric else 0, i))
         # One other setting: its name is the legend title and the entries are its values.
-        label = key[0] if len(others) == 1 else (
-            ", ".join(f"{o.rsplit('.', 1)[-1]}={v}" for o, v in zip(others, key)) or metric)
-        fig.add_trace(go.Scatter(
-            x=[x_of(rows[i]) for i in idx], y=[rows[i].get(metric) for i in idx],
-            mode="lines+markers", name=label, text=[rows[i]["point"] for i in idx],
-            hovertemplate="%{text}<br>" + metric + "=%{y}<extra></extra>",
-        ))
+        label = (
+            key[0]
+            if len(others) == 1
+            else (", ".join(f"{o.rsplit('.', 1)[-1]}={v}" for o, v in zip(others, key)) or metric)
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[x_of(rows[i]) for i in idx],
+                y=[rows[i].get(metric) for i in idx],
+                mode="lines+markers",
+                name=label,
+                text=[rows[i]["point"] for i in idx],
+                hovertemplate="%{text}<br>" + metric + "=%{y}<extra></extra>",
+            )
+        )
     if best is not None and _score(rows[best], metric) is not None:
-        fig.add_trace(go.Scatter(
-            x=[x_of(rows[best])], y=[rows[best][metric]], mode="markers", name="best point",
-            marker={"symbol": "star", "size": 16, "color": "#e8a400", "line": {"width": 1, "color": "#333"}},
-            hovertemplate="best: " + rows[best]["point"] + "<extra></extra>", showlegend=False,
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[x_of(rows[best])],
+                y=[rows[best][metric]],
+                mode="markers",
+                name="best point",
+                marker={
+                    "symbol": "star",
+                    "size": 16,
+                    "color": "#e8a400",
+                    "line": {"width": 1, "color": "#333"},
+                },
+                hovertemplate="best: " + rows[best]["point"] + "<extra></extra>",
+                showlegend=False,
+            )
+        )
     fig.update_layout(
-        title={"text": f"<b>{metric}</b> vs {param.rsplit('.', 1)[-1]}", "font": {"size": 13},
-               "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top"},
+        title={
+            "text": f"<b>{metric}</b> vs {param.rsplit('.', 1)[-1]}",
+            "font": {"size": 13},
+            "x": 0.01,
+            "xanchor": "left",
+            "y": 0.97,
+            "yanchor": "top",
+        },
         xaxis={"title": {"text": param}, "type": "linear" if numeric else "category"},
-        yaxis={"title": {"text": metric}}, height=300, margin={"l": 55, "r": 10, "t": 58, "b": 42},
+        yaxis={"title": {"text": metric}},
+        height=300,
+        margin={"l": 55, "r": 10, "t": 58, "b": 42},
         showlegend=len(groups) > 1,
-        legend={"font": {"size": 10}, "orientation": "h", "x": 0, "y": 1.0, "xanchor": "left",
-                "yanchor": "bottom", "title": {"text": others[0].rsplit(".", 1)[-1] if len(others) == 1 else ""}},
+        legend={
+            "font": {"size": 10},
+            "orientation": "h",
+            "x": 0,
+            "y": 1.0,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "title": {"text": others[0].rsplit(".", 1)[-1] if len(others) == 1 else ""},
+        },
     )
     return fig
 
@@ -541,16 +637,31 @@ def comparison_html(exp: Experiment, rows: list[dict[str, Any]], best: int | Non
         for param in params:
             fig = metric_figure(rows, metric, param, params, best).to_plotly_json()
             fig["layout"].pop("template", None)  # one light style for all plots, set in the page
-            figures.append({"metric": metric, "param": param, "main": is_headline(metric, exp),
-                            "data": fig["data"], "layout": fig["layout"]})
+            figures.append(
+                {
+                    "metric": metric,
+                    "param": param,
+                    "main": is_headline(metric, exp),
+                    "data": fig["data"],
+                    "layout": fig["layout"],
+                }
+            )
     cols = _columns(rows)
     metric_cols = [c for c in cols if c not in ("point", "best", "report", *params)]
-    env = Environment(loader=PackageLoader("taxonomy", "templates"),
-                      autoescape=select_autoescape(["html", "j2"], default=True))
+    env = Environment(
+        loader=PackageLoader("taxonomy", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+    )
     static = Path(__file__).parent / "templates"
     return env.get_template("comparison.html.j2").render(
-        exp=exp, rows=rows, best=best, params=params, metric_cols=metric_cols,
-        headline={m: is_headline(m, exp) for m in metric_cols}, fmt=_fmt, value_text=_value_text,
+        exp=exp,
+        rows=rows,
+        best=best,
+        params=params,
+        metric_cols=metric_cols,
+        headline={m: is_headline(m, exp) for m in metric_cols},
+        fmt=_fmt,
+        value_text=_value_text,
         figures_json=script_json(figures),
         plotly_js=plotly.offline.get_plotlyjs(),
         page_js=(static / "comparison.js").read_text(encoding="utf-8"),
@@ -561,8 +672,13 @@ def comparison_html(exp: Experiment, rows: list[dict[str, Any]], best: int | Non
 def script_json(data: object) -> str:
     """JSON safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` left to parse."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for ch, esc in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(ch, esc)
     return text
 
@@ -581,8 +697,9 @@ def _fmt(v: Any) -> str:
     return _value_text(v)
 
 
-def write_comparison(root: Path, exp: Experiment, rows: list[dict[str, Any]],
-                     best: int | None) -> dict[str, Path]:
+def write_comparison(
+    root: Path, exp: Experiment, rows: list[dict[str, Any]], best: int | None
+) -> dict[str, Path]:
     """Write ``comparison.csv`` and ``comparison.html`` into ``root`` (each replaced atomically)."""
     root.mkdir(parents=True, exist_ok=True)
     out = {"csv": root / "comparison.csv", "html": root / "comparison.html"}
@@ -603,6 +720,8 @@ def main_sweep(args) -> int:
     result = run_sweep(exp, out_dir=args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
     if result.best is not None:
         row = result.rows[result.best]
-        print(f"best by {exp.select.metric} ({exp.select.mode}): {row['point']} = {row[exp.select.metric]}")
+        print(
+            f"best by {exp.select.metric} ({exp.select.mode}): {row['point']} = {row[exp.select.metric]}"
+        )
     print(f"comparison: {result.files['html'].resolve()}")
     return 0

@@ -23,7 +23,10 @@ def write_jsonl(path: Path, corpus, idx, *, drop_title: bool = False) -> Path:
     with open(path, "w", encoding="utf-8") as f:
         for i in idx:
             title = "" if drop_title else corpus.titles[i]
-            f.write(json.dumps({"id": corpus.ids[i], "title": title, "abstract": corpus.abstracts[i]}) + "\n")
+            f.write(
+                json.dumps({"id": corpus.ids[i], "title": title, "abstract": corpus.abstracts[i]})
+                + "\n"
+            )
     return path
 
 
@@ -46,7 +49,11 @@ class TestFittedPapers:
         for row in placed:
             ref = fitted[row["doc_id"]]
             assert (row["topic_id"], row["path"], row["x"], row["y"]) == (
-                ref["topic_id"], ref["path"], ref["x"], ref["y"])
+                ref["topic_id"],
+                ref["path"],
+                ref["x"],
+                ref["y"],
+            )
 
     def test_knn_vote_alone_mostly_agrees_with_the_fit(self, sample_run):
         # Without the text keys every paper is re-predicted by its neighbours' vote.
@@ -59,8 +66,9 @@ class TestFittedPapers:
 class TestNewPapers:
     def test_abstract_without_title_lands_with_its_original(self, sample_run, tmp_path):
         result, run_dir = sample_run
-        papers = write_jsonl(tmp_path / "new.jsonl", result.corpus, range(0, len(result.corpus), 3),
-                             drop_title=True)
+        papers = write_jsonl(
+            tmp_path / "new.jsonl", result.corpus, range(0, len(result.corpus), 3), drop_title=True
+        )
         out = tmp_path / "new"
         assert main(["assign", str(run_dir), str(papers), "--out", str(out)]) == 0
         fitted = {r["doc_id"]: r for r in read_rows(run_dir / "documents.csv")}

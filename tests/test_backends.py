@@ -52,7 +52,10 @@ class TestOnnx:
     def test_int8_stays_close(self, texts, torch_vectors, onnx_dir):
         V = encode("onnx-int8", texts, onnx_dir)
         assert np.mean(np.sum(V * torch_vectors, axis=1)) > 0.98
-        assert sorted(p.name for p in onnx_dir.glob("onnx/*/*.onnx")) == ["model.int8.onnx", "model.onnx"]
+        assert sorted(p.name for p in onnx_dir.glob("onnx/*/*.onnx")) == [
+            "model.int8.onnx",
+            "model.onnx",
+        ]
 
     def test_order_and_batching_do_not_change_vectors(self, texts, onnx_dir):
         # Length-sorted batching must hand each vector back to its own text.
@@ -69,7 +72,9 @@ class TestOnnx:
     def test_cache_keeps_backends_apart(self, tmp_path, texts, onnx_dir):
         store = ArrayStore(tmp_path)
         Embedder(EmbeddingConfig(backend="onnx", show_progress_bar=False), store).embed(texts[:3])
-        _, stats = Embedder(EmbeddingConfig(backend="torch", show_progress_bar=False), store).embed(texts[:3])
+        _, stats = Embedder(EmbeddingConfig(backend="torch", show_progress_bar=False), store).embed(
+            texts[:3]
+        )
         assert stats.n_embedded == 3
 
 
@@ -86,10 +91,13 @@ class TestErrors:
         with pytest.raises(ConfigError, match="local model folder"):
             enc.encode(["x"])
 
-    @pytest.mark.parametrize("data, expected", [
-        ({"backend": "tensorrt"}, "'torch', 'onnx' or 'onnx-int8'"),
-        ({"threads": 0}, "greater than or equal to 1"),
-    ])
+    @pytest.mark.parametrize(
+        "data, expected",
+        [
+            ({"backend": "tensorrt"}, "'torch', 'onnx' or 'onnx-int8'"),
+            ({"threads": 0}, "greater than or equal to 1"),
+        ],
+    )
     def test_config_rules(self, data, expected):
         with pytest.raises(ConfigError) as e:
             build_config({"embedding": data}, "exp.yaml")

@@ -6,8 +6,12 @@ import numpy as np
 
 from taxonomy.cluster import assign_outliers, renumber_by_size, split_oversized
 
-PARAMS = {"min_samples": 5, "cluster_selection_method": "eom", "cluster_selection_epsilon": 0.0,
-          "metric": "euclidean"}
+PARAMS = {
+    "min_samples": 5,
+    "cluster_selection_method": "eom",
+    "cluster_selection_epsilon": 0.0,
+    "metric": "euclidean",
+}
 
 
 def blobs(seed=0):

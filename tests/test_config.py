@@ -21,27 +21,34 @@ class TestValidation:
         assert msg == "exp.yaml: umap.n_neighbour: unknown key; did you mean 'n_neighbors'?"
 
     def test_unknown_section(self):
-        assert error_of({"hdbscn": {}}).startswith("exp.yaml: hdbscn: unknown key; did you mean 'hdbscan'?")
+        assert error_of({"hdbscn": {}}).startswith(
+            "exp.yaml: hdbscn: unknown key; did you mean 'hdbscan'?"
+        )
 
     def test_wrong_type_names_expected_and_given(self):
         msg = error_of({"hdbscan": {"min_cluster_size": "big"}})
         assert msg.startswith("exp.yaml: hdbscan.min_cluster_size")
         assert "'big'" in msg and "\n" not in msg
 
-    @pytest.mark.parametrize("key, section, value, bound", [
-        ("n_neighbors", "umap", 1, ">= 2"),
-        ("min_cluster_size", "hdbscan", 1, ">= 2"),
-        ("min_dist", "umap", 2.0, "less than or equal to 1"),
-        ("levels", "taxonomy", 9, "[2, 5]"),
-        ("batch_size", "embedding", 0, "greater than or equal to 1"),
-    ])
+    @pytest.mark.parametrize(
+        "key, section, value, bound",
+        [
+            ("n_neighbors", "umap", 1, ">= 2"),
+            ("min_cluster_size", "hdbscan", 1, ">= 2"),
+            ("min_dist", "umap", 2.0, "less than or equal to 1"),
+            ("levels", "taxonomy", 9, "[2, 5]"),
+            ("batch_size", "embedding", 0, "greater than or equal to 1"),
+        ],
+    )
     def test_out_of_range(self, key, section, value, bound):
         msg = error_of({section: {key: value}})
         assert msg.startswith(f"exp.yaml: {section}.{key}:") and bound in msg and repr(value) in msg
 
     def test_bad_choice(self):
         msg = error_of({"corpus": {"format": "xml"}})
-        assert msg.startswith("exp.yaml: corpus.format:") and "'papers_page'" in msg and "'xml'" in msg
+        assert (
+            msg.startswith("exp.yaml: corpus.format:") and "'papers_page'" in msg and "'xml'" in msg
+        )
 
     def test_run_name_cannot_escape_output_dir(self):
         assert error_of({"name": "../../etc"}).startswith("exp.yaml: name:")

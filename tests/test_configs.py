@@ -18,7 +18,9 @@ EXPERIMENT_FILES = sorted(EXPERIMENTS.glob("*.yaml"))
 
 def test_every_yaml_is_covered():
     every = sorted(CONFIG.rglob("*.yaml")) + sorted(CONFIG.rglob("*.yml"))
-    assert sorted(every) == sorted(RUN_CONFIGS + EXPERIMENT_FILES), "a YAML under config/ is not tested"
+    assert sorted(every) == sorted(RUN_CONFIGS + EXPERIMENT_FILES), (
+        "a YAML under config/ is not tested"
+    )
     assert len(EXPERIMENT_FILES) >= 2
 
 

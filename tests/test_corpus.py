@@ -12,12 +12,17 @@ from taxonomy.config import CorpusConfig
 from taxonomy.corpus import load_corpus
 from taxonomy.errors import InputError
 
-ABSTRACT = ("We study dense retrieval with dual encoders trained on large query logs and show that "
-            "hard negatives matter more than model size for recall on passage ranking benchmarks.")
+ABSTRACT = (
+    "We study dense retrieval with dual encoders trained on large query logs and show that "
+    "hard negatives matter more than model size for recall on passage ranking benchmarks."
+)
 
 
 def records(n=3):
-    return [{"id": f"p{i}", "title": f"Paper {i}", "abstract": f"{ABSTRACT} Variant {i}."} for i in range(n)]
+    return [
+        {"id": f"p{i}", "title": f"Paper {i}", "abstract": f"{ABSTRACT} Variant {i}."}
+        for i in range(n)
+    ]
 
 
 class TestSample:
@@ -50,7 +55,10 @@ class TestFormats:
 
     def test_csv_with_quotes_and_custom_fields(self, tmp_path):
         p = tmp_path / "c.csv"
-        rows = [{"paper": r["id"], "name": r["title"] + ', "quoted"', "text": r["abstract"]} for r in records()]
+        rows = [
+            {"paper": r["id"], "name": r["title"] + ', "quoted"', "text": r["abstract"]}
+            for r in records()
+        ]
         pd.DataFrame(rows).to_csv(p, index=False)
         c = load_corpus(CorpusConfig(path=str(p), id_field="paper", title_field="name"))
         assert c.ids == ["p0", "p1", "p2"] and c.titles[0] == 'Paper 0, "quoted"'
@@ -61,14 +69,26 @@ class TestFormats:
         assert load_corpus(CorpusConfig(path=str(p))).ids == ["p0", "p1", "p2"]
 
     def test_arxiv_snapshot(self, tmp_path):
-        recs = [{"id": "2101.00001", "title": "A\n  title", "abstract": ABSTRACT,
-                 "categories": "cond-mat.str-el cs.LG"}]
+        recs = [
+            {
+                "id": "2101.00001",
+                "title": "A\n  title",
+                "abstract": ABSTRACT,
+                "categories": "cond-mat.str-el cs.LG",
+            }
+        ]
         p = tmp_path / "arxiv-metadata.json"
         p.write_text(json.dumps(recs[0]) + "\n")
-        c = load_corpus(CorpusConfig(path=str(p), gold_fields=["group", "archive", "primary_category"]))
+        c = load_corpus(
+            CorpusConfig(path=str(p), gold_fields=["group", "archive", "primary_category"])
+        )
         assert c.titles == ["A title"]
         assert c.urls == ["https://arxiv.org/abs/2101.00001"]
-        assert c.gold == {"group": ["physics"], "archive": ["cond-mat"], "primary_category": ["cond-mat.str-el"]}
+        assert c.gold == {
+            "group": ["physics"],
+            "archive": ["cond-mat"],
+            "primary_category": ["cond-mat.str-el"],
+        }
 
     def test_format_override(self, tmp_path):
         p = tmp_path / "papers.data"
@@ -82,7 +102,9 @@ class TestSkips:
     def test_duplicates_and_empty_are_counted(self, tmp_path):
         recs = records(3)
         recs.append(dict(recs[0]))  # same id
-        recs.append({"id": "other", "title": recs[1]["title"], "abstract": recs[1]["abstract"]})  # same text
+        recs.append(
+            {"id": "other", "title": recs[1]["title"], "abstract": recs[1]["abstract"]}
+        )  # same text
         recs.append({"id": "empty", "title": "No abstract", "abstract": "  "})
         p = tmp_path / "c.jsonl"
         p.write_text("\n".join(map(json.dumps, recs)))
@@ -116,7 +138,9 @@ class TestErrors:
 
     def test_papers_page_undecodable_bytes(self, tmp_path):
         p = tmp_path / "page.txt"
-        p.write_bytes(b"Title one\n\n" + ABSTRACT.encode() + b"\n\nCaf\xe9 title\n\n" + ABSTRACT.encode())
+        p.write_bytes(
+            b"Title one\n\n" + ABSTRACT.encode() + b"\n\nCaf\xe9 title\n\n" + ABSTRACT.encode()
+        )
         with pytest.raises(InputError, match=r"page\.txt:5: .*corpus\.encoding"):
             load_corpus(CorpusConfig(path=str(p)))
         assert len(load_corpus(CorpusConfig(path=str(p), encoding="latin-1"))) == 2
@@ -136,13 +160,17 @@ class TestErrors:
     def test_missing_abstract_field(self, tmp_path):
         p = tmp_path / "c.jsonl"
         p.write_text(json.dumps({"id": "1", "body": ABSTRACT}) + "\n")
-        with pytest.raises(InputError, match=r"c\.jsonl:1: no abstract field .*record has: body, id"):
+        with pytest.raises(
+            InputError, match=r"c\.jsonl:1: no abstract field .*record has: body, id"
+        ):
             load_corpus(CorpusConfig(path=str(p)))
 
     def test_wrong_type(self, tmp_path):
         p = tmp_path / "c.jsonl"
         p.write_text(json.dumps({"id": "1", "title": "t", "abstract": ["a", "list"]}) + "\n")
-        with pytest.raises(InputError, match=r"c\.jsonl:1: field 'abstract': expected text, got list"):
+        with pytest.raises(
+            InputError, match=r"c\.jsonl:1: field 'abstract': expected text, got list"
+        ):
             load_corpus(CorpusConfig(path=str(p)))
 
     def test_missing_file(self, tmp_path):

@@ -21,12 +21,15 @@ def new_texts(corpus, step: int = 3) -> list[str]:
 
 
 class TestEngineConfig:
-    @pytest.mark.parametrize("key, value, expected", [
-        ("kind", "ray", "'local' or 'dask'"),
-        ("fit_sample", 5, "greater than or equal to 10"),
-        ("batch_size", 0, "greater than or equal to 1"),
-        ("n_workers", 0, "greater than or equal to 1"),
-    ])
+    @pytest.mark.parametrize(
+        "key, value, expected",
+        [
+            ("kind", "ray", "'local' or 'dask'"),
+            ("fit_sample", 5, "greater than or equal to 10"),
+            ("batch_size", 0, "greater than or equal to 1"),
+            ("n_workers", 0, "greater than or equal to 1"),
+        ],
+    )
     def test_bad_values_name_key_and_bound(self, key, value, expected):
         with pytest.raises(ConfigError) as e:
             build_config({"engine": {key: value}}, "exp.yaml")
@@ -58,7 +61,9 @@ class TestDask:
         model = AssignModel.load(run_dir)
         texts = new_texts(result.corpus)
         local = embed_and_place(sample_config(tmp_path / "a", engine__batch_size=8), model, texts)
-        cfg = sample_config(tmp_path / "b", engine={"kind": "dask", "n_workers": 2, "batch_size": 8})
+        cfg = sample_config(
+            tmp_path / "b", engine={"kind": "dask", "n_workers": 2, "batch_size": 8}
+        )
         dask = embed_and_place(cfg, model, texts)
         assert len(dask.topic_ids) == len(texts)
         assert np.array_equal(local.topic_ids, dask.topic_ids)

@@ -8,8 +8,11 @@ from taxonomy.cache import ArrayStore
 from taxonomy.config import EmbeddingConfig
 from taxonomy.embed import Embedder, model_location
 
-TEXTS = ["Dense retrieval with dual encoders.", "Scaling laws for neural language models.",
-         "Low-rank adapters make fine-tuning efficient."]
+TEXTS = [
+    "Dense retrieval with dual encoders.",
+    "Scaling laws for neural language models.",
+    "Low-rank adapters make fine-tuning efficient.",
+]
 
 
 def test_bundled_model_is_local():
@@ -23,7 +26,8 @@ def test_embeddings_are_real_and_normalised(tmp_path):
     assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
     # Related sentences are closer than unrelated ones: the model is real, not random.
     q = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(tmp_path)).embed(
-        ["neural scaling law of language model loss"])[0][0]
+        ["neural scaling law of language model loss"]
+    )[0][0]
     assert q @ X[1] > q @ X[0] and q @ X[1] > q @ X[2]
     assert stats.n_embedded == 3 and stats.n_cached == 0
 
@@ -42,12 +46,15 @@ def test_second_run_embeds_nothing(tmp_path):
 
 def test_cache_key_depends_on_model_settings(tmp_path):
     Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(tmp_path)).embed(TEXTS)
-    _, stats = Embedder(EmbeddingConfig(show_progress_bar=False, max_seq_length=64),
-                        ArrayStore(tmp_path)).embed(TEXTS)
+    _, stats = Embedder(
+        EmbeddingConfig(show_progress_bar=False, max_seq_length=64), ArrayStore(tmp_path)
+    ).embed(TEXTS)
     assert stats.n_embedded == 3
 
 
 def test_long_texts_are_counted_as_truncated(tmp_path):
     long_text = "retrieval " * 400
-    _, stats = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(tmp_path)).embed([long_text, TEXTS[0]])
+    _, stats = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(tmp_path)).embed(
+        [long_text, TEXTS[0]]
+    )
     assert stats.n_truncated == 1

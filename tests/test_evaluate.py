@@ -69,16 +69,21 @@ class TestNpmi:
 
         rng = random.Random(0)
         words = [f"w{i}" for i in range(30)]
-        texts = [[rng.choice(words[: rng.randint(4, 30)]) for _ in range(rng.randint(0, 40))]
-                 for _ in range(150)]
+        texts = [
+            [rng.choice(words[: rng.randint(4, 30)]) for _ in range(rng.randint(0, 40))]
+            for _ in range(150)
+        ]
         d = Dictionary(texts)
         topics = [rng.sample(sorted(d.token2id), 10) for _ in range(5)]
-        want = CoherenceModel(topics=topics, texts=texts, dictionary=d, coherence="c_npmi",
-                              topn=10, processes=1).get_coherence_per_topic()
+        want = CoherenceModel(
+            topics=topics, texts=texts, dictionary=d, coherence="c_npmi", topn=10, processes=1
+        ).get_coherence_per_topic()
         assert npmi_coherence(topics, texts) == pytest.approx(want, abs=1e-9)
 
     def test_reference_tokens_drop_stop_words_and_latex(self):
-        toks = reference_tokens(["The $\\alpha$-Model of graph-based Learning, 2024."], frozenset({"the", "of"}))
+        toks = reference_tokens(
+            ["The $\\alpha$-Model of graph-based Learning, 2024."], frozenset({"the", "of"})
+        )
         assert toks == [["model", "graph-based", "learning"]]
 
 
@@ -103,7 +108,9 @@ class TestGold:
 
     def test_scores_equal_sklearn_with_outliers_as_a_class(self):
         got = gold_scores(self.pred.tolist(), self.gold)
-        assert got["nmi"] == pytest.approx(normalized_mutual_info_score(self.gold, self.pred), abs=1e-4)
+        assert got["nmi"] == pytest.approx(
+            normalized_mutual_info_score(self.gold, self.pred), abs=1e-4
+        )
         assert got["ari"] == pytest.approx(adjusted_rand_score(self.gold, self.pred), abs=1e-4)
         assert got["v_measure"] == pytest.approx(v_measure_score(self.gold, self.pred), abs=1e-4)
 
@@ -145,7 +152,11 @@ def test_every_run_writes_the_metrics(sample_run):
 
 
 def _snapshot(run_dir):
-    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(run_dir)): p.read_bytes()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_evaluate_command_joins_on_doc_id(sample_run, tmp_path, capsys):
@@ -156,7 +167,9 @@ def test_evaluate_command_joins_on_doc_id(sample_run, tmp_path, capsys):
     c = result.corpus
     rows = []
     for i in range(len(c)):
-        top = docs[c.ids[i]]["path"].split(" > ")[0] if int(docs[c.ids[i]]["topic_id"]) >= 0 else None
+        top = (
+            docs[c.ids[i]]["path"].split(" > ")[0] if int(docs[c.ids[i]]["topic_id"]) >= 0 else None
+        )
         rows.append({"id": c.ids[i], "title": c.titles[i], "abstract": c.abstracts[i], "top": top})
     random.Random(1).shuffle(rows)  # order must not matter, only doc_id
     corpus = tmp_path / "with_gold.jsonl"
@@ -171,7 +184,9 @@ def test_evaluate_command_joins_on_doc_id(sample_run, tmp_path, capsys):
     assert out["gold"]["levels"]["1"]["nmi_covered"] == pytest.approx(1.0)
     assert row["nmi_covered"] == pytest.approx(1.0) and row["ari_covered"] == pytest.approx(1.0)
     assert out["n_docs"] == len(c)
-    assert out["npmi_per_node"] == json.loads((run_dir / "metrics.json").read_text())["npmi_per_node"]
+    assert (
+        out["npmi_per_node"] == json.loads((run_dir / "metrics.json").read_text())["npmi_per_node"]
+    )
     assert "level 1" in capsys.readouterr().out
 
 

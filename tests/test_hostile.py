@@ -38,28 +38,44 @@ HOSTILE = [
     "null",
     "yes",
     "- item: &anchor *alias !!python/object/apply:os.system ['echo pwned']",
-    '"double" and \'single\' quotes; back\\slash',
+    "\"double\" and 'single' quotes; back\\slash",
     "right-to-left \u202etxet and zero\u200bwidth and emoji 🙂",
 ]
 HOSTILE_IDS = ["=cmd|' /C calc'!A0", "null", "- 1", "<b>id</b>", "1e3", "yes: no"]
 LATEX = [
-    (r"We prove that $\sum_{k=1}^{n} k^{-s} \to \zeta(s)$ for $\Re(s) > 1$ and bound "
-     r"\begin{equation} \|f\|_{L^2} \leq C \int_\Omega |\nabla f|^2 \,dx \end{equation} % comment"
-     r" with \textbf{sharp} constants, \cite{riemann1859} and \\ line breaks & tabs."),
-    (r"Let $\mathcal{G}=(V,E)$ be a graph with Laplacian $L = D - A$; we show $\lambda_2(L) \geq "
-     r"\frac{4}{n\,\mathrm{diam}(\mathcal{G})}$ and give an $O(n \log n)$ algorithm \footnote{code}."),
+    (
+        r"We prove that $\sum_{k=1}^{n} k^{-s} \to \zeta(s)$ for $\Re(s) > 1$ and bound "
+        r"\begin{equation} \|f\|_{L^2} \leq C \int_\Omega |\nabla f|^2 \,dx \end{equation} % comment"
+        r" with \textbf{sharp} constants, \cite{riemann1859} and \\ line breaks & tabs."
+    ),
+    (
+        r"Let $\mathcal{G}=(V,E)$ be a graph with Laplacian $L = D - A$; we show $\lambda_2(L) \geq "
+        r"\frac{4}{n\,\mathrm{diam}(\mathcal{G})}$ and give an $O(n \log n)$ algorithm \footnote{code}."
+    ),
 ]
 NON_ENGLISH = [
-    ("Graphneuronale Netze für Moleküle",
-     ("Wir untersuchen graphneuronale Netze zur Vorhersage von Moleküleigenschaften und zeigen, dass "
-      "Nachrichtenaustausch über Bindungen die Genauigkeit gegenüber klassischen Deskriptoren deutlich "
-      "verbessert, insbesondere für große Moleküle mit vielen Ringen.")),
-    ("基于扩散模型的图像生成",
-     ("我们提出一种新的扩散模型训练方法，通过改进噪声调度和采样步骤，在多个图像生成基准上取得了更好的样本质量，"
-      "同时显著减少了采样所需的时间和计算资源。")),
-    ("Обучение с подкреплением для роботов",
-     ("Мы рассматриваем обучение с подкреплением для управления роботами-манипуляторами и показываем, что "
-      "предобучение на симуляции с последующей донастройкой на реальных данных повышает надёжность захвата.")),
+    (
+        "Graphneuronale Netze für Moleküle",
+        (
+            "Wir untersuchen graphneuronale Netze zur Vorhersage von Moleküleigenschaften und zeigen, dass "
+            "Nachrichtenaustausch über Bindungen die Genauigkeit gegenüber klassischen Deskriptoren deutlich "
+            "verbessert, insbesondere für große Moleküle mit vielen Ringen."
+        ),
+    ),
+    (
+        "基于扩散模型的图像生成",
+        (
+            "我们提出一种新的扩散模型训练方法，通过改进噪声调度和采样步骤，在多个图像生成基准上取得了更好的样本质量，"
+            "同时显著减少了采样所需的时间和计算资源。"
+        ),
+    ),
+    (
+        "Обучение с подкреплением для роботов",
+        (
+            "Мы рассматриваем обучение с подкреплением для управления роботами-манипуляторами и показываем, что "
+            "предобучение на симуляции с последующей донастройкой на реальных данных повышает надёжность захвата."
+        ),
+    ),
 ]
 
 
@@ -73,7 +89,13 @@ def hostile_corpus() -> list[dict]:
     recs[2]["abstract"] = recs[2]["abstract"] + " " + LATEX[0]
     recs[3]["abstract"] = LATEX[1]
     recs += [{"id": f"intl{i}", "title": t, "abstract": a} for i, (t, a) in enumerate(NON_ENGLISH)]
-    recs.append({"id": "long", "title": "A very long abstract", "abstract": " ".join([recs[7]["abstract"]] * 120)})
+    recs.append(
+        {
+            "id": "long",
+            "title": "A very long abstract",
+            "abstract": " ".join([recs[7]["abstract"]] * 120),
+        }
+    )
     recs.append({"id": "empty", "title": "Abstract missing", "abstract": ""})
     recs.append(dict(recs[10]))  # same id again
     recs.append(dict(recs[11], id="copy-of-11"))  # same text, new id
@@ -90,8 +112,12 @@ def hostile_run(tmp_path_factory, shared_cache):
         w.writeheader()
         w.writerows(recs)
     before = hashlib.sha256(src.read_bytes()).hexdigest()
-    cfg = sample_config(tmp, name="hostile", cache={"dir": str(shared_cache)},
-                        report={"title": '<script>alert("report-title")</script>'})
+    cfg = sample_config(
+        tmp,
+        name="hostile",
+        cache={"dir": str(shared_cache)},
+        report={"title": '<script>alert("report-title")</script>'},
+    )
     cfg_path = tmp / "hostile.yaml"
     cfg_path.write_text(yaml_text(cfg.model_dump(mode="json")))
     out = io.StringIO()
@@ -123,7 +149,9 @@ def test_skips_and_truncation_are_counted_and_shown(hostile_run):
 
 def test_documents_csv_has_no_formulas_and_keeps_the_text(hostile_run):
     run_dir, corpus, _, _ = hostile_run
-    rows = list(csv.DictReader(io.StringIO((run_dir / "documents.csv").read_text(encoding="utf-8"))))
+    rows = list(
+        csv.DictReader(io.StringIO((run_dir / "documents.csv").read_text(encoding="utf-8")))
+    )
     assert len(rows) == len(corpus)
     for row, doc_id, title in zip(rows, corpus.ids, corpus.titles):
         for col in ("doc_id", "title", "topic_label", "path"):
@@ -131,8 +159,9 @@ def test_documents_csv_has_no_formulas_and_keeps_the_text(hostile_run):
         assert row["doc_id"] == safe_cell(doc_id) and row["title"] == safe_cell(title)
         # The text is all there: only the leading apostrophe was added.
         assert row["title"].removeprefix("'") == title or not title.startswith(FORMULA_START)
-    assert {"'=HYPERLINK(\"http://evil.example\",\"click me\")", "'-2+3 reinforcement learning"} <= {
-        r["title"] for r in rows}
+    assert {'\'=HYPERLINK("http://evil.example","click me")', "'-2+3 reinforcement learning"} <= {
+        r["title"] for r in rows
+    }
     topics = list(csv.DictReader(io.StringIO((run_dir / "topics.csv").read_text(encoding="utf-8"))))
     assert all(not r["label"].startswith(FORMULA_START) for r in topics)
 
@@ -148,7 +177,9 @@ def test_yaml_and_json_trees_round_trip_exactly(hostile_run):
         for child in node.get("children", []):
             yield from reps(child)
 
-    assert set(reps(tree_json["root"])) <= set(corpus.ids)  # hostile ids come back as the same strings
+    assert set(reps(tree_json["root"])) <= set(
+        corpus.ids
+    )  # hostile ids come back as the same strings
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
     assert cfg["report"]["title"] == '<script>alert("report-title")</script>'
 
@@ -163,9 +194,13 @@ def test_report_html_runs_no_corpus_text(hostile_run, sample_run):
     assert html.count("<script") == plain.count("<script")
     for bad in ("<script>alert", "onerror=", "<img", "{{ 7*7 }}", "</script><script>"):
         assert bad not in html, bad
-    assert "&lt;script&gt;alert(&#34;report-title&#34;)&lt;/script&gt;" in html  # escaped page title
+    assert (
+        "&lt;script&gt;alert(&#34;report-title&#34;)&lt;/script&gt;" in html
+    )  # escaped page title
     # The corpus text is inside the packed payloads, as data, unchanged.
-    payloads = re.findall(r'<script type="application/octet-stream" id="(?:core|text)-gz">([^<]*)</script>', html)
+    payloads = re.findall(
+        r'<script type="application/octet-stream" id="(?:core|text)-gz">([^<]*)</script>', html
+    )
     strings: set[str] = set()
 
     def collect(x):
@@ -187,7 +222,8 @@ def test_report_html_runs_no_corpus_text(hostile_run, sample_run):
 # --- the writers on their own, with any text --------------------------------------------
 
 ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"])) | st.text(
-    alphabet="\x85\u2028\u2029\r\n \t'\":#-?{}[]!&*|>%@`=+\ufeff\x00\x1b\x7f")
+    alphabet="\x85\u2028\u2029\r\n \t'\":#-?{}[]!&*|>%@`=+\ufeff\x00\x1b\x7f"
+)
 
 
 @settings(max_examples=300, deadline=None, database=None, derandomize=True)
@@ -201,7 +237,9 @@ def test_yaml_and_json_round_trip_any_string(strings):
 @settings(max_examples=300, deadline=None, database=None, derandomize=True)
 @given(st.lists(ANY_TEXT, min_size=1, max_size=4))
 def test_csv_cells_never_start_a_formula(cells):
-    text = csv_text([f"c{i}" for i in range(len(cells))], [cells, [1, -2.5, None, True][: len(cells)]])
+    text = csv_text(
+        [f"c{i}" for i in range(len(cells))], [cells, [1, -2.5, None, True][: len(cells)]]
+    )
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert len(rows) == 3
     for cell, original in zip(rows[1], cells):

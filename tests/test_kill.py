@@ -34,8 +34,11 @@ KILL_AT = ["[embed]", "[cluster]", "[write]"]
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_complete(run_dir: Path, expected_files: set[str], n_docs: int) -> None:
@@ -51,9 +54,13 @@ def leftovers(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
 
 
-def start_and_kill(cmd: list[str], env: dict, marker: str, timeout: float = 240) -> tuple[bool, str]:
+def start_and_kill(
+    cmd: list[str], env: dict, marker: str, timeout: float = 240
+) -> tuple[bool, str]:
     """Start ``cmd``; SIGKILL it once ``marker`` starts a stderr line. Returns (killed, stderr)."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stderr], daemon=True).start()
     seen, deadline = [], time.monotonic() + timeout
@@ -105,12 +112,16 @@ def test_killed_runs_leave_previous_or_complete_run(sample_run, tmp_path):
         assert all(".staging-" in name for name in leftovers(outputs)), leftovers(outputs)
 
     cache = tmp_path / "cache"
-    stage_files = {d: sorted(p.name for p in (cache / d).rglob("*.npz")) for d in ("reduce", "cluster")}
+    stage_files = {
+        d: sorted(p.name for p in (cache / d).rglob("*.npz")) for d in ("reduce", "cluster")
+    }
     assert all(stage_files.values()), stage_files  # the killed runs finished these stages
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"{n_docs} from cache, 0 embedded" in proc.stderr  # papers not embedded again
-    assert stage_files == {d: sorted(p.name for p in (cache / d).rglob("*.npz")) for d in stage_files}
+    assert stage_files == {
+        d: sorted(p.name for p in (cache / d).rglob("*.npz")) for d in stage_files
+    }
     assert_complete(target, expected_files, n_docs)
     assert leftovers(outputs) == []  # the dead runs' staging folders were removed
     assert hashlib.sha256(corpus.read_bytes()).hexdigest() == corpus_hash  # input never modified

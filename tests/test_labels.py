@@ -28,7 +28,17 @@ from taxonomy.label import (
 )
 
 STOPS = stop_words()
-GENERIC = {"model", "models", "data", "learning", "performance", "method", "methods", "results", "tasks"}
+GENERIC = {
+    "model",
+    "models",
+    "data",
+    "learning",
+    "performance",
+    "method",
+    "methods",
+    "results",
+    "tasks",
+}
 
 
 # --- units -----------------------------------------------------------------------
@@ -36,8 +46,12 @@ GENERIC = {"model", "models", "data", "learning", "performance", "method", "meth
 
 def test_phrase_chunks_break_at_stop_words_numbers_and_punctuation():
     text = "We propose dense retrieval with 3 large language models: scaling laws (LoRA)."
-    assert phrase_chunks(text, STOPS) == [["dense", "retrieval"], ["large", "language", "models"],
-                                          ["scaling", "laws"], ["lora"]]
+    assert phrase_chunks(text, STOPS) == [
+        ["dense", "retrieval"],
+        ["large", "language", "models"],
+        ["scaling", "laws"],
+        ["lora"],
+    ]
 
 
 def test_phrase_chunks_drop_latex_and_urls():
@@ -60,7 +74,9 @@ def test_c_tf_idf_matches_the_formula():
     idf = np.log(1 + avg / np.array([2, 3, 2]))
     np.testing.assert_allclose(got, tf * idf)
     # BERTopic's reduce_frequent_words: square root of the term frequency
-    np.testing.assert_allclose(c_tf_idf(counts, reduce_frequent_words=True).toarray(), np.sqrt(tf) * idf)
+    np.testing.assert_allclose(
+        c_tf_idf(counts, reduce_frequent_words=True).toarray(), np.sqrt(tf) * idf
+    )
 
 
 def test_mmr_prefers_varied_items():
@@ -72,8 +88,15 @@ def test_mmr_prefers_varied_items():
 
 
 def test_fragment_mask_flags_phrases_that_live_inside_a_longer_one():
-    vocab = np.array(["large language", "large language models", "language models", "retrieval",
-                      "dense retrieval"])
+    vocab = np.array(
+        [
+            "large language",
+            "large language models",
+            "language models",
+            "retrieval",
+            "dense retrieval",
+        ]
+    )
     df = np.array([10, 9, 20, 20, 5])
     frag = dict(zip(vocab, fragment_mask(vocab, df)))
     assert frag["large language"]  # 9 of its 10 papers say "large language models"
@@ -97,8 +120,17 @@ def test_name_keys_merge_plurals_and_acronyms():
     assert not _name_keys("dense retrieval") & _name_keys("retrieval")
 
 
-@pytest.mark.parametrize("n, expected", [(2, [2, 2]), (8, [4, 8]), (12, [4, 12]), (40, [6, 40]),
-                                         (100, [5, 22, 100]), (1000, [6, 32, 178, 1000])])
+@pytest.mark.parametrize(
+    "n, expected",
+    [
+        (2, [2, 2]),
+        (8, [4, 8]),
+        (12, [4, 12]),
+        (40, [6, 40]),
+        (100, [5, 22, 100]),
+        (1000, [6, 32, 178, 1000]),
+    ],
+)
 def test_level_sizes_auto(n, expected):
     sizes = level_sizes(n, "auto", "auto")
     assert sizes == expected
@@ -200,7 +232,9 @@ def test_parents_are_named_from_their_own_papers(sample_run):
 
 def pwc_sample(path, n: int, seed: int) -> None:
     """``n`` random papers of the Papers-with-Code set written as JSONL at ``path``."""
-    with gzip.open(DATASETS / "paperswithcode_area_task" / "docs.jsonl.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(
+        DATASETS / "paperswithcode_area_task" / "docs.jsonl.gz", "rt", encoding="utf-8"
+    ) as fh:
         docs = [json.loads(line) for line in fh]
     with open(path, "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(doc) + "\n" for doc in random.Random(seed).sample(docs, n))
@@ -214,14 +248,20 @@ def pwc_200_run(tmp_path_factory, shared_cache):
 
     tmp = tmp_path_factory.mktemp("pwc200")
     pwc_sample(tmp / "pwc.jsonl", 200, seed=0)
-    cfg = sample_config(tmp, corpus={"path": str(tmp / "pwc.jsonl"), "id_field": "arxiv_id"},
-                        cache={"dir": str(shared_cache)})
+    cfg = sample_config(
+        tmp,
+        corpus={"path": str(tmp / "pwc.jsonl"), "id_field": "arxiv_id"},
+        cache={"dir": str(shared_cache)},
+    )
     return fit(cfg, log=lambda msg: None)
 
 
 @pytest.mark.slow
 def test_pwc_sample_names_follow_the_rules(pwc_200_run):
     assert name_problems(pwc_200_run.taxonomy) == []
-    generic = [n.label for n in pwc_200_run.taxonomy.nodes.values()
-               if n.level > 0 and n.label.lower() in GENERIC]
+    generic = [
+        n.label
+        for n in pwc_200_run.taxonomy.nodes.values()
+        if n.level > 0 and n.label.lower() in GENERIC
+    ]
     assert generic == []

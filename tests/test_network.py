@@ -18,7 +18,7 @@ import pytest
 import yaml
 from conftest import sample_config
 
-GUARD = '''
+GUARD = """
 import os, socket
 _LOG = os.environ["TAXONOMY_NET_LOG"]
 _LOCAL = {None, "localhost", "127.0.0.1", "::1", ""}
@@ -43,7 +43,7 @@ def getaddrinfo(host, *args, **kwargs):
 
 socket.socket.connect = connect
 socket.getaddrinfo = getaddrinfo
-'''
+"""
 
 
 def offline_env(tmp: Path) -> tuple[dict[str, str], Path]:
@@ -53,8 +53,11 @@ def offline_env(tmp: Path) -> tuple[dict[str, str], Path]:
     (guard / "sitecustomize.py").write_text(GUARD)
     log = tmp / "network-attempts.log"
     log.write_text("")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+    }
     env.update(
         PYTHONPATH=os.pathsep.join([str(guard), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         TAXONOMY_NET_LOG=str(log),
@@ -68,7 +71,9 @@ def taxonomy_cmd(*args: str) -> list[str]:
 
 
 def run_proc(cmd: list[str], env: dict[str, str], timeout: int) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def write_config(tmp: Path, **overrides) -> Path:
@@ -107,7 +112,9 @@ def test_hub_model_says_it_needs_network(tmp_path):
     proc = run_proc(taxonomy_cmd("run", str(cfg)), env, 300)
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert len(errors) == 1 and errors[0].startswith("error: embedding.model: 'taxonomy-tests/no-such-model'")
+    assert len(errors) == 1 and errors[0].startswith(
+        "error: embedding.model: 'taxonomy-tests/no-such-model'"
+    )
     assert "needs network access" in errors[0]
     assert log.read_text()  # it did try, and was stopped
 
@@ -118,5 +125,7 @@ def test_sample_run_makes_no_network_call(tmp_path):
     env, log = offline_env(tmp_path)
     proc = run_proc(taxonomy_cmd("run", str(write_config(tmp_path))), env, 600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads((tmp_path / "outputs" / "sample" / "metrics.json").read_text())["n_docs"] == 66
+    assert (
+        json.loads((tmp_path / "outputs" / "sample" / "metrics.json").read_text())["n_docs"] == 66
+    )
     assert log.read_text() == ""

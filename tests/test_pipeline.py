@@ -14,8 +14,15 @@ from taxonomy.errors import OutputError
 from taxonomy.outputs import DOCUMENT_COLUMNS, TOPIC_COLUMNS
 from taxonomy.pipeline import run
 
-OUTPUT_FILES = {"documents.csv", "topics.csv", "taxonomy.yaml", "taxonomy.json", "report.html",
-                "metrics.json", "config.yaml"}
+OUTPUT_FILES = {
+    "documents.csv",
+    "topics.csv",
+    "taxonomy.yaml",
+    "taxonomy.json",
+    "report.html",
+    "metrics.json",
+    "config.yaml",
+}
 
 
 class TestSampleRun:
@@ -41,7 +48,9 @@ class TestSampleRun:
 
     def test_topics_csv_is_the_tree(self, sample_run):
         result, out = sample_run
-        topics = pd.read_csv(out / "topics.csv", keep_default_na=False, dtype={"node_id": str, "parent_id": str})
+        topics = pd.read_csv(
+            out / "topics.csv", keep_default_na=False, dtype={"node_id": str, "parent_id": str}
+        )
         assert list(topics.columns) == TOPIC_COLUMNS
         assert len(topics) == len(result.taxonomy.nodes)
         by_id = topics.set_index("node_id")

@@ -36,14 +36,18 @@ class TestPayload:
         result, _, html = sample
         p = payloads(html)
         assert set(p) == {"plotly-gz", "core-gz", "text-gz"}
-        assert unpacked(p["plotly-gz"], as_json=False).startswith("/**\n* plotly.js (gl2d - minified) v")
+        assert unpacked(p["plotly-gz"], as_json=False).startswith(
+            "/**\n* plotly.js (gl2d - minified) v"
+        )
         core, abstracts = unpacked(p["core-gz"]), unpacked(p["text-gz"])
         n = len(result.corpus)
         assert len(core["docs"]["id"]) == len(core["docs"]["x"]) == len(abstracts) == n
         assert core["docs"]["title"] == result.corpus.titles
         assert core["docs"]["topic"] == result.topic_ids.tolist()
         assert set(core["nodes"]) == set(result.taxonomy.nodes)
-        assert core["metrics"]["n_docs"] == n and set(core["metrics"]["seconds"]) == set(result.seconds)
+        assert core["metrics"]["n_docs"] == n and set(core["metrics"]["seconds"]) == set(
+            result.seconds
+        )
         assert core["config"]["seed"] == result.cfg.seed
 
     def test_base64_payloads_cannot_touch_the_html_parser(self, sample):
@@ -56,8 +60,20 @@ class TestPayload:
         assert render_report(result, None, metrics) == html
 
     def test_nan_and_numpy_values_become_plain_json(self):
-        data = {"a": float("nan"), "b": np.float32(0.5), "c": np.int64(3), "d": [np.inf, 1.0], "e": np.arange(2)}
-        assert unpacked(packed(data)) == {"a": None, "b": 0.5, "c": 3, "d": [None, 1.0], "e": [0, 1]}
+        data = {
+            "a": float("nan"),
+            "b": np.float32(0.5),
+            "c": np.int64(3),
+            "d": [np.inf, 1.0],
+            "e": np.arange(2),
+        }
+        assert unpacked(packed(data)) == {
+            "a": None,
+            "b": 0.5,
+            "c": 3,
+            "d": [None, 1.0],
+            "e": [0, 1],
+        }
 
     def test_all_nodes_carry_colour_position_and_coherence(self, sample):
         result, _, _ = sample
@@ -75,23 +91,29 @@ class TestPayload:
 class TestText:
     def test_abstracts_are_capped_and_marked(self, sample):
         result, _, _ = sample
-        cfg = result.cfg.model_copy(update={"report": result.cfg.report.model_copy(
-            update={"max_abstract_chars": 40})})
+        cfg = result.cfg.model_copy(
+            update={"report": result.cfg.report.model_copy(update={"max_abstract_chars": 40})}
+        )
         _, abstracts = report_data(replace(result, cfg=cfg), {})
         for shown, full in zip(abstracts, result.corpus.abstracts):
-            assert len(shown) <= 41 and (shown == full or (shown.endswith("…") and full.startswith(shown[:-1])))
+            assert len(shown) <= 41 and (
+                shown == full or (shown.endswith("…") and full.startswith(shown[:-1]))
+            )
 
     def test_zero_cap_leaves_abstracts_out(self, sample):
         result, _, _ = sample
-        cfg = result.cfg.model_copy(update={"report": result.cfg.report.model_copy(
-            update={"max_abstract_chars": 0})})
+        cfg = result.cfg.model_copy(
+            update={"report": result.cfg.report.model_copy(update={"max_abstract_chars": 0})}
+        )
         assert report_data(replace(result, cfg=cfg), {})[1] == []
         assert shorten_abstract("abc", 0) == "" and shorten_abstract("abc", 3) == "abc"
 
     def test_hostile_report_title_is_escaped_and_corpus_text_only_in_payloads(self, sample):
         result, _, _ = sample
         evil = '<script>alert("t")</script><img src=x onerror=alert(1)> Тема 主题'
-        cfg = result.cfg.model_copy(update={"report": result.cfg.report.model_copy(update={"title": evil})})
+        cfg = result.cfg.model_copy(
+            update={"report": result.cfg.report.model_copy(update={"title": evil})}
+        )
         corpus = replace(result.corpus, titles=[evil + " " + t for t in result.corpus.titles])
         html = render_report(replace(result, cfg=cfg, corpus=corpus))
         assert "<script>alert" not in html and "<img src=x" not in html
@@ -118,7 +140,7 @@ class TestMapImage:
         # Each top-level colour is drawn (at alpha 0.85 on white).
         rgb = (img[..., :3] * 255).round().reshape(-1, 3)
         for k in range(len(result.taxonomy.level(1))):
-            want = 0.85 * np.array([int(PALETTE[k][i:i + 2], 16) for i in (1, 3, 5)]) + 0.15 * 255
+            want = 0.85 * np.array([int(PALETTE[k][i : i + 2], 16) for i in (1, 3, 5)]) + 0.15 * 255
             assert (np.abs(rgb - want).max(axis=1) <= 12).sum() > 20, PALETTE[k]
 
     def test_report_is_small_for_the_sample(self, sample):

@@ -23,20 +23,25 @@ from taxonomy.report import label_positions, render_report, shorten_abstract
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 REQUIRED = os.environ.get("TAXONOMY_REQUIRE_BROWSER") == "1"
 
 # Each would set window.__pwned if any corpus text were ever run as HTML or script.
 HOSTILE = [
     '<script>window.__pwned = "script"</script>',
-    '<img src=x onerror="window.__pwned=\'img\'">',
+    "<img src=x onerror=\"window.__pwned='img'\">",
     '</script><script>window.__pwned="close"</script>',
     'Quotes " \' ` and back\\slashes \\" \\u003c \\n end',
     "Многоуровневая таксономия 主题模型 نموذج الموضوع",
-    '<svg onload="window.__pwned=\'svg\'"></svg> &amp; &lt;b&gt; <b>bold</b>',
+    "<svg onload=\"window.__pwned='svg'\"></svg> &amp; &lt;b&gt; <b>bold</b>",
     "{{ 7*7 }} ${window.__pwned='tpl'} <!-- comment",
-    '<a href="javascript:window.__pwned=\'a\'">click</a>',
+    "<a href=\"javascript:window.__pwned='a'\">click</a>",
 ]
 
 
@@ -74,6 +79,7 @@ class Page:
             def refuse(route):
                 self.requests.append(route.request.url)
                 route.abort() if not route.request.url.startswith("file:") else route.continue_()
+
             self.context.route("**/*", refuse)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -81,8 +87,10 @@ class Page:
         self.page.on("request", lambda r: self.requests.append(r.url))
         t0 = time.perf_counter()
         self.page.goto(html.as_uri())
-        self.page.wait_for_function("window.__report && window.__report.ready && window.__report.textReady",
-                                    timeout=timeout_ms)
+        self.page.wait_for_function(
+            "window.__report && window.__report.ready && window.__report.textReady",
+            timeout=timeout_ms,
+        )
         self.seconds = time.perf_counter() - t0
 
     def js(self, expr: str, arg=None):
@@ -90,15 +98,20 @@ class Page:
 
     def point_xy(self, i: int) -> list[float]:
         """Page pixel of paper ``i`` on the map."""
-        return self.js("""i => {
+        return self.js(
+            """i => {
             const gd = document.getElementById('map'), fl = gd._fullLayout, r = gd.getBoundingClientRect();
             const t = gd.data.find(d => Array.from(d.customdata).includes(i));
             const k = Array.from(t.customdata).indexOf(i);
             return [r.left + fl.xaxis._offset + fl.xaxis.l2p(t.x[k]),
-                    r.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[k])]; }""", i)
+                    r.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[k])]; }""",
+            i,
+        )
 
     def panel_docs(self) -> list[int]:
-        return self.js("Array.from(document.querySelectorAll('#panel-list li')).map(li => +li.dataset.doc)")
+        return self.js(
+            "Array.from(document.querySelectorAll('#panel-list li')).map(li => +li.dataset.doc)"
+        )
 
     def shot(self, name: str, full_page: bool = False) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -146,7 +159,9 @@ class TestSampleReport:
         # The screenshot for docs/: all names on, the largest top-level node opened and listed.
         top = result.taxonomy.level(1)[0].node_id
         sample_page.page.check("#show-names")
-        sample_page.page.click(f'#tree button.tlabel[data-node="{top}"] >> xpath=preceding-sibling::button')
+        sample_page.page.click(
+            f'#tree button.tlabel[data-node="{top}"] >> xpath=preceding-sibling::button'
+        )
         sample_page.page.click(f'#tree button.tlabel[data-node="{top}"]')
         sample_page.shot("report-sample.png")
 
@@ -157,7 +172,9 @@ class TestSampleReport:
             assert 0 < len(want) < len(result.corpus), query
             sample_page.page.fill("#search", query)
             sample_page.page.wait_for_function(
-                "n => document.getElementById('search-count').textContent.startsWith(n + ' ')", arg=len(want))
+                "n => document.getElementById('search-count').textContent.startsWith(n + ' ')",
+                arg=len(want),
+            )
             assert sorted(sample_page.js("window.__report.highlighted()")) == want
             assert sorted(sample_page.panel_docs()) == want
         sample_page.shot("report-sample-search.png")
@@ -181,7 +198,9 @@ class TestSampleReport:
         assert yr[0] <= pts[:, 1].min() and pts[:, 1].max() <= yr[1]
         # A leaf, reached by opening its parent in the tree.
         leaf = tax.nodes[top.children[0]]
-        sample_page.page.click(f'#tree button.tlabel[data-node="{top.node_id}"] >> xpath=preceding-sibling::button')
+        sample_page.page.click(
+            f'#tree button.tlabel[data-node="{top.node_id}"] >> xpath=preceding-sibling::button'
+        )
         sample_page.page.click(f'#tree button.tlabel[data-node="{leaf.node_id}"]')
         assert sorted(sample_page.panel_docs()) == sorted(leaf.doc_idx.tolist())
         # The first paper of the list opens in the panel with its abstract.
@@ -190,7 +209,8 @@ class TestSampleReport:
         assert sample_page.page.text_content("#doc-title") == sample_run[0].corpus.titles[first]
         limit = sample_run[0].cfg.report.max_abstract_chars
         assert sample_page.page.text_content("#doc-abstract") == shorten_abstract(
-            sample_run[0].corpus.abstracts[first], limit)
+            sample_run[0].corpus.abstracts[first], limit
+        )
 
     def test_clicking_a_point_opens_the_paper(self, sample_page, sample_run):
         result, _ = sample_run
@@ -204,8 +224,10 @@ class TestSampleReport:
         px = sample_page.point_xy(shown)
         assert abs(px[0] - xy[0]) < 6 and abs(px[1] - xy[1]) < 6
         assert sample_page.page.text_content("#doc-title") == result.corpus.titles[shown]
-        path = " › ".join(n.label for n in result.taxonomy.path(
-            f"{result.taxonomy.n_levels}.{result.topic_ids[shown]}"))
+        path = " › ".join(
+            n.label
+            for n in result.taxonomy.path(f"{result.taxonomy.n_levels}.{result.topic_ids[shown]}")
+        )
         assert sample_page.page.text_content("#panel .path") == path
         sample_page.shot("report-sample-paper.png")
 
@@ -221,14 +243,20 @@ class TestSampleReport:
         # Every leaf gets a name; one that would overlap a name already shown is hidden.
         assert leaves <= set(sample_page.js(drawn))
         sample_page.page.uncheck("#show-names")
-        sample_page.page.wait_for_function("n => window.__report.names.length === n", arg=len(tax.level(1)))
+        sample_page.page.wait_for_function(
+            "n => window.__report.names.length === n", arg=len(tax.level(1))
+        )
         # Zoom 4x around the largest leaf's name: that name appears.
         big = max(tax.level(tax.n_levels), key=lambda n: n.size)
-        sample_page.js("""([x, y]) => { const gd = document.getElementById('map'), fl = gd._fullLayout;
+        sample_page.js(
+            """([x, y]) => { const gd = document.getElementById('map'), fl = gd._fullLayout;
             const w = (fl.xaxis.range[1] - fl.xaxis.range[0]) / 8, h = (fl.yaxis.range[1] - fl.yaxis.range[0]) / 8;
             return Plotly.relayout(gd, {'xaxis.range': [x - w, x + w], 'yaxis.range': [y - h, y + h]}); }""",
-                       label_positions(tax, result.xy)[big.node_id])
-        sample_page.page.wait_for_function("id => window.__report.names.includes(id)", arg=big.node_id)
+            label_positions(tax, result.xy)[big.node_id],
+        )
+        sample_page.page.wait_for_function(
+            "id => window.__report.names.includes(id)", arg=big.node_id
+        )
 
     def test_run_panel_shows_metrics_timings_versions_config(self, sample_page, sample_run):
         result, _ = sample_run
@@ -244,21 +272,29 @@ class TestSampleReport:
         try:
             assert page.js("window.__report.mapPoints()") == len(sample_run[0].corpus)
             assert page.errors == []
-            assert all(u.startswith(("file:", "data:", "blob:")) for u in page.requests), page.requests
+            assert all(u.startswith(("file:", "data:", "blob:")) for u in page.requests), (
+                page.requests
+            )
         finally:
             page.close()
 
 
 def test_without_webgl_the_map_falls_back_to_svg(browser, sample_run):
-    other = browser.browser_type.launch(executable_path=_chromium(), args=CHROMIUM_ARGS + ["--disable-webgl"])
+    other = browser.browser_type.launch(
+        executable_path=_chromium(), args=CHROMIUM_ARGS + ["--disable-webgl"]
+    )
     try:
         page = Page(other, sample_run[1] / "report.html")
         assert page.js("window.__report.webgl") is False
         assert page.js("document.getElementById('map').data[0].type") == "scatter"
         assert page.js("window.__report.mapPoints()") == len(sample_run[0].corpus)
         page.page.fill("#search", "training")
-        page.page.wait_for_function("document.getElementById('search-count').textContent.endsWith('matching')")
-        assert sorted(page.js("window.__report.highlighted()")) == expected_matches(sample_run[0], "training")
+        page.page.wait_for_function(
+            "document.getElementById('search-count').textContent.endsWith('matching')"
+        )
+        assert sorted(page.js("window.__report.highlighted()")) == expected_matches(
+            sample_run[0], "training"
+        )
         assert page.errors == []
     finally:
         other.close()
@@ -287,8 +323,12 @@ def hostile_run(tmp_path_factory, sample_run):
             row["url"] = "https://example.org/paper?a=1&b=<2>"
         rows.append(row)
     path = tmp / "hostile.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    cfg = sample_config(tmp, corpus={"path": str(path)}, report={"title": HOSTILE[0] + " " + HOSTILE[4]})
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    cfg = sample_config(
+        tmp, corpus={"path": str(path)}, report={"title": HOSTILE[0] + " " + HOSTILE[4]}
+    )
     corpus = load_corpus(cfg.corpus)
     assert len(corpus) == len(base.corpus)
     result = replace(copy.deepcopy(base), cfg=cfg, corpus=corpus)
@@ -313,8 +353,13 @@ class TestHostileText:
             try:
                 self._exercise(page, result, names)
                 assert page.js("window.__pwned") is None
-                assert page.js("document.querySelectorAll('img, iframe, object, embed').length") == 0
-                assert page.js("document.querySelectorAll('[onerror], [onload], [onclick]').length") == 0
+                assert (
+                    page.js("document.querySelectorAll('img, iframe, object, embed').length") == 0
+                )
+                assert (
+                    page.js("document.querySelectorAll('[onerror], [onload], [onclick]').length")
+                    == 0
+                )
                 assert page.errors == []
             finally:
                 page.close()
@@ -325,37 +370,55 @@ class TestHostileText:
         assert page.page.text_content("h1") == result.cfg.report.title
         # Search for a hostile fragment, open every hit, hover it on the map.
         page.page.fill("#search", "onerror")
-        page.page.wait_for_function("document.getElementById('search-count').textContent.endsWith('matching')")
+        page.page.wait_for_function(
+            "document.getElementById('search-count').textContent.endsWith('matching')"
+        )
         hits = page.js("window.__report.highlighted()")
-        assert hits and all("onerror" in (titles[i] + result.corpus.abstracts[i]).lower() for i in hits)
+        assert hits and all(
+            "onerror" in (titles[i] + result.corpus.abstracts[i]).lower() for i in hits
+        )
         for i in hits:
             page.js("i => window.__report.showDoc(i, null)", i)
             assert page.page.text_content("#doc-title") == titles[i]
             assert page.page.text_content("#doc-abstract") == shorten_abstract(
-                result.corpus.abstracts[i], result.cfg.report.max_abstract_chars)
+                result.corpus.abstracts[i], result.cfg.report.max_abstract_chars
+            )
         for i in range(len(HOSTILE)):
             page.js("i => window.__report.showDoc(i, null)", i)
             assert page.page.text_content("#doc-title") == titles[i]
             page.page.mouse.move(*page.point_xy(i))
             page.page.wait_for_selector("#map .hovertext")
             # Long titles are wrapped at spaces into lines; compare without spaces.
-            hover = page.js("document.querySelector('#map .hovertext').textContent").replace(" ", "")
+            hover = page.js("document.querySelector('#map .hovertext').textContent").replace(
+                " ", ""
+            )
             assert titles[i].replace(" ", "") in hover
             page.page.mouse.move(5, 5)
         # A javascript: URL field is ignored (the arXiv id gives the link); an https one is kept.
         page.js("window.__report.showDoc(1, null)")
-        assert page.js("document.querySelector('#panel a').href") == "https://arxiv.org/abs/2401.00001"
+        assert (
+            page.js("document.querySelector('#panel a').href") == "https://arxiv.org/abs/2401.00001"
+        )
         page.js("window.__report.showDoc(2, null)")
-        assert page.js("document.querySelector('#panel a').href") == "https://example.org/paper?a=1&b=%3C2%3E"
+        assert (
+            page.js("document.querySelector('#panel a').href")
+            == "https://example.org/paper?a=1&b=%3C2%3E"
+        )
         page.js("window.__report.showDoc(3, null)")
-        assert page.js("document.querySelector('#panel a').href") == "https://arxiv.org/abs/2401.00003"
+        assert (
+            page.js("document.querySelector('#panel a').href") == "https://arxiv.org/abs/2401.00003"
+        )
         # Every node: list it, and show all names on the map.
         for node_id in result.taxonomy.nodes:
             page.js("id => window.__report.selectNode(id)", node_id)
         page.page.check("#show-names")
-        page.page.wait_for_function("n => document.querySelectorAll('#names .name').length > n",
-                                    arg=len(result.taxonomy.level(1)))
-        names = page.js("Array.from(document.querySelectorAll('#names .name')).map(d => d.textContent)")
+        page.page.wait_for_function(
+            "n => document.querySelectorAll('#names .name').length > n",
+            arg=len(result.taxonomy.level(1)),
+        )
+        names = page.js(
+            "Array.from(document.querySelectorAll('#names .name')).map(d => d.textContent)"
+        )
         assert names and set(names) <= labels
         page.shot("report-hostile.png", full_page=True)
 
@@ -383,7 +446,8 @@ def test_report_at_scale(browser):
             t0 = time.perf_counter()
             page.page.fill("#search", "quantum")
             page.page.wait_for_function(
-                "document.getElementById('search-count').textContent.endsWith('matching')")
+                "document.getElementById('search-count').textContent.endsWith('matching')"
+            )
             search_s = time.perf_counter() - t0
             if k == 0:
                 page.shot("report-scale.png")
@@ -391,8 +455,10 @@ def test_report_at_scale(browser):
         finally:
             page.close()
         ready.append(timing["ready"] / 1000)
-        print(f"load {k}: {n} papers; interactive {timing['ready'] / 1000:.2f} s and abstracts "
-              f"{timing['text'] / 1000:.2f} s after navigation start; search {search_s:.2f} s; "
-              f"marks {timing}")
+        print(
+            f"load {k}: {n} papers; interactive {timing['ready'] / 1000:.2f} s and abstracts "
+            f"{timing['text'] / 1000:.2f} s after navigation start; search {search_s:.2f} s; "
+            f"marks {timing}"
+        )
     assert mb < 15
     assert sorted(ready)[1] < 5

@@ -28,8 +28,11 @@ def run_sample(tmp_path, cache, n: int, seed: int):
     from taxonomy.pipeline import fit
 
     write_sample(tmp_path / "papers.jsonl", n, seed)
-    cfg = sample_config(tmp_path, corpus={"path": str(tmp_path / "papers.jsonl"), "id_field": "arxiv_id"},
-                        cache={"dir": str(cache)})
+    cfg = sample_config(
+        tmp_path,
+        corpus={"path": str(tmp_path / "papers.jsonl"), "id_field": "arxiv_id"},
+        cache={"dir": str(cache)},
+    )
     return fit(cfg, log=lambda msg: None)
 
 

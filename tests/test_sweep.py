@@ -18,8 +18,13 @@ from taxonomy.sweep import POINT_FILE, load_experiment, point_names, run_sweep
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_SWEEP = REPO / "config" / "experiments" / "sample_sweep.yaml"
 HOSTILE = '<img src=x onerror="window.__pwned=1"> & co'
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def write_experiment(tmp: Path, body: str, name: str = "exp.yaml") -> Path:
@@ -30,14 +35,17 @@ def write_experiment(tmp: Path, body: str, name: str = "exp.yaml") -> Path:
 
 def sample_experiment(tmp: Path, cache: Path) -> Path:
     """The shipped sample sweep, with its cache and outputs in ``tmp``."""
-    return write_experiment(tmp, f"""
+    return write_experiment(
+        tmp,
+        f"""
 base: {SAMPLE_SWEEP}
 name: sample_sweep
 description: '{HOSTILE}'
 output_dir: {tmp / "outputs"}
 cache:
   dir: {cache}
-""")
+""",
+    )
 
 
 class Spy:
@@ -57,7 +65,9 @@ def spied_sweep(exp, out: Path, log: list[str] | None = None):
         reduce, cluster = Spy(pipeline.reduce_embeddings), Spy(pipeline.cluster_points)
         mp.setattr(pipeline, "reduce_embeddings", reduce)
         mp.setattr(pipeline, "cluster_points", cluster)
-        result = run_sweep(exp, out_dir=out, log=(log.append if log is not None else lambda m: None))
+        result = run_sweep(
+            exp, out_dir=out, log=(log.append if log is not None else lambda m: None)
+        )
     return result, reduce, cluster
 
 
@@ -89,12 +99,17 @@ class TestLoad:
         assert exp.select.metric == "npmi" and exp.select.mode == "max"
 
     def test_inherits_sweep_and_overrides_keys(self, tmp_path):
-        exp = load_experiment(write_experiment(tmp_path, f"""
+        exp = load_experiment(
+            write_experiment(
+                tmp_path,
+                f"""
 base: {SAMPLE_SWEEP}
 umap: {{min_dist: 0.05}}
 sweep:
   hdbscan.min_cluster_size: [4]
-"""))
+""",
+            )
+        )
         assert exp.name == "exp" and len(exp.points) == 2
         assert {p.cfg.hdbscan.min_cluster_size for p in exp.points} == {4}
         assert {p.cfg.umap.min_dist for p in exp.points} == {0.05}
@@ -105,24 +120,55 @@ sweep:
         exp = load_experiment(write_experiment(tmp_path / "sub", "base: ../base.yaml\n"))
         assert exp.base.seed == 7 and len(exp.points) == 1
 
-    @pytest.mark.parametrize("body, message", [
-        ("sweep:\n  umap.n_neighbours: [5, 10]\n",
-         "exp.yaml: sweep: umap.n_neighbours: unknown key; did you mean 'n_neighbors'?"),
-        ("sweep:\n  umpa.n_neighbors: [5]\n", "exp.yaml: sweep: umpa: unknown key; did you mean 'umap'?"),
-        ("sweep:\n  hdbscan.min_cluster_size: [5, 1]\n",
-         "exp.yaml: sweep: hdbscan.min_cluster_size: expected an integer >= 2 or 'auto' (got 1)"),
-        ("sweep:\n  umap.n_neighbors: 5\n", "exp.yaml: sweep.umap.n_neighbors: expected a non-empty list"),
-        ("sweep:\n  umap.n_neighbors: []\n", "exp.yaml: sweep.umap.n_neighbors: expected a non-empty list"),
-        ("sweep:\n  umap.n_neighbors: [5, 5]\n", "exp.yaml: sweep.umap.n_neighbors: a value is listed twice"),
-        ("sweep:\n  cache.dir: [a, b]\n", "exp.yaml: sweep.cache.dir: cannot be swept"),
-        ("sweep:\n  umap.n_neighbors.x: [5]\n", "exp.yaml: sweep: umap.n_neighbors: expected a valid integer"),
-        ("umap:\n  n_neighbour: 5\n", "exp.yaml: umap.n_neighbour: unknown key; did you mean 'n_neighbors'?"),
-        ("sweeps:\n  umap.n_neighbors: [5]\n", "exp.yaml: sweeps: unknown key; did you mean 'sweep'?"),
-        ("select: {metric: npmi, mode: best}\n", "exp.yaml: select.mode: expected 'max' or 'min' (got 'best')"),
-        ("select: {mode: max}\n", "exp.yaml: select.metric: missing"),
-        ("select: {metric: npmi, order: max}\n", "exp.yaml: select.order: unknown key"),
-        ("base: nowhere.yaml\n", "exp.yaml: base: config file not found: 'nowhere.yaml'"),
-    ])
+    @pytest.mark.parametrize(
+        "body, message",
+        [
+            (
+                "sweep:\n  umap.n_neighbours: [5, 10]\n",
+                "exp.yaml: sweep: umap.n_neighbours: unknown key; did you mean 'n_neighbors'?",
+            ),
+            (
+                "sweep:\n  umpa.n_neighbors: [5]\n",
+                "exp.yaml: sweep: umpa: unknown key; did you mean 'umap'?",
+            ),
+            (
+                "sweep:\n  hdbscan.min_cluster_size: [5, 1]\n",
+                "exp.yaml: sweep: hdbscan.min_cluster_size: expected an integer >= 2 or 'auto' (got 1)",
+            ),
+            (
+                "sweep:\n  umap.n_neighbors: 5\n",
+                "exp.yaml: sweep.umap.n_neighbors: expected a non-empty list",
+            ),
+            (
+                "sweep:\n  umap.n_neighbors: []\n",
+                "exp.yaml: sweep.umap.n_neighbors: expected a non-empty list",
+            ),
+            (
+                "sweep:\n  umap.n_neighbors: [5, 5]\n",
+                "exp.yaml: sweep.umap.n_neighbors: a value is listed twice",
+            ),
+            ("sweep:\n  cache.dir: [a, b]\n", "exp.yaml: sweep.cache.dir: cannot be swept"),
+            (
+                "sweep:\n  umap.n_neighbors.x: [5]\n",
+                "exp.yaml: sweep: umap.n_neighbors: expected a valid integer",
+            ),
+            (
+                "umap:\n  n_neighbour: 5\n",
+                "exp.yaml: umap.n_neighbour: unknown key; did you mean 'n_neighbors'?",
+            ),
+            (
+                "sweeps:\n  umap.n_neighbors: [5]\n",
+                "exp.yaml: sweeps: unknown key; did you mean 'sweep'?",
+            ),
+            (
+                "select: {metric: npmi, mode: best}\n",
+                "exp.yaml: select.mode: expected 'max' or 'min' (got 'best')",
+            ),
+            ("select: {mode: max}\n", "exp.yaml: select.metric: missing"),
+            ("select: {metric: npmi, order: max}\n", "exp.yaml: select.order: unknown key"),
+            ("base: nowhere.yaml\n", "exp.yaml: base: config file not found: 'nowhere.yaml'"),
+        ],
+    )
     def test_errors_name_the_key(self, tmp_path, body, message):
         with pytest.raises(ConfigError) as err:
             load_experiment(write_experiment(tmp_path, body))
@@ -137,11 +183,21 @@ sweep:
             load_experiment(tmp_path / "a.yaml")
 
     def test_point_names_are_safe_and_unique(self):
-        sweep = {"embedding.model": ["all-MiniLM-L6-v2", "/models/x y"], "umap.metric": ["cosine"],
-                 "hdbscan.metric": ["euclidean"], "labels.diversity": [0.3]}
-        combos = [("all-MiniLM-L6-v2", "cosine", "euclidean", 0.3), ("/models/x y", "cosine", "euclidean", 0.3)]
+        sweep = {
+            "embedding.model": ["all-MiniLM-L6-v2", "/models/x y"],
+            "umap.metric": ["cosine"],
+            "hdbscan.metric": ["euclidean"],
+            "labels.diversity": [0.3],
+        }
+        combos = [
+            ("all-MiniLM-L6-v2", "cosine", "euclidean", 0.3),
+            ("/models/x y", "cosine", "euclidean", 0.3),
+        ]
         names = point_names(sweep, combos)
-        assert names[0] == "model-all-MiniLM-L6-v2__umap-metric-cosine__hdbscan-metric-euclidean__diversity-0.3"
+        assert (
+            names[0]
+            == "model-all-MiniLM-L6-v2__umap-metric-cosine__hdbscan-metric-euclidean__diversity-0.3"
+        )
         assert names[1].startswith("model-models_x_y__") and len(set(names)) == 2
 
 
@@ -159,8 +215,10 @@ class TestSweep:
         exp, result, reduce, cluster = swept
         assert reduce.calls == 2  # two n_neighbors values
         assert cluster.calls == 4  # every point clusters differently
-        caches = [json.loads((result.root / p.name / "metrics.json").read_text())["embedding_cache"]
-                  for p in exp.points]
+        caches = [
+            json.loads((result.root / p.name / "metrics.json").read_text())["embedding_cache"]
+            for p in exp.points
+        ]
         assert caches[0] == {"cached": 0, "embedded": 66}
         assert all(c == {"cached": 66, "embedded": 0} for c in caches[1:])
 
@@ -185,7 +243,10 @@ class TestSweep:
         assert html.count('<tr class="best">') == 1
         assert html.count("<tr") == 5  # header + one row per point
         # The description is untrusted text: escaped, never markup.
-        assert HOSTILE not in html and "&lt;img src=x onerror=&#34;window.__pwned=1&#34;&gt; &amp; co" in html
+        assert (
+            HOSTILE not in html
+            and "&lt;img src=x onerror=&#34;window.__pwned=1&#34;&gt; &amp; co" in html
+        )
         # plotly.js inlined exactly once, no network needed.
         assert html.count("plotly.js v") == 1 and "cdn.plot.ly" not in html.split("<script>")[0]
         figures = json.loads(html.split('id="figures">', 1)[1].split("</script>", 1)[0])
@@ -259,15 +320,19 @@ class TestSweep:
                 run_sweep(exp, out_dir=out, log=log.append)
         assert "interrupted at point 3/4" in log[-1]
         assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
-            p.name for p in exp.points[:2])
+            p.name for p in exp.points[:2]
+        )
         # Changed settings are not "finished": a point whose fingerprint differs runs again.
         info = json.loads((out / exp.points[1].name / POINT_FILE).read_text())
-        (out / exp.points[1].name / POINT_FILE).write_text(json.dumps(dict(info, fingerprint="old")))
+        (out / exp.points[1].name / POINT_FILE).write_text(
+            json.dumps(dict(info, fingerprint="old"))
+        )
         again, _, _ = spied_sweep(exp, out)
         assert (again.n_skipped, again.n_run) == (1, 3)
         for p in exp.points:
             assert (out / p.name / "documents.csv").read_bytes() == (
-                result.root / p.name / "documents.csv").read_bytes()
+                result.root / p.name / "documents.csv"
+            ).read_bytes()
 
     def test_same_experiment_twice_is_byte_identical(self, swept, tmp_path):
         """A second run from an empty cache recomputes everything and gives the same files."""
@@ -277,8 +342,9 @@ class TestSweep:
         assert (again.n_run, reduce.calls, cluster.calls) == (4, 2, 4)
         for p in exp.points:
             for f in ("documents.csv", "taxonomy.yaml", "topics.csv"):
-                assert (again.root / p.name / f).read_bytes() == (result.root / p.name / f).read_bytes(), (
-                    f"{p.name}/{f}")
+                assert (again.root / p.name / f).read_bytes() == (
+                    result.root / p.name / f
+                ).read_bytes(), f"{p.name}/{f}"
 
 
 class TestCache:
@@ -294,12 +360,14 @@ class TestCache:
             e.write_bytes(bytes(data))
         with caplog.at_level(logging.WARNING, logger="taxonomy.cache"):
             again, reduce, cluster = spied_sweep(
-                load_experiment(sample_experiment(tmp_path, cache)), tmp_path / "after-damage")
+                load_experiment(sample_experiment(tmp_path, cache)), tmp_path / "after-damage"
+            )
         assert reduce.calls == 2 and cluster.calls == 0
         assert sum("damaged" in r.getMessage() for r in caplog.records) == 2
         for p in exp.points:
             assert (again.root / p.name / "documents.csv").read_bytes() == (
-                result.root / p.name / "documents.csv").read_bytes()
+                result.root / p.name / "documents.csv"
+            ).read_bytes()
 
     def test_info_and_clear(self, tmp_path, capsys):
         import numpy as np
@@ -313,7 +381,11 @@ class TestCache:
         store.save("embeddings/m2", "s1", vectors=np.ones((4, 8), dtype=np.float32))
         (root / "README").write_text("not ours")
         info = {s.stage: s for s in cache_info(root)}
-        assert (info["reduce"].entries, info["embeddings"].entries, info["embeddings"].groups) == (1, 2, 2)
+        assert (info["reduce"].entries, info["embeddings"].entries, info["embeddings"].groups) == (
+            1,
+            2,
+            2,
+        )
         cfg = tmp_path / "c.yaml"
         cfg.write_text(f"cache:\n  dir: {root}\n")
         assert cli_main(["cache", "info", str(cfg)]) == 0
