@@ -11,6 +11,14 @@ from taxonomy.config import RunConfig, build_config
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATASETS = SHARED / "datasets"
+# Headless Debian chromium as root, with no background traffic to a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def sample_config(tmp: Path, **overrides) -> RunConfig:

@@ -16,20 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO, sample_config
+from conftest import CHROMIUM_ARGS, REPO, sample_config
 
 from taxonomy.report import label_positions, render_report, shorten_abstract
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 REQUIRED = os.environ.get("TAXONOMY_REQUIRE_BROWSER") == "1"
 
 # Each would set window.__pwned if any corpus text were ever run as HTML or script.

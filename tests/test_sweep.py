@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM_ARGS
 
 from taxonomy import pipeline
 from taxonomy.cachecli import cache_info, clear_cache
@@ -18,13 +19,6 @@ from taxonomy.sweep import POINT_FILE, load_experiment, point_names, run_sweep
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_SWEEP = REPO / "config" / "experiments" / "sample_sweep.yaml"
 HOSTILE = '<img src=x onerror="window.__pwned=1"> & co'
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def write_experiment(tmp: Path, body: str, name: str = "exp.yaml") -> Path:
