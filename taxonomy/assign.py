@@ -164,23 +164,11 @@ def leaf_paths(tree: dict) -> dict[int, list[str]]:
 
 def placement_rows(corpus, placed: Placement, paths: dict[int, list[str]]) -> list[list[object]]:
     """Rows in ``documents.csv`` columns (``outputs.DOCUMENT_COLUMNS``)."""
-    rows = []
-    for i, doc_id in enumerate(corpus.ids):
-        t = int(placed.topic_ids[i])
-        labels = paths.get(t, [])
-        rows.append(
-            [
-                doc_id,
-                corpus.titles[i],
-                t,
-                labels[-1] if labels else "",
-                " > ".join(labels),
-                round(float(placed.probabilities[i]), 4),
-                round(float(placed.xy[i, 0]), 4),
-                round(float(placed.xy[i, 1]), 4),
-            ]
-        )
-    return rows
+    from .outputs import document_rows
+
+    return document_rows(
+        corpus.ids, corpus.titles, placed.topic_ids, placed.probabilities, placed.xy, paths
+    )
 
 
 def run_config(run_dir: Path):

@@ -96,6 +96,14 @@ class ArrayStore:
         finally:
             Path(tmp).unlink(missing_ok=True)
 
+    def get_or_compute(self, stage: str, key: str, compute) -> dict[str, np.ndarray]:
+        """The entry under ``key``, or ``compute()`` (a dict of arrays) stored there first."""
+        hit = self.load(stage, key)
+        if hit is None:
+            hit = compute()
+            self.save(stage, key, **hit)
+        return hit
+
     def entries(self, stage: str) -> list[str]:
         """Keys stored for ``stage`` (a stage may be a nested path like ``embeddings/<model>``)."""
         if not self.enabled or not (self.root / stage).is_dir():

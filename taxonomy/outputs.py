@@ -208,26 +208,35 @@ def _swap_into_place(staging: Path, target: Path) -> None:
 # --- what a run writes ---------------------------------------------------------
 
 
-def documents_rows(result) -> list[list[object]]:
-    tax, c = result.taxonomy, result.corpus
-    paths = {leaf.index: tax.path(leaf.node_id) for leaf in tax.level(tax.n_levels)}
+def document_rows(
+    ids, titles, topic_ids, probabilities, xy, paths: dict[int, list[str]]
+) -> list[list[object]]:
+    """Rows in ``DOCUMENT_COLUMNS``; ``paths`` maps a topic id to its labels, top level first."""
     rows = []
-    for i, doc_id in enumerate(c.ids):
-        t = int(result.topic_ids[i])
-        nodes = paths.get(t, [])
+    for i, doc_id in enumerate(ids):
+        t = int(topic_ids[i])
+        labels = paths.get(t, [])
         rows.append(
             [
                 doc_id,
-                c.titles[i],
+                titles[i],
                 t,
-                nodes[-1].label if nodes else "",
-                " > ".join(n.label for n in nodes),
-                round(float(result.probabilities[i]), 4),
-                round(float(result.xy[i, 0]), 4),
-                round(float(result.xy[i, 1]), 4),
+                labels[-1] if labels else "",
+                " > ".join(labels),
+                round(float(probabilities[i]), 4),
+                round(float(xy[i, 0]), 4),
+                round(float(xy[i, 1]), 4),
             ]
         )
     return rows
+
+
+def documents_rows(result) -> list[list[object]]:
+    tax, c = result.taxonomy, result.corpus
+    paths = {
+        leaf.index: [n.label for n in tax.path(leaf.node_id)] for leaf in tax.level(tax.n_levels)
+    }
+    return document_rows(c.ids, c.titles, result.topic_ids, result.probabilities, result.xy, paths)
 
 
 def topics_rows(result) -> list[list[object]]:

@@ -6,6 +6,7 @@ depends on, so a re-run (or a sweep point) recomputes only what changed.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -70,6 +71,7 @@ class StageTimer:
         self.seconds[stage] = round(self.seconds.get(stage, 0.0) + time.perf_counter() - t0, 3)
 
 
+@functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
     out = {}
     for lib in LIBRARIES:
@@ -119,8 +121,8 @@ def fit(
         key = hash_key(
             "reduce", array_fingerprint(X), u.model_dump(), cfg.seed, _versions("umap-learn")
         )
-        hit = store.load("reduce", key)
-        if hit is None:
+
+        def reduce() -> dict[str, np.ndarray]:
             Z, xy = reduce_embeddings(
                 X,
                 n_neighbors=u.n_neighbors,
@@ -130,9 +132,10 @@ def fit(
                 map_min_dist=u.map_min_dist,
                 random_state=cfg.seed,
             )
-            store.save("reduce", key, Z=Z, xy=xy)
-        else:
-            Z, xy = hit["Z"], hit["xy"]
+            return {"Z": Z, "xy": xy}
+
+        hit = store.get_or_compute("reduce", key, reduce)
+        Z, xy = hit["Z"], hit["xy"]
 
     h = cfg.hdbscan
     with timer(
@@ -145,9 +148,9 @@ def fit(
             cfg.seed,
             _versions("hdbscan", "scikit-learn"),
         )
-        hit = store.load("cluster", key)
-        if hit is None:
-            raw_ids, raw_probs = cluster_points(
+
+        def cluster() -> dict[str, np.ndarray]:
+            ids, probs = cluster_points(
                 Z,
                 min_cluster_size=h.min_cluster_size,
                 min_samples=h.min_samples,
@@ -157,9 +160,10 @@ def fit(
                 random_state=cfg.seed,
                 max_cluster_share=h.max_cluster_share,
             )
-            store.save("cluster", key, ids=raw_ids, probs=raw_probs)
-        else:
-            raw_ids, raw_probs = hit["ids"], hit["probs"]
+            return {"ids": ids, "probs": probs}
+
+        hit = store.get_or_compute("cluster", key, cluster)
+        raw_ids, raw_probs = hit["ids"], hit["probs"]
         topic_ids, probs, n_joined = assign_outliers(X, raw_ids, raw_probs, h.outlier_threshold)
 
     n_topics = int(topic_ids.max()) + 1
@@ -200,7 +204,8 @@ def fit(
 
 def _versions(*libs: str) -> dict[str, str]:
     """Part of a cache key: a library upgrade may change a stage's result."""
-    return {lib: library_versions().get(lib, "?") for lib in libs}
+    versions = library_versions()
+    return {lib: versions.get(lib, "?") for lib in libs}
 
 
 def _skip_text(skipped: dict[str, int]) -> str:
@@ -224,7 +229,7 @@ def run_metrics(r: RunResult, estats: EmbedStats, raw_ids: np.ndarray, n_joined:
         "n_outliers_joined": n_joined,
         "embedding_cache": {"cached": estats.n_cached, "embedded": estats.n_embedded},
         "seed": r.cfg.seed,
-        "versions": library_versions(),
+        "versions": dict(library_versions()),
     }
 
 
