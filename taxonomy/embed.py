@@ -116,7 +116,9 @@ def load_encoder(cfg: EmbeddingConfig, cache_dir: str | Path | None = None) -> E
 def model_key(cfg: EmbeddingConfig) -> str:
     """Cache key of everything that changes the vectors a model gives."""
     name = "all-MiniLM-L6-v2" if cfg.model in BUNDLED_MODELS else cfg.model
-    return hash_key("embed", name, cfg.backend, cfg.max_seq_length, cfg.normalize_embeddings)
+    # int8-ffn: which layers are quantised changes the vectors, so it is part of the key.
+    backend = "onnx-int8-ffn" if cfg.backend == "onnx-int8" else cfg.backend
+    return hash_key("embed", name, backend, cfg.max_seq_length, cfg.normalize_embeddings)
 
 
 def text_key(text: str) -> str:

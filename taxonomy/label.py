@@ -10,6 +10,7 @@ share a name and a child never repeats its parent.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -134,12 +135,23 @@ def _norm_form(phrase: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
 def _name_keys(phrase: str) -> set[str]:
-    """Forms under which a name counts as taken: singular form, and the acronym of a
-    multi-word name ('information retrieval' also takes 'IR')."""
+    """Forms under which a name counts as taken: singular form, Snowball stems (so
+    'superconducting' is taken by 'superconductivity'), and the acronym of a multi-word
+    name ('information retrieval' also takes 'IR')."""
     form = _norm_form(phrase.lower())
     words = form.split()
-    return {form, "".join(w[0] for w in words)} if len(words) > 1 else {form}
+    keys = {form, "stem:" + " ".join(_stemmer().stemWords(words))}
+    if len(words) > 1:
+        keys.add("".join(w[0] for w in words))
+    return keys
 
 
 def _lift(df_in: np.ndarray, n_in: int, df_scope: np.ndarray, n_scope: int) -> np.ndarray:

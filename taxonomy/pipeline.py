@@ -25,7 +25,7 @@ from .embed import Embedder, EmbedStats
 from .errors import InputError
 from .hierarchy import Taxonomy, build_taxonomy, level_sizes
 from .label import Labeller
-from .reduce import reduce_embeddings
+from .reduce import REDUCE_VERSION, reduce_embeddings
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -119,7 +119,12 @@ def fit(
     u = cfg.umap
     with timer("reduce", f"UMAP to {u.n_components}-D and 2-D (n_neighbors={u.n_neighbors})"):
         key = hash_key(
-            "reduce", array_fingerprint(X), u.model_dump(), cfg.seed, _versions("umap-learn")
+            "reduce",
+            array_fingerprint(X),
+            u.model_dump(),
+            cfg.seed,
+            _versions("umap-learn"),
+            REDUCE_VERSION,
         )
 
         def reduce() -> dict[str, np.ndarray]:

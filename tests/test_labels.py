@@ -118,6 +118,10 @@ def test_name_keys_merge_plurals_and_acronyms():
     assert _name_keys("large language models") & _name_keys("LLMs")
     assert _name_keys("information retrieval") & _name_keys("IR")
     assert not _name_keys("dense retrieval") & _name_keys("retrieval")
+    # Word forms of one stem are one name (seen as siblings at 18k arXiv before stems).
+    assert _name_keys("superconductivity") & _name_keys("superconducting")
+    assert _name_keys("generative models") & _name_keys("generation models")
+    assert not _name_keys("superconductivity") & _name_keys("magnetism")
 
 
 @pytest.mark.parametrize(
