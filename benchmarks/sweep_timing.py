@@ -23,11 +23,10 @@ from pathlib import Path
 
 import yaml
 
+from taxonomy.sweep import load_experiment
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
-sys.path.insert(0, str(REPO))
-
-from taxonomy.sweep import load_experiment
 
 
 def timed(cmd: list[str]) -> float:
