@@ -10,15 +10,40 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .formats import yaml_text  # round-trips any string exactly (titles, paths)
 
 Auto = Literal["auto"]
+# Metrics that work on dense embeddings with no extra parameters (umap-learn's and
+# hdbscan's names); checked at load, so a typo fails before anything is embedded.
+UmapMetric = Literal[
+    "cosine",
+    "euclidean",
+    "l2",
+    "manhattan",
+    "l1",
+    "chebyshev",
+    "correlation",
+    "canberra",
+    "braycurtis",
+]
+HdbscanMetric = Literal[
+    "euclidean",
+    "l2",
+    "manhattan",
+    "l1",
+    "cityblock",
+    "chebyshev",
+    "canberra",
+    "braycurtis",
+]
 RUN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 SAMPLE_CORPUS = "builtin:sample"
 
@@ -60,12 +85,19 @@ class EmbeddingConfig(_Section):
     # CPU threads for the model (torch and onnxruntime); null = the library default (all cores).
     threads: int | None = Field(default=None, ge=1, le=1024)
 
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not re.fullmatch(r"cpu|mps|(cuda|xpu|npu|hpu)(:\d{1,2})?", v):
+            raise ValueError("a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps'")
+        return v
+
 
 class UmapConfig(_Section):
-    n_neighbors: Union[int, Auto] = "auto"
+    n_neighbors: int | Auto = "auto"
     n_components: int = Field(default=5, ge=2, le=100)
     min_dist: float = Field(default=0.0, ge=0.0, le=1.0)
-    metric: str = "cosine"
+    metric: UmapMetric = "cosine"
     # Layout of the 2-D map (a second UMAP, same neighbours, spread out for reading).
     map_min_dist: float = Field(default=0.1, ge=0.0, le=1.0)
 
@@ -78,11 +110,11 @@ class UmapConfig(_Section):
 
 
 class HdbscanConfig(_Section):
-    min_cluster_size: Union[int, Auto] = "auto"
-    min_samples: Union[int, Auto, None] = "auto"
+    min_cluster_size: int | Auto = "auto"
+    min_samples: int | Auto | None = "auto"
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     cluster_selection_epsilon: float = Field(default=0.0, ge=0.0)
-    metric: str = "euclidean"
+    metric: HdbscanMetric = "euclidean"
     # Outliers whose embedding is this close (cosine) to a topic centroid join it;
     # their confidence is kept in ``probability``. 1.0 keeps every outlier.
     outlier_threshold: float = Field(default=0.3, ge=-1.0, le=1.0)
@@ -124,9 +156,9 @@ class LabelsConfig(_Section):
 
 class TaxonomyConfig(_Section):
     # Levels below the root, leaves included.
-    levels: Union[int, Auto] = "auto"
+    levels: int | Auto = "auto"
     # Number of top-level nodes.
-    top_level: Union[int, Auto] = "auto"
+    top_level: int | Auto = "auto"
 
     @field_validator("levels")
     @classmethod
@@ -319,9 +351,15 @@ def auto_min_samples(min_cluster_size: int) -> int:
     return int(max(1, min_cluster_size // 3))
 
 
-def resolve_auto(cfg: RunConfig, n_docs: int) -> RunConfig:
-    """Return a copy with every ``"auto"`` replaced by its value for ``n_docs``."""
+def resolve_auto(cfg: RunConfig, n_docs: int, corpus_format: str | None = None) -> RunConfig:
+    """A copy with the size-driven ``"auto"`` values replaced by their value for ``n_docs``.
+
+    ``corpus_format`` is the format the corpus was read as; the taxonomy's shape
+    is resolved once the topics are known (:func:`resolve_shape`).
+    """
     cfg = cfg.model_copy(deep=True)
+    if corpus_format and cfg.corpus.format == "auto":
+        cfg.corpus.format = corpus_format
     if cfg.umap.n_neighbors == "auto":
         cfg.umap.n_neighbors = auto_n_neighbors(n_docs)
     # UMAP cannot have more neighbours than points.
@@ -333,7 +371,13 @@ def resolve_auto(cfg: RunConfig, n_docs: int) -> RunConfig:
     return cfg
 
 
-def dump_config(cfg: RunConfig) -> str:
-    from .outputs import yaml_text  # round-trips any string exactly (titles, paths)
+def resolve_shape(cfg: RunConfig, sizes: list[int]) -> RunConfig:
+    """A copy with ``taxonomy.levels`` and ``top_level`` set to the shape built (nodes per level)."""
+    cfg = cfg.model_copy(deep=True)
+    cfg.taxonomy.levels = max(2, len(sizes))
+    cfg.taxonomy.top_level = max(2, sizes[0])
+    return cfg
 
+
+def dump_config(cfg: RunConfig) -> str:
     return yaml_text(cfg.model_dump(mode="json"))

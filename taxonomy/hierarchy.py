@@ -31,6 +31,10 @@ class Node:
     keywords: list[str] = field(default_factory=list)
     top_words: list[str] = field(default_factory=list)
     representative: list[int] = field(default_factory=list)
+    # Share of the node's papers nearer its name than its siblings' names (label.py).
+    name_fit: float | None = None
+    # The user's seed topic this node stands for (taxonomy.seed_topics), named as given.
+    seed: str | None = None
 
     @property
     def size(self) -> int:

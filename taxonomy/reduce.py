@@ -6,13 +6,18 @@ import warnings
 
 import numpy as np
 
+from .config import UmapConfig
 
-def _umap(**kwargs):
-    # umap warns that a fixed random_state disables parallelism: that is the point (determinism).
-    warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
+
+def _fit_transform(X: np.ndarray, **kwargs) -> tuple[np.ndarray, object]:
+    """``umap.UMAP(**kwargs).fit_transform(X)`` and the fitted model."""
     import umap
 
-    return umap.UMAP(**kwargs)
+    with warnings.catch_warnings():
+        # umap warns that a fixed random_state disables parallelism: that is the point (determinism).
+        warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
+        model = umap.UMAP(**kwargs)
+        return model.fit_transform(X), model
 
 
 MAP_EPOCHS = 200
@@ -31,43 +36,38 @@ def map_init(Z: np.ndarray) -> np.ndarray:
 
 
 def reduce_embeddings(
-    X: np.ndarray,
-    *,
-    n_neighbors: int,
-    n_components: int,
-    min_dist: float,
-    metric: str,
-    map_min_dist: float,
-    random_state: int,
+    X: np.ndarray, params: UmapConfig, *, random_state: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(Z, xy)``: ``n_components``-D coordinates to cluster in and a 2-D map.
+    """Return ``(Z, xy)``: ``params.n_components``-D coordinates to cluster in and a 2-D map.
 
-    The map reuses the first fit's nearest-neighbour graph, so the costly kNN
-    search runs once.
+    ``params`` must have ``n_neighbors`` resolved (``config.resolve_auto``). From
+    4,096 papers up, the map reuses the first fit's nearest-neighbour graph, so
+    the costly approximate kNN search runs once; below that umap computes exact
+    neighbours (cheap there) and keeps no graph to reuse.
     """
     n = X.shape[0]
-    n_neighbors = min(n_neighbors, n - 1)
+    n_neighbors = min(int(params.n_neighbors), n - 1)
     # Spectral init needs more points than dimensions; tiny corpora start from random.
-    init = "spectral" if n > n_components + 2 else "random"
-    reducer = _umap(
+    init = "spectral" if n > params.n_components + 2 else "random"
+    Z, reducer = _fit_transform(
+        X,
         n_neighbors=n_neighbors,
-        n_components=n_components,
-        min_dist=min_dist,
-        metric=metric,
+        n_components=params.n_components,
+        min_dist=params.min_dist,
+        metric=params.metric,
         random_state=random_state,
         init=init,
         low_memory=True,
     )
-    Z = reducer.fit_transform(X)
-    # Below 4096 points umap computes exact distances and keeps no kNN graph to reuse.
     knn = tuple(
         getattr(reducer, a, None) for a in ("_knn_indices", "_knn_dists", "_knn_search_index")
     )
-    mapper = _umap(
+    xy, _ = _fit_transform(
+        X,
         n_neighbors=n_neighbors,
         n_components=2,
-        min_dist=map_min_dist,
-        metric=metric,
+        min_dist=params.map_min_dist,
+        metric=params.metric,
         random_state=random_state,
         init=map_init(Z) if n > 4 else "random",
         # From that start 200 epochs settle the map (umap's default above 10k points; below
@@ -76,5 +76,4 @@ def reduce_embeddings(
         precomputed_knn=knn,
         low_memory=True,
     )
-    xy = mapper.fit_transform(X)
     return Z.astype(np.float32), xy.astype(np.float32)

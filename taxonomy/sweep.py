@@ -34,6 +34,7 @@ from . import __version__
 from .cache import hash_key
 from .config import RUN_NAME_PATTERN, RunConfig, build_config, read_yaml, set_dotted
 from .errors import ConfigError, OutputError
+from .formats import csv_text, json_text
 
 EXPERIMENT_KEYS = ("base", "description", "sweep", "select")
 # Settings that cannot change a result: sweeping them would only repeat one run.
@@ -48,7 +49,6 @@ POINT_OUTPUTS = (
     "report.html",
     POINT_FILE,
 )
-REPO = Path(__file__).resolve().parents[1]
 
 
 class Select(BaseModel):
@@ -112,14 +112,13 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 
 def _find_base(name: str, source: Path) -> Path:
-    """A ``base:`` path, relative to the experiment file, the working directory or the repo."""
-    for where in (source.parent, Path.cwd(), REPO):
-        candidate = (where / name).resolve()
-        if candidate.is_file():
-            return candidate
+    """A ``base:`` path: relative to the working directory, like every path in a config."""
+    candidate = Path(name).expanduser().resolve()
+    if candidate.is_file():
+        return candidate
     raise ConfigError(
-        f"{source}: base: config file not found: {name!r} "
-        f"(looked beside the experiment, in {Path.cwd()} and in {REPO})"
+        f"{source}: base: config file not found: {name!r} (paths in configs are relative to "
+        f"the working directory, {Path.cwd()})"
     )
 
 
@@ -339,8 +338,7 @@ def run_sweep(
         index and how many points ran or were skipped.
     """
     from .embed import Embedder
-    from .outputs import json_text, run_files, write_run_dir
-    from .pipeline import fit, store_for
+    from .pipeline import run, store_for
 
     root = Path(out_dir) if out_dir else Path(exp.base.output_dir) / exp.name
     if root.exists() and not root.is_dir():
@@ -372,17 +370,20 @@ def run_sweep(
         if ekey not in embedders:
             embedders[ekey] = Embedder(point.cfg.embedding, store_for(point.cfg))
         try:
-            result = fit(point.cfg, log=lambda m: log(f"    {m}"), embedder=embedders[ekey])
-            files = run_files(result)
-            files[POINT_FILE] = json_text(
-                {
-                    "experiment": exp.name,
-                    "point": point.name,
-                    "params": point.params,
-                    "fingerprint": point.fingerprint,
-                }
+            record = {
+                "experiment": exp.name,
+                "point": point.name,
+                "params": point.params,
+                "fingerprint": point.fingerprint,
+            }
+            result = run(
+                point.cfg,
+                out_dir=target,
+                overwrite=True,
+                log=lambda m: log(f"    {m}"),
+                embedder=embedders[ekey],
+                extra_files={POINT_FILE: json_text(record)},
             )
-            write_run_dir(target, files, overwrite=True)
         except KeyboardInterrupt:
             log(
                 f"interrupted at point {i}/{n}; the {n_run + n_skipped} finished point(s) are kept — "
@@ -492,8 +493,6 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
 
 def comparison_csv(rows: list[dict[str, Any]], best: int | None) -> str:
     """``comparison.csv``: one row per point, its parameters, metrics, ``best`` flag and report."""
-    from .outputs import csv_text
-
     cols = _columns(rows)
     table = []
     for i, r in enumerate(rows):
