@@ -26,12 +26,7 @@ def cluster_points(Z: np.ndarray, params: HdbscanConfig, *, random_state: int) -
 
     n = Z.shape[0]
     min_cluster_size = int(params.min_cluster_size)
-    kwargs = {
-        "min_samples": params.min_samples,
-        "cluster_selection_method": params.cluster_selection_method,
-        "cluster_selection_epsilon": params.cluster_selection_epsilon,
-        "metric": params.metric,
-    }
+    kwargs = hdbscan_kwargs(params)
     clusterer = hdbscan.HDBSCAN(min_cluster_size=min(min_cluster_size, n), **kwargs)
     labels = clusterer.fit_predict(Z)
     labels = split_oversized(
@@ -64,31 +59,51 @@ def split_oversized(
     points left as noise go to the nearest part (they belonged to the cluster,
     so they are not outliers of the corpus).
     """
-    import hdbscan
-
     labels = labels.copy()
     limit = max_share * labels.size
     for _ in range(max_rounds):
         changed = False
         for t in sorted(set(labels.tolist()) - {-1}):
             idx = np.flatnonzero(labels == t)
-            if idx.size <= limit or idx.size < 2 * min_cluster_size:
+            if idx.size <= limit:
                 continue
-            sub = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **params).fit_predict(Z[idx])
-            parts = sorted(set(sub.tolist()) - {-1})
-            if len(parts) < 2:
+            sub = subcluster(Z[idx], min_cluster_size, params)
+            if sub.max() < 1:
                 continue
-            centres = np.stack([Z[idx][sub == q].mean(axis=0) for q in parts])
-            noise = sub == -1
-            if noise.any():
-                d = ((Z[idx][noise][:, None, :] - centres[None]) ** 2).sum(-1)
-                sub[noise] = np.array(parts)[d.argmin(axis=1)]
-            base = labels.max() + 1
-            labels[idx] = base + np.searchsorted(parts, sub)
+            labels[idx] = labels.max() + 1 + sub
             changed = True
         if not changed:
             break
     return labels
+
+
+def subcluster(Zs: np.ndarray, min_cluster_size: int, params: dict) -> np.ndarray:
+    """Parts ``0..k-1`` of a group of papers by HDBSCAN on its own points, noise joined to the
+    nearest part (the points belong to the group, so none is an outlier); all ``0`` when
+    HDBSCAN finds fewer than two parts."""
+    import hdbscan
+
+    if len(Zs) < 2 * min_cluster_size:
+        return np.zeros(len(Zs), dtype=np.int64)
+    sub = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **params).fit_predict(Zs)
+    parts = sorted(set(sub.tolist()) - {-1})
+    if len(parts) < 2:
+        return np.zeros(len(Zs), dtype=np.int64)
+    centres = np.stack([Zs[sub == q].mean(axis=0) for q in parts])
+    noise = sub == -1
+    if noise.any():
+        d = ((Zs[noise][:, None, :] - centres[None]) ** 2).sum(-1)
+        sub[noise] = np.array(parts)[d.argmin(axis=1)]
+    return np.searchsorted(parts, sub).astype(np.int64)
+
+
+def hdbscan_kwargs(params: HdbscanConfig) -> dict:
+    return {
+        "min_samples": params.min_samples,
+        "cluster_selection_method": params.cluster_selection_method,
+        "cluster_selection_epsilon": params.cluster_selection_epsilon,
+        "metric": params.metric,
+    }
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:

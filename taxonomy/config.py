@@ -8,14 +8,23 @@ resolved numbers are written to the run's ``config.yaml``.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .formats import yaml_text  # round-trips any string exactly (titles, paths)
@@ -154,11 +163,80 @@ class LabelsConfig(_Section):
         return v
 
 
+class SeedTopic(_Section):
+    """A topic the user asks for (``taxonomy.seed_topics``): a name, a one-line description,
+    and optionally seed topics under it."""
+
+    name: str = Field(min_length=1, max_length=80)
+    description: str | None = Field(default=None, max_length=500)
+    children: list[SeedTopic] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("a non-empty name")
+        return v
+
+    @field_validator("children")
+    @classmethod
+    def _depth(cls, v: list[SeedTopic]) -> list[SeedTopic]:
+        if any(c.children for c in v):
+            raise ValueError("at most two levels of seed topics")
+        return v
+
+    @property
+    def text(self) -> str:
+        """What is embedded: the name, and the description when there is one."""
+        return f"{self.name}: {self.description}" if self.description else self.name
+
+
+def _seed_list(v: Any) -> Any:
+    """``seed_topics`` as a list: a mapping ``name: description | [children] | {children}``
+    is read as one seed per key."""
+    if not isinstance(v, dict):
+        return v
+    out = []
+    for name, body in v.items():
+        if body is None or isinstance(body, str):
+            out.append({"name": name, "description": body})
+        elif isinstance(body, (list, dict)):
+            out.append({"name": name, "children": _seed_list(body)})
+        else:
+            out.append({"name": name, "description": body})  # let validation name the type
+    return out
+
+
 class TaxonomyConfig(_Section):
     # Levels below the root, leaves included.
     levels: int | Auto = "auto"
     # Number of top-level nodes.
     top_level: int | Auto = "auto"
+    # Topics the user asks for (a guided taxonomy): papers close to one form its node.
+    seed_topics: list[SeedTopic] = []
+    # A paper joins its most similar seed topic when the cosine reaches this (BERTopic's name
+    # for the same threshold of its zero-shot topics).
+    zeroshot_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
+
+    @field_validator("seed_topics", mode="before")
+    @classmethod
+    def _seeds(cls, v: Any) -> Any:
+        return _seed_list(v)
+
+    @field_validator("seed_topics")
+    @classmethod
+    def _unique_seeds(cls, v: list[SeedTopic]) -> list[SeedTopic]:
+        names = [s.name.lower() for s in v] + [c.name.lower() for s in v for c in s.children]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"seed topic names must differ; repeated: {', '.join(dup)}")
+        return v
 
     @field_validator("levels")
     @classmethod
@@ -214,36 +292,55 @@ class RunConfig(_Section):
     engine: EngineConfig = EngineConfig()
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Names of the keys allowed at the parent of ``loc`` (for suggestions)."""
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None) if field else None
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return []
-        model = ann
-    return list(model.model_fields)
+def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """``(model, is_list)`` for a field typed as a model or a list of models."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is list and args:
+        inner, _ = _model_of(args[0])
+        return inner, inner is not None
+    return None, False
 
 
-def _field_path(loc: tuple) -> tuple:
-    """The part of an error location that names config keys (drops union-branch tags like 'int')."""
+def _walk(loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
+    """The part of an error location that names config keys (list positions kept, union-branch
+    tags like 'int' dropped), and the model whose keys are allowed where it ends."""
     model: type[BaseModel] | None = RunConfig
-    out = []
+    out: list = []
+    expect_index = False
     for part in loc:
         if model is None:
             break
-        out.append(part)
+        if expect_index:
+            if not isinstance(part, int):
+                break
+            out.append(part)
+            expect_index = False
+            continue
         field = model.model_fields.get(str(part))
+        out.append(part)
         if field is None:  # an unknown key: the path ends here
             break
-        ann = field.annotation
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    return tuple(out)
+        model, expect_index = _model_of(field.annotation)
+    return tuple(out), model
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Names of the keys allowed at the parent of ``loc`` (for suggestions)."""
+    _, model = _walk(loc[:-1])
+    return list(model.model_fields) if model else []
+
+
+def _field_path(loc: tuple) -> tuple:
+    return _walk(loc)[0]
 
 
 def _expected(msg: str) -> str:
     msg = msg.removeprefix("Value error, ").removeprefix("Input should be ")
     msg = msg.split(", unable to parse")[0]
+    if msg == "Field required":
+        return "a value: this key is required"
     return f"a value {msg}" if msg.startswith(("greater", "less")) else msg
 
 
@@ -254,9 +351,11 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         by_path.setdefault(_field_path(tuple(e["loc"])), []).append(e)
     lines = []
     for loc, errs in by_path.items():
-        path = ".".join(_key_text(p) for p in loc) or "<root>"
+        path = "".join(
+            f"[{p}]" if isinstance(p, int) else f".{_key_text(p)}" for p in loc
+        ).lstrip(".") or "<root>"
         if errs[0]["type"] == "extra_forbidden":
-            allowed = _fields_at(RunConfig, loc)
+            allowed = _fields_at(loc)
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             tip = (
                 f"; did you mean '{hint[0]}'?"
@@ -313,14 +412,103 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: invalid YAML: {type(err).__name__}: {str(err)[:120]}") from None
 
 
+# Keys of a config file that are not config sections: a base to build on, and a sweep.
+EXPERIMENT_KEYS = ("base", "description", "sweep", "select")
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """``base`` updated by ``override`` section by section (lists and values are replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _find_base(name: str, source: Path) -> Path:
+    """A ``base:`` path: relative to the working directory, like every path in a config."""
+    candidate = Path(name).expanduser().resolve()
+    if candidate.is_file():
+        return candidate
+    raise ConfigError(
+        f"{source}: base: config file not found: {name!r} (paths in configs are relative to "
+        f"the working directory, {Path.cwd()})"
+    )
+
+
+def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict]:
+    """``(config mapping, experiment keys)`` of ``path`` with its ``base`` chain merged underneath.
+
+    A base may itself be an experiment: its ``sweep`` is inherited key by key,
+    its ``select`` and ``description`` unless the file sets its own.
+    """
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    _check_top_keys(data, path)
+    base = data.get("base")
+    config: dict = {}
+    extra: dict = {}
+    if base is not None:
+        if not isinstance(base, str):
+            raise ConfigError(f"{path}: base: expected a config file path (got {base!r})")
+        base_path = _find_base(base, path)
+        if base_path in seen:
+            raise ConfigError(f"{path}: base: {base!r} includes itself")
+        config, extra = _read_chain(base_path, seen + (base_path,))
+        config.pop("name", None)  # a point's name comes from the experiment, not its base
+    own = {k: v for k, v in data.items() if k not in EXPERIMENT_KEYS}
+    sweep = data.get("sweep")
+    if isinstance(sweep, dict) and isinstance(extra.get("sweep"), dict):
+        sweep = {**extra["sweep"], **sweep}
+    extra = {**extra, **{k: data[k] for k in ("description", "select") if k in data}}
+    if "sweep" in data:
+        extra["sweep"] = sweep
+    return deep_merge(config, own), extra
+
+
+def _check_top_keys(data: dict, source: Path) -> None:
+    allowed = list(EXPERIMENT_KEYS) + list(RunConfig.model_fields)
+    for key in data:
+        if key not in allowed:
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            tip = (
+                f"; did you mean '{hint[0]}'?"
+                if hint
+                else f"; expected one of: {', '.join(allowed)}"
+            )
+            raise ConfigError(f"{source}: {key}: unknown key{tip}")
+
+
+def read_config_chain(path: str | Path) -> tuple[dict, dict]:
+    """``(config mapping, experiment keys)`` of a config file with its ``base`` chain merged
+    underneath (every path relative to the working directory)."""
+    path = Path(path)
+    return _read_chain(path, (path.resolve(),))
+
+
 def load_config(path: str | Path | None) -> RunConfig:
-    """Load a run config; ``None`` means ``config/default.yaml`` or the built-in defaults."""
+    """Load a run config; ``None`` means ``config/default.yaml`` or the built-in defaults.
+
+    A config may build on another (``base:``) and hold only what differs; a file
+    with a ``sweep:`` is an experiment for ``taxonomy sweep``.
+    """
     if path is None:
         default = Path("config/default.yaml")
         if not default.exists():
             return RunConfig()
         path = default
-    return build_config(read_yaml(Path(path)), str(path))
+    merged, extra = read_config_chain(path)
+    if extra.get("sweep"):
+        raise ConfigError(
+            f"{path}: sweep: this file is an experiment of several runs; "
+            f"run it with 'taxonomy sweep {path}'"
+        )
+    return build_config(merged, str(path))
 
 
 def set_dotted(data: dict, dotted: str, value: Any) -> None:
@@ -371,11 +559,11 @@ def resolve_auto(cfg: RunConfig, n_docs: int, corpus_format: str | None = None) 
     return cfg
 
 
-def resolve_shape(cfg: RunConfig, sizes: list[int]) -> RunConfig:
-    """A copy with ``taxonomy.levels`` and ``top_level`` set to the shape built (nodes per level)."""
+def resolve_shape(cfg: RunConfig, levels: int, top_level: int) -> RunConfig:
+    """A copy with ``taxonomy.levels`` and ``top_level`` set to the shape built."""
     cfg = cfg.model_copy(deep=True)
-    cfg.taxonomy.levels = max(2, len(sizes))
-    cfg.taxonomy.top_level = max(2, sizes[0])
+    cfg.taxonomy.levels = max(2, levels)
+    cfg.taxonomy.top_level = max(2, top_level)
     return cfg
 
 

@@ -113,11 +113,19 @@ class Labeller:
 
     # --- the whole tree ------------------------------------------------------------
 
-    def label_tree(self, tax: Taxonomy, root_name: str = "All papers") -> None:
+    def label_tree(
+        self,
+        tax: Taxonomy,
+        root_name: str = "All papers",
+        seed_texts: dict[str, str] | None = None,
+    ) -> None:
         """Fill label, keywords, top_words and representative papers of every node in place.
 
         The root is named ``root_name``: it stands for the corpus, not for a topic.
+        A node that stands for a seed topic (``node.seed``) keeps the seed's name;
+        ``seed_texts`` maps a seed's name to the text its papers were matched with.
         """
+        seed_texts = seed_texts or {}
         centroids = {n.node_id: self._centroid(n.doc_idx) for n in tax.nodes.values()}
         keyword_pools: dict[str, tuple[list[str], np.ndarray]] = {}
         candidates: dict[str, Candidates] = {}
@@ -136,14 +144,18 @@ class Labeller:
                     int(node.doc_idx[i])
                     for i in np.argsort(-sims, kind="stable")[: self.params.n_representative]
                 ]
-                if node.parent_id is not None:
+                if node.seed:
+                    candidates[node.node_id] = Candidates([node.seed], np.array([-1]), np.zeros(1))
+                elif node.parent_id is not None:
                     scope = tax.nodes[node.parent_id].doc_idx
                     parts = [tax.nodes[c].doc_idx for c in node.children]
                     candidates[node.node_id] = self._name_candidates(node.doc_idx, scope, parts)
-        # One embedding call for every phrase of the tree (cached per phrase).
+        # One embedding call for every phrase of the tree (cached per phrase); a seed is
+        # represented by the text its papers were matched with.
+        text_of = {n.seed: seed_texts.get(n.seed, n.seed) for n in tax.nodes.values() if n.seed}
         unique = sorted(
             {p for ps, _ in keyword_pools.values() for p in ps}
-            | {p for c in candidates.values() for p in c.phrases}
+            | {text_of.get(p, p) for c in candidates.values() for p in c.phrases}
         )
         P = _unit(self.embed(unique)) if unique else np.zeros((0, self.Xn.shape[1]), np.float32)
         row_of = {p: i for i, p in enumerate(unique)}
@@ -152,10 +164,13 @@ class Labeller:
                 phrases, P[[row_of[p] for p in phrases]], centroids[node_id]
             )
         vectors = {
-            nid: P[[row_of[p] for p in c.phrases]] if c.phrases else np.zeros((0, P.shape[1]))
+            nid: P[[row_of[text_of.get(p, p)] for p in c.phrases]]
+            if c.phrases
+            else np.zeros((0, P.shape[1]))
             for nid, c in candidates.items()
         }
-        used: set[str] = set()
+        # Seed names are taken from the start: no other node may take one.
+        used: set[str] = {k for name in text_of for k in name_keys(name)}
         for level in range(tax.n_levels):
             for parent in tax.level(level):
                 group = [tax.nodes[c] for c in parent.children]
@@ -269,7 +284,9 @@ class Labeller:
 
         # Which papers of the scope use each candidate phrase.
         uses = [
-            self.vocab.present[scope][:, c.forms].toarray() > 0 if len(c.forms) else None
+            self.vocab.present[scope][:, c.forms].toarray() > 0
+            if len(c.forms) and (c.forms >= 0).all()
+            else np.zeros((len(scope), len(c.forms)), dtype=bool)
             for c in cands
         ]
 
@@ -343,6 +360,8 @@ class Labeller:
     ) -> list[tuple[str, float]]:
         """An only child: the free candidate closest to its papers and farthest from its
         parent's siblings (it has the same papers as its parent, so its fit is its parent's)."""
+        if node.seed:
+            return [(node.seed, 1.0)]
         cand, V = candidates[node.node_id], vectors[node.node_id]
         own = V @ self._centroid(node.doc_idx) if len(V) else np.zeros(0)
         other = np.stack(contrast) @ V.T if contrast and len(V) else None

@@ -22,8 +22,14 @@ import numpy as np
 from . import __version__
 from .assign import ASSIGN_FILE, AssignModel, Placement, fit_placement, vote_size
 from .cache import ArrayStore, array_fingerprint, hash_key
-from .cluster import assign_outliers, cluster_points
-from .config import RunConfig, dump_config, resolve_auto, resolve_shape
+from .cluster import (
+    assign_outliers,
+    cluster_points,
+    hdbscan_kwargs,
+    renumber_by_size,
+    subcluster,
+)
+from .config import RunConfig, SeedTopic, dump_config, resolve_auto, resolve_shape
 from .corpus import Corpus, load_corpus
 from .embed import Embedder, EmbedStats, text_key
 from .errors import InputError, OutputError
@@ -43,6 +49,7 @@ from .outputs import (
 )
 from .reduce import REDUCE_VERSION, reduce_embeddings
 from .report import render_report, report_title, save_map_image
+from .seeds import SeedPlacement, place_seeds
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -200,30 +207,45 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
     with timer("reduce", f"UMAP to {u.n_components}-D and 2-D (n_neighbors={u.n_neighbors})"):
         Z, xy = reduce_cached(X, cfg, store)
 
+    def embed_phrases(texts: list[str]) -> np.ndarray:
+        return embedder.embed(texts, progress=False)[0]
+
+    seeds = cfg.taxonomy.seed_topics
     with timer(
         "cluster", f"HDBSCAN (min_cluster_size={h.min_cluster_size}, min_samples={h.min_samples})"
     ):
-        raw_ids = cluster_cached(Z, cfg, store)
+        guided = (
+            place_seeds(
+                X,
+                seeds,
+                embed_phrases,
+                min_similarity=cfg.taxonomy.zeroshot_min_similarity,
+                min_size=int(h.min_cluster_size),
+            )
+            if seeds
+            else None
+        )
+        raw_ids, topic_seed = cluster_stage(Z, cfg, store, guided)
         topic_ids, n_joined = assign_outliers(X, raw_ids, h.outlier_threshold)
         placement = fit_placement(X, raw_ids, topic_ids, xy, vote_size(h.min_cluster_size))
 
     n_topics = int(topic_ids.max()) + 1
     with timer("taxonomy", f"grouping {n_topics} topics into a taxonomy"):
-        sizes = level_sizes(n_topics, cfg.taxonomy.levels, cfg.taxonomy.top_level)
         # Grouped in the UMAP space the topics were found in (see hierarchy.py).
-        tax = build_taxonomy(Z, topic_ids, sizes)
-        cfg = resolve_shape(cfg, sizes)
+        tax = build_taxonomy(Z, topic_ids, tree_sizes(cfg, topic_seed), topic_seed[:, 0])
+        mark_seeds(tax, topic_seed, seeds)
+        cfg = resolve_shape(cfg, tax.n_levels, len(tax.level(1)))
 
     with timer("label", f"naming {len(tax.nodes)} nodes"):
-        labeller = Labeller(
-            corpus.texts,
-            X,
-            lambda texts: embedder.embed(texts, progress=False)[0],
-            cfg.labels,
-        )
-        labeller.label_tree(tax, root_name=corpus_title(cfg, corpus))
+        labeller = Labeller(corpus.texts, X, embed_phrases, cfg.labels)
+        seed_texts = {s.name: s.text for s in seeds} | {
+            c.name: c.text for s in seeds for c in s.children
+        }
+        labeller.label_tree(tax, root_name=corpus_title(cfg, corpus), seed_texts=seed_texts)
 
     metrics = run_metrics(cfg, corpus, tax, estats, raw_ids, placement, n_joined)
+    if guided is not None:
+        metrics["seed_topics"] = guided.report
     with timer(
         "evaluate",
         "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else ""),
@@ -233,6 +255,73 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
     return RunResult(
         cfg, corpus, X, Z, xy, raw_ids, placement, tax, metrics, timer.seconds, rest=rest
     )
+
+
+def cluster_stage(
+    Z: np.ndarray, cfg: RunConfig, store: ArrayStore, guided: SeedPlacement | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """HDBSCAN topics (-1 = outlier) and, per topic, ``(seed, seed under it)`` (-1 = none).
+
+    Without seeds every paper is clustered. With seeds, the papers no seed took
+    are clustered as usual; each seed's papers make its own topics: one per seed
+    under it, the rest split by HDBSCAN on their own points (never outliers).
+    """
+    if guided is None or (guided.seed_of < 0).all():
+        raw = cluster_cached(Z, cfg, store)
+        return raw, np.full((int(raw.max()) + 1, 2), -1, dtype=np.int64)
+    raw = np.full(len(Z), -1, dtype=np.int64)
+    pool = np.flatnonzero(guided.seed_of < 0)
+    if pool.size >= 2 * int(cfg.hdbscan.min_cluster_size):
+        raw[pool] = cluster_cached(Z[pool], cfg, store)
+    elif pool.size:  # too few left to cluster: one topic of the papers no seed took
+        raw[pool] = 0
+    owner = {t: (-1, -1) for t in set(raw.tolist()) - {-1}}
+    params = hdbscan_kwargs(cfg.hdbscan)
+    for s in sorted(set(guided.seed_of.tolist()) - {-1}):
+        mine = guided.seed_of == s
+        for c in sorted(set(guided.child_of[mine].tolist()) - {-1}):
+            nxt = int(raw.max()) + 1
+            raw[mine & (guided.child_of == c)] = nxt
+            owner[nxt] = (s, c)
+        rest = np.flatnonzero(mine & (guided.child_of < 0))
+        if rest.size:
+            parts = subcluster(Z[rest], int(cfg.hdbscan.min_cluster_size), params)
+            nxt = int(raw.max()) + 1
+            raw[rest] = nxt + parts
+            owner.update({nxt + q: (s, -1) for q in range(int(parts.max()) + 1)})
+    new = renumber_by_size(raw)
+    topic_seed = np.full((int(new.max()) + 1, 2), -1, dtype=np.int64)
+    for old, renamed in set(zip(raw.tolist(), new.tolist())) - {(-1, -1)}:
+        topic_seed[renamed] = owner[old]
+    return new, topic_seed
+
+
+def tree_sizes(cfg: RunConfig, topic_seed: np.ndarray) -> list[int]:
+    """Nodes per level, top to leaves; with seeds, the levels above the leaves count the
+    other topics' nodes (each seed adds one top-level node of its own)."""
+    n_topics = len(topic_seed)
+    t = cfg.taxonomy
+    sizes = level_sizes(n_topics, t.levels, t.top_level)
+    n_seeds = len(set(topic_seed[:, 0].tolist()) - {-1})
+    if not n_seeds:
+        return sizes
+    n_free = int((topic_seed[:, 0] < 0).sum())
+    top = t.top_level if t.top_level == "auto" else int(t.top_level) - n_seeds
+    if n_free < 2 or (top != "auto" and top < 2):
+        return [min(n_free, 1)] * (len(sizes) - 1) + [n_topics]
+    return level_sizes(n_free, len(sizes), top)[:-1] + [n_topics]
+
+
+def mark_seeds(tax: Taxonomy, topic_seed: np.ndarray, seeds: list[SeedTopic]) -> None:
+    """Put each seed's name on its node: the top-level node of its topics, and for a seed
+    under a seed the highest node below that."""
+    for t, (s, c) in enumerate(topic_seed.tolist()):
+        if s < 0:
+            continue
+        path = tax.path(tax.leaf(t).node_id)
+        path[0].seed = seeds[s].name
+        if c >= 0:
+            path[1].seed = seeds[s].children[c].name
 
 
 def corpus_title(cfg: RunConfig, corpus: Corpus) -> str:

@@ -279,6 +279,26 @@ class TestSampleReport:
             page.close()
 
 
+def test_seed_topics_panel_shows_sizes_and_unformed_seeds(browser, sample_run, tmp_path):
+    result, _ = sample_run
+    seeds = [
+        {"name": "retrieval", "papers": 31, "formed": True},
+        {"name": "<b>protein</b> folding", "papers": 0, "formed": False, "note": "too few"},
+    ]
+    metrics = dict(result.metrics, seconds=result.seconds, seed_topics=seeds)
+    path = tmp_path / "report.html"
+    path.write_text(report_of(result, metrics), encoding="utf-8")
+    page = Page(browser, path)
+    try:
+        rows = page.js(
+            "Array.from(document.querySelectorAll('#run-seeds tr')).map(r => r.textContent)"
+        )
+        assert rows == ["retrieval31 papers", "<b>protein</b> foldingno node: too few"]
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_without_webgl_the_map_falls_back_to_svg(browser, sample_run):
     other = browser.browser_type.launch(
         executable_path=_chromium(), args=CHROMIUM_ARGS + ["--disable-webgl"]
