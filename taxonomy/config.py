@@ -351,9 +351,10 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         by_path.setdefault(_field_path(tuple(e["loc"])), []).append(e)
     lines = []
     for loc, errs in by_path.items():
-        path = "".join(
-            f"[{p}]" if isinstance(p, int) else f".{_key_text(p)}" for p in loc
-        ).lstrip(".") or "<root>"
+        path = (
+            "".join(f"[{p}]" if isinstance(p, int) else f".{_key_text(p)}" for p in loc).lstrip(".")
+            or "<root>"
+        )
         if errs[0]["type"] == "extra_forbidden":
             allowed = _fields_at(loc)
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)

