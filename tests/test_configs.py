@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from taxonomy.config import load_config
 from taxonomy.sweep import load_experiment
@@ -12,8 +13,14 @@ from taxonomy.sweep import load_experiment
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config"
 EXPERIMENTS = CONFIG / "experiments"
-RUN_CONFIGS = sorted(p for p in CONFIG.glob("*.yaml"))
-EXPERIMENT_FILES = sorted(EXPERIMENTS.glob("*.yaml"))
+# An experiment sweeps; a file under experiments/ without a sweep is a run config
+# (experiments/llm.yaml is one: 'taxonomy run config/experiments/llm.yaml').
+EXPERIMENT_FILES = sorted(
+    p for p in EXPERIMENTS.glob("*.yaml") if "sweep" in (yaml.safe_load(p.read_text()) or {})
+)
+RUN_CONFIGS = sorted(
+    [*CONFIG.glob("*.yaml"), *(p for p in EXPERIMENTS.glob("*.yaml") if p not in EXPERIMENT_FILES)]
+)
 
 
 def test_every_yaml_is_covered():
