@@ -64,6 +64,11 @@ EXAMPLE_REPLY = (
     "Name: Protein structure prediction\n"
     "Description: Predicting a protein's 3-D structure from its sequence."
 )
+# Cosine (all-MiniLM-L6-v2) of a name to the example's name from which it counts as a copy:
+# "Predicting protein structure" .97, "Predicting a protein's 3-D structure" .80, "Structure
+# prediction" .79, "RNA structure prediction" .76; "Protein design" .65, "Protein folding" .55,
+# "Feature extraction" .25, "Dense retrieval" .21, "Scaling laws" .11.
+EXAMPLE_PARAPHRASE = 0.75
 SYSTEM_DISTINCT = (
     "You make the names of sibling topics distinct. Reply with one line per topic, as "
     "'<number>. <name of 1 to {max_words} words>', in the order given. No other text."
@@ -411,7 +416,8 @@ def check_name(
     name: str, *, max_words: int, titles: set[str], taken: set[str] = frozenset()
 ) -> str:
     """``"ok"`` or why ``name`` is refused: empty, too_long, copies_title, copies_example
-    (the prompt's worked example), repeats_child (a name in ``taken``)."""
+    (the prompt's worked example), repeats_child (a name in ``taken``). The guards that need
+    embeddings (a paraphrase of the example, far from the papers) run after these."""
     if not name_key(name):
         return "empty"
     if len(name.split()) > max_words or len(name) > MAX_NAME_CHARS:
@@ -498,7 +504,8 @@ class _Namer:
                 passed[nid] = (name, desc)
         if not passed:
             return
-        unique = sorted({name for name, _ in passed.values()})
+        example = parse_reply(EXAMPLE_REPLY)[0]
+        unique = sorted({name for name, _ in passed.values()} | {example})
         P = np.asarray(self.embed(unique), dtype=np.float64)
         P /= np.maximum(np.linalg.norm(P, axis=1, keepdims=True), 1e-12)
         row = dict(zip(unique, P))
@@ -506,6 +513,11 @@ class _Namer:
             sim = round(float(row[name] @ self.centroid[nid]), 4)
             rec = self.record[nid]
             rec["similarity"] = sim
+            # A paraphrase of the worked example, nearer to it than to the node's papers.
+            to_example = float(row[name] @ row[example])
+            if to_example >= EXAMPLE_PARAPHRASE and to_example > sim:
+                rec["reason"] = "copies_example"
+                continue
             if sim < self.llm.min_similarity:
                 rec["reason"] = "far_from_papers"
                 continue

@@ -42,6 +42,7 @@ from taxonomy.report import unpacked
 REASONS = {
     "ok", "root", "empty", "too_long", "copies_title", "copies_example", "repeats_child",
     "repeats_parent", "repeats_sibling", "repeats_name", "far_from_papers", "endpoint_error",
+    "not_asked",
 }  # fmt: skip
 KEY = "sk-test-" + "7f3a9c" * 4
 
@@ -167,11 +168,14 @@ def small_tree() -> tuple[Taxonomy, list[str], np.ndarray]:
 
 
 def embed_stub(texts: list[str]) -> np.ndarray:
-    """Names near every node (cosine >= 0.35), except those with 'far' in them (cosine 0)."""
-    out = np.full((len(texts), DIM), 1.0 / np.sqrt(DIM))
+    """Names near every node (cosine ~0.5 or more), except those with 'far' in them (cosine 0)
+    and those about proteins (the worked example's subject: cosine 0 to the nodes)."""
+    out = np.tile(np.r_[np.ones(4), np.zeros(DIM - 4)] / 2, (len(texts), 1))
     for i, t in enumerate(texts):
         if "far" in t.lower():
             out[i] = np.eye(DIM)[7]
+        if "protein" in t.lower():
+            out[i] = np.eye(DIM)[5]
     return out
 
 
@@ -240,15 +244,16 @@ class TestGuardsOnASmallTree:
             == f"names from fake at {server.url}/chat/completions (labels.method: llm)"
         )
         # Parents are asked with their children's final names, bottom-up.
-        parent_prompt = server.requests[-1]["messages"][-1]["content"]
-        assert parent_prompt.startswith("Subtopics: ") and "leaf" in parent_prompt
+        prompts = [r["messages"][-1]["content"] for r in server.requests]
+        assert "Subtopics: First name; Second name\nKeywords: kw10, kw10b" in "".join(prompts[-2:])
+        assert "Subtopics: leaf 2; leaf 3\nKeywords: kw11, kw11b" in "".join(prompts[-2:])
 
     def test_still_colliding_siblings_keep_the_extractive_name(self, fake, tmp_path):
         answers = {
             "kw20": '<think>They are all about kw.</think>\n**Name:** "Same".',
             "kw21": "Topic: same",
             "kw22": "",
-            "kw23": "Name: Protein structure prediction",
+            "kw23": "Name: Predicting protein structure",
             "kw10": "Name: one two three four five",
             "kw11": "Name: Parent one",
         }
