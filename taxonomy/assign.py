@@ -23,7 +23,7 @@ member), ``joined`` (an outlier joined by the centroid rule), ``assigned``
 Why no pickled UMAP/HDBSCAN (``transform`` + ``approximate_predict``): measured
 on the 5,250 Papers-with-Code abstracts, placing held-out papers through UMAP's
 ``transform`` and a vote in the UMAP space agreed with a full fit no better
-than this rule (docs/assign.md), while a pickle is hundreds of MB at scale,
+than this rule (benchmarks/results/assign.md), while a pickle is hundreds of MB at scale,
 tied to library versions and unsafe to load from elsewhere. This rule is
 deterministic and independent of batch composition, so batches run anywhere (Dask).
 A paper that was in the fit (same title + abstract) keeps its fitted topic,

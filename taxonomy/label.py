@@ -54,7 +54,7 @@ MIN_LIFT = 0.25
 # A phrase yields to a longer phrase containing it that this share of its papers use.
 SPECIFIC_SHARE = 0.5
 PRIOR_WEIGHT = 0.5
-SINGLE_WORD_PENALTY = 0.1
+SINGLE_WORD_PENALTY = 0.2
 MIN_FIT = 0.25
 # A parent's name: its children use it at least this evenly (see Labeller._balance).
 MIN_BALANCE = 0.5
@@ -235,10 +235,9 @@ class Labeller:
         ][: self.params.n_candidates]
         top = np.array(top, dtype=np.int64)
         prior = np.sqrt(st["cover"][top] * st["lift"][top])
-        # A single word that longer phrases of this node refine says less than they do.
-        for k, i in enumerate(top):
-            if v.form_words[i] == 1 and any(df[j] > 0 for j in v.longer.get(int(i), ())):
-                prior[k] -= SINGLE_WORD_PENALTY
+        # A bare word says less than a phrase: topics are named with phrases unless a
+        # single word clearly fits better ("superconductivity").
+        prior[v.form_words[top] == 1] -= SINGLE_WORD_PENALTY
         return Candidates([str(v.surface[i]) for i in top], top, prior)
 
     def _balance(self, cover: np.ndarray, parts: list[np.ndarray], n: int) -> np.ndarray:

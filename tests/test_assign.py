@@ -55,7 +55,7 @@ class TestFittedPapers:
 
     def test_the_rule_alone_reproduces_the_fit(self, sample_run):
         # Without their text keys every paper is placed again by the rule; the bar
-        # on the sample is 90 % (measured 97-100 % over four seeds, docs/assign.md).
+        # on the sample is 90 % (97-100 % over four seeds here; benchmarks/results/assign.md).
         result, run_dir = sample_run
         placed = AssignModel.load(run_dir).place(result.embeddings)
         assert not placed.in_fit.any()

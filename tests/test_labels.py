@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from conftest import DATASETS, sample_config
 
 from taxonomy.hierarchy import build_taxonomy, level_sizes
+from taxonomy.pipeline import corpus_title
 from taxonomy.label import _lift, c_tf_idf
 from taxonomy.phrases import (
     end_shares,
@@ -28,6 +29,7 @@ from taxonomy.phrases import (
 )
 
 STOPS = stop_words()
+# Bare words that say nothing of a topic (the issue's examples among them).
 GENERIC = {
     "model",
     "models",
@@ -38,6 +40,14 @@ GENERIC = {
     "methods",
     "results",
     "tasks",
+    "norm",
+    "scale",
+    "image",
+    "images",
+    "dimensionality",
+    "architecture",
+    "example",
+    "matrix",
 }
 
 
@@ -273,3 +283,114 @@ def test_pwc_sample_names_follow_the_rules(pwc_200_run):
         if n.level > 0 and n.label.lower() in GENERIC
     ]
     assert generic == []
+
+
+# --- parents named as fields -------------------------------------------------------------
+
+
+def test_the_root_is_the_corpus_not_a_topic(sample_run):
+    result, _ = sample_run
+    tax = result.taxonomy
+    assert tax.root.label == corpus_title(result.cfg, result.corpus)
+    assert tax.root.label not in {n.label for n in tax.nodes.values() if n.level > 0}
+
+
+def test_the_root_takes_the_report_title(sample_run):
+    result, _ = sample_run
+    cfg = result.cfg.model_copy(
+        update={"report": result.cfg.report.model_copy(update={"title": "My reading list"})}
+    )
+    assert corpus_title(cfg, result.corpus) == "My reading list"
+
+
+def test_no_bare_generic_word_names_a_node(sample_run):
+    result, _ = sample_run
+    bad = [
+        n.label
+        for n in result.taxonomy.nodes.values()
+        if n.level > 0 and n.label.lower() in GENERIC
+    ]
+    assert bad == []
+
+
+def parent_problems(tax, labeller) -> list[str]:
+    """A parent's name must not be a child's name and must be used across its children."""
+    from taxonomy.label import MIN_BALANCE
+    from taxonomy.phrases import norm_form
+
+    problems = []
+    forms = {str(f): i for i, f in enumerate(labeller.vocab.forms)}
+    for node in tax.nodes.values():
+        if node.level == 0 or len(node.children) < 2 or node.label.startswith("other — "):
+            continue
+        kids = [tax.nodes[c] for c in node.children]
+        if any(name_keys(node.label) & name_keys(k.label) for k in kids):
+            problems.append(f"{node.label!r} is a child's name")
+        form = forms.get(norm_form(node.label.lower()))
+        if form is None:
+            problems.append(f"{node.label!r} is not a phrase of its papers")
+            continue
+        cover = labeller.vocab.doc_freq_in(node.doc_idx) / node.size
+        balance = labeller._balance(cover, [k.doc_idx for k in kids], node.size)[form]
+        if balance < MIN_BALANCE:
+            problems.append(f"{node.label!r} is mostly one child's phrase ({balance:.2f})")
+    return problems
+
+
+def labeller_of(result):
+    from taxonomy.cache import ArrayStore
+    from taxonomy.embed import Embedder
+    from taxonomy.label import Labeller
+
+    emb = Embedder(result.cfg.embedding, ArrayStore(result.cfg.cache.dir))
+    return Labeller(
+        result.corpus.texts, result.embeddings, lambda t: emb.embed(t)[0], result.cfg.labels
+    )
+
+
+def test_sample_parents_are_named_as_fields(sample_run):
+    result, _ = sample_run
+    assert parent_problems(result.taxonomy, labeller_of(result)) == []
+
+
+def test_a_parent_is_named_for_all_its_children_not_the_largest(tmp_path, shared_cache):
+    """Two children that share one phrase and each have their own: the parent takes the shared
+    phrase, never the larger child's."""
+    from taxonomy.hierarchy import Node, Taxonomy
+    from taxonomy.label import Labeller
+
+    def paper(i, own):
+        return f"Paper {i} on protein design. We study {own} for protein design."
+
+    texts = [paper(i, "antibody binding") for i in range(12)] + [
+        paper(i, "enzyme catalysis") for i in range(12, 20)
+    ]
+    texts += [
+        f"Paper {i}: galaxy surveys and dark energy from telescope data." for i in range(20, 30)
+    ]
+    from taxonomy.cache import ArrayStore
+    from taxonomy.config import EmbeddingConfig, LabelsConfig
+    from taxonomy.embed import Embedder
+
+    emb = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(shared_cache))
+
+    def embed(t):
+        return emb.embed(t, progress=False)[0]
+
+    X = embed(texts)
+    idx = np.arange(30)
+    nodes = {
+        "0.0": Node("0.0", 0, 0, None, idx, ["1.0", "1.1"]),
+        "1.0": Node("1.0", 1, 0, "0.0", idx[:20], ["2.0", "2.1"]),
+        "1.1": Node("1.1", 1, 1, "0.0", idx[20:], ["2.2"]),
+        "2.0": Node("2.0", 2, 0, "1.0", idx[:12]),
+        "2.1": Node("2.1", 2, 1, "1.0", idx[12:20]),
+        "2.2": Node("2.2", 2, 2, "1.1", idx[20:]),
+    }
+    tax = Taxonomy(nodes, 2)
+    lab = Labeller(texts, X, embed, LabelsConfig())
+    lab.label_tree(tax, root_name="test corpus")
+    assert tax.nodes["1.0"].label == "protein design"
+    assert "antibody" in tax.nodes["2.0"].label and "enzyme" in tax.nodes["2.1"].label
+    assert parent_problems(tax, lab) == []
+    assert tax.root.label == "test corpus"
