@@ -15,7 +15,6 @@ import scipy.sparse as sp
 from conftest import DATASETS, sample_config
 
 from taxonomy.hierarchy import build_taxonomy, level_sizes
-from taxonomy.pipeline import corpus_title
 from taxonomy.label import _lift, c_tf_idf
 from taxonomy.phrases import (
     end_shares,
@@ -27,6 +26,7 @@ from taxonomy.phrases import (
     phrase_chunks,
     stop_words,
 )
+from taxonomy.pipeline import corpus_title
 
 STOPS = stop_words()
 # Bare words that say nothing of a topic (the examples among them).
