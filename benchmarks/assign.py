@@ -20,6 +20,7 @@ Writes ``benchmarks/results/assign.json`` and ``assign.md``.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -109,14 +110,25 @@ def bench(name: str, corpus: dict, tmp: Path) -> dict:
     return row
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def write_md(rows: list[dict], path: Path) -> None:
     lines = [
         "# Assign follows the fit",
         "",
         "Regenerate: `nice .venv/bin/python benchmarks/assign.py` (embeddings from the shared cache).",
-        f"Machine: {platform.processor() or platform.machine()}, 2 cores.",
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores.",
         "",
-        __doc__.split("\n\n")[1].replace("\n", " "),
+        *[" ".join(item.split()) for item in __doc__.split("\n\n")[1].split("\n2.")[:1]],
+        "2. " + " ".join(__doc__.split("\n\n")[1].split("\n2.")[1].split()),
         "",
         (
             "| corpus | papers | k | rule alone: own topic | previous rule | held-out NMI / ARI "
@@ -142,6 +154,9 @@ def write_md(rows: list[dict], path: Path) -> None:
 
 
 def main() -> int:
+    if "--md-only" in sys.argv:
+        write_md(json.loads((RESULTS / "assign.json").read_text()), RESULTS / "assign.md")
+        return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

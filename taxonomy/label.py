@@ -42,6 +42,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from .cluster import unit_rows
 from .config import LabelsConfig
 from .hierarchy import Node, Taxonomy
 from .phrases import Vocabulary, name_keys, stop_words, surface_case
@@ -61,11 +62,6 @@ MIN_BALANCE = 0.5
 MAX_PASSES = 4
 
 __all__ = ["Labeller", "stop_words"]
-
-
-def _unit(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
 def _lift(df_in: np.ndarray, n_in: int, df_scope: np.ndarray, n_scope: int) -> np.ndarray:
@@ -106,7 +102,7 @@ class Labeller:
 
     def __init__(self, texts: list[str], X: np.ndarray, embed: Embed, params: LabelsConfig):
         self.texts, self.embed, self.params = texts, embed, params
-        self.Xn = _unit(X)
+        self.Xn = unit_rows(X)
         self.vocab = Vocabulary(
             texts, stop_words(params.extra_stop_words), tuple(params.ngram_range), params.max_words
         )
@@ -157,7 +153,7 @@ class Labeller:
             {p for ps, _ in keyword_pools.values() for p in ps}
             | {text_of.get(p, p) for c in candidates.values() for p in c.phrases}
         )
-        P = _unit(self.embed(unique)) if unique else np.zeros((0, self.Xn.shape[1]), np.float32)
+        P = unit_rows(self.embed(unique)) if unique else np.zeros((0, self.Xn.shape[1]), np.float32)
         row_of = {p: i for i, p in enumerate(unique)}
         for node_id, (phrases, _) in keyword_pools.items():
             tax.nodes[node_id].keywords = self._keywords(

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cache import ArrayStore, hash_key
+from .cluster import unit_rows
 from .config import LabelsConfig, LLMConfig
 from .errors import ConfigError, TaxonomyError
 from .hierarchy import Node, Taxonomy
@@ -443,7 +444,7 @@ class _Namer:
     def __init__(self, tax, titles, X, cfg: LabelsConfig, client: ChatClient, embed: Embed):
         self.tax, self.titles, self.cfg, self.llm = tax, titles, cfg, cfg.llm
         self.client, self.embed = client, embed
-        Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        Xn = unit_rows(X)
         self.centroid: dict[str, np.ndarray] = {}
         self.near: dict[str, list[int]] = {}  # papers nearest the centre, nearest first
         for n in tax.nodes.values():
@@ -507,7 +508,7 @@ class _Namer:
         example = parse_reply(EXAMPLE_REPLY)[0]
         unique = sorted({name for name, _ in passed.values()} | {example})
         P = np.asarray(self.embed(unique), dtype=np.float64)
-        P /= np.maximum(np.linalg.norm(P, axis=1, keepdims=True), 1e-12)
+        P = unit_rows(P)
         row = dict(zip(unique, P))
         for nid, (name, desc) in passed.items():
             sim = round(float(row[name] @ self.centroid[nid]), 4)
