@@ -135,9 +135,8 @@ def choice_key(cfg: EmbeddingConfig) -> str:
         cpu_info(),
         platform.machine(),
         model_name(cfg),
-        cfg.max_seq_length,
-        cfg.batch_size,
-        cfg.threads,
+        # Not batch size, threads or max_seq_length: they move every backend alike, and a
+        # setting changed for one run should not cost a new measurement.
         _versions(),
         sorted(n for n, b in BACKENDS.items() if b.auto and runnable(n) is None),
     )
@@ -235,17 +234,21 @@ def measure(
 
 
 def choose(
-    cfg: EmbeddingConfig, cache_dir: str | Path, log: Callable[[str], None] | None = None
+    cfg: EmbeddingConfig,
+    cache_dir: str | Path,
+    log: Callable[[str], None] | None = None,
+    *,
+    force: bool = False,
 ) -> tuple[str, dict, object | None]:
     """Resolve ``backend: auto``: ``(backend, how it was chosen, its loaded encoder or None)``.
 
     Read from the cache when this machine has chosen for this model before; otherwise every
     runnable backend is timed on :func:`probe_texts` (a few seconds, once), those whose
     vectors drift from torch fp32's (mean cosine < 0.99 on the probe) are dropped, and the
-    fastest is remembered.
+    fastest is remembered. ``force`` measures again and replaces what was remembered.
     """
     paths = choice_paths(cfg, cache_dir)
-    for path in paths:
+    for path in [] if force else paths:
         remembered = load_choice(path)
         if remembered is not None:
             if path != paths[0]:
