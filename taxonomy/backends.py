@@ -27,6 +27,7 @@ import numpy as np
 
 from .cache import hash_key
 from .config import EmbeddingConfig
+from .errors import ConfigError
 
 # CPU flags that change which backend is fastest; recorded with every choice and benchmark row.
 RELEVANT_FLAGS = (
@@ -207,11 +208,19 @@ def measure(
     from .embed import load_encoder
 
     load = load or load_encoder
-    encoders, figures = {}, {}
-    for name in candidates:
+    encoders, figures, skipped = {}, {}, {}
+    for name in list(candidates):
         t0 = time.perf_counter()
-        enc = load(cfg.model_copy(update={"backend": name}), cache_dir)
-        vectors = enc.encode(texts[:check])  # also warms the runtime up before it is timed
+        try:
+            enc = load(cfg.model_copy(update={"backend": name}), cache_dir)
+            vectors = enc.encode(texts[:check])  # also warms the runtime up before it is timed
+        except ConfigError as err:
+            if name == "torch":
+                raise  # the reference itself cannot run: nothing to choose from
+            # e.g. a model layout the converted backends do not support: not a candidate
+            skipped[name] = str(err)
+            candidates = [c for c in candidates if c != name]
+            continue
         figures[name] = {"load_s": round(time.perf_counter() - t0, 2), "_vectors": vectors}
         encoders[name] = enc
     ref = figures["torch"]["_vectors"] if "torch" in figures else None
@@ -230,6 +239,8 @@ def measure(
         fig["docs_per_s"] = round(statistics.median(times[name]), 2)
         if ref is not None:
             fig["mean_cosine"] = round(float(np.mean(np.sum(vectors * ref, axis=1))), 5)
+    for name, why in skipped.items():
+        figures[name] = {"skipped": why}
     return figures, encoders
 
 
@@ -254,11 +265,25 @@ def choose(
             if path != paths[0]:
                 _save_choice(paths[0], remembered, quiet=True)
             return remembered["backend"], dict(remembered, remembered=True), None
-    candidates = [n for n, b in BACKENDS.items() if b.auto and runnable(n) is None]
+    if cfg.device != "cpu":
+        # An accelerator: torch runs there; the other backends are CPU runtimes.
+        return "torch", {}, None
+    from .embed import model_location
+
+    local = model_location(cfg.model)[1]
+    candidates = [
+        n
+        for n, b in BACKENDS.items()
+        if b.auto and runnable(n) is None and (local or n.startswith("torch"))
+    ]
     texts = probe_texts()
     t0 = time.perf_counter()
     figures, encoders = measure(cfg, cache_dir, candidates, texts)
-    ok = {n: f for n, f in figures.items() if f.get("mean_cosine", 1.0) >= MIN_MEAN_COSINE}
+    ok = {
+        n: f
+        for n, f in figures.items()
+        if "docs_per_s" in f and f.get("mean_cosine", 1.0) >= MIN_MEAN_COSINE
+    }
     best = max(ok, key=lambda n: ok[n]["docs_per_s"])
     torch_rate = figures["torch"]["docs_per_s"]
     choice = {

@@ -256,7 +256,7 @@ def backend_metrics(estats: EmbedStats) -> dict:
         "chosen_by": "auto",
         "docs_per_s": c["docs_per_s"],
         "vs_torch_fp32": c["vs_torch"],
-        "candidates_docs_per_s": {k: v["docs_per_s"] for k, v in c["candidates"].items()},
+        "candidates_docs_per_s": {k: v.get("docs_per_s") for k, v in c["candidates"].items()},
         "cpu": c["cpu"],
         "measured_at": c["measured_at"],
     }
