@@ -122,7 +122,7 @@ def topk_overlap(A: np.ndarray, B: np.ndarray, k: int = 10) -> float:
 
 
 def quality(n: int, backends: list[str] | None, threads: int | None, rounds: int = 4) -> list[dict]:
-    """Every backend on the same ``n`` texts: fidelity on all of them, speed in alternating rounds."""
+    """Every backend on the same ``n`` texts: fidelity on all, speed in alternating rounds."""
     import statistics
 
     from taxonomy.backends import BACKENDS, MIN_MEAN_COSINE, MIN_TOP10_OVERLAP, runnable

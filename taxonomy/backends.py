@@ -254,10 +254,13 @@ def choose(
     """Resolve ``backend: auto``: ``(backend, how it was chosen, its loaded encoder or None)``.
 
     Read from the cache when this machine has chosen for this model before; otherwise every
-    runnable backend is timed on :func:`probe_texts` (a few seconds, once), those whose
-    vectors drift from torch fp32's (mean cosine < 0.99 on the probe) are dropped, and the
-    fastest is remembered. ``force`` measures again and replaces what was remembered.
+    runnable backend is timed on :func:`probe_texts` (30-70 s on a busy 2-core machine, once),
+    those whose vectors drift from torch fp32's (mean cosine < 0.99 on the probe) are dropped,
+    and the fastest is remembered. ``force`` measures again and replaces what was remembered.
     """
+    if cfg.device != "cpu":
+        # An accelerator: torch runs there; the other backends are CPU runtimes.
+        return "torch", {}, None
     paths = choice_paths(cfg, cache_dir)
     for path in [] if force else paths:
         remembered = load_choice(path)
@@ -265,9 +268,6 @@ def choose(
             if path != paths[0]:
                 _save_choice(paths[0], remembered, quiet=True)
             return remembered["backend"], dict(remembered, remembered=True), None
-    if cfg.device != "cpu":
-        # An accelerator: torch runs there; the other backends are CPU runtimes.
-        return "torch", {}, None
     from .embed import model_location
 
     local = model_location(cfg.model)[1]

@@ -27,8 +27,6 @@ from .errors import ConfigError
 # Texts per cache shard: a killed run loses at most this many embeddings.
 CHUNK = 2048
 BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
-# Converted models and the ``auto`` choice go here when the run's cache is disabled.
-DEFAULT_CACHE_DIR = ".cache/taxonomy"
 
 
 class Encoder(Protocol):
@@ -212,6 +210,15 @@ class EmbeddingCache:
             self._index.update(zip(keys, vectors))
 
 
+def _model_dir(store: ArrayStore) -> Path:
+    """Where converted models and the ``auto`` choice go: the run's cache, else this machine's."""
+    if store.enabled:
+        return store.root
+    from .backends import machine_cache_dir
+
+    return machine_cache_dir()
+
+
 class Embedder:
     """Embeds texts through the cache, loading the model only when something is new.
 
@@ -232,8 +239,7 @@ class Embedder:
         if cfg.backend == "auto":
             from .backends import choose
 
-            root = store.root if store.enabled else DEFAULT_CACHE_DIR
-            backend, self.choice, chosen = choose(cfg, root, log)
+            backend, self.choice, chosen = choose(cfg, _model_dir(store), log)
             cfg = cfg.model_copy(update={"backend": backend})
             encoder = encoder or chosen
         self.cfg = cfg
@@ -243,8 +249,7 @@ class Embedder:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            root = self.cache.store.root if self.cache.store.enabled else DEFAULT_CACHE_DIR
-            self._encoder = load_encoder(self.cfg, root)
+            self._encoder = load_encoder(self.cfg, _model_dir(self.cache.store))
         return self._encoder
 
     def embed(

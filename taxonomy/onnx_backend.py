@@ -176,7 +176,7 @@ def export_onnx(folder: Path, path: Path) -> Path:
 
 
 def fuse(src: Path, dst: Path, folder: Path) -> Path:
-    """onnxruntime's BERT graph optimizer: Attention, SkipLayerNorm and BiasGelu fused, atomically."""
+    """onnxruntime's BERT optimizer on ``src``: Attention, SkipLayerNorm, BiasGelu fused; atomic."""
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = json.loads((folder / "config.json").read_text())
@@ -307,7 +307,7 @@ class OnnxEncoder:
         return self._tokenizer
 
     def model_file(self, kind: str | None = None) -> Path:
-        """The ONNX file of ``kind`` (default: this backend), exported and converted on first use."""
+        """The ONNX file of ``kind`` (default: this backend), made on first use."""
         d = onnx_dir(self.folder, self.cache_dir)
         want = d / FILES[kind or self.cfg.backend]
         if want.exists():

@@ -1,4 +1,4 @@
-"""Embedding backends: each meets the fidelity bar against torch fp32; ``auto`` remembers its choice.
+"""Embedding backends: each meets the fidelity bar against torch fp32; ``auto`` remembers.
 
 No test times anything: the speed figures live in benchmarks/results/speed.md.
 """
