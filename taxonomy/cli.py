@@ -24,9 +24,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     if args.input or args.format:
+        # --input replaces the corpus file only: its format, field names and gold fields
+        # stay as configured unless --format says otherwise.
         data = cfg.model_dump(mode="json")
         data["corpus"]["path"] = args.input or data["corpus"]["path"]
-        data["corpus"]["format"] = args.format or "auto"
+        data["corpus"]["format"] = args.format or data["corpus"]["format"]
         cfg = build_config(data, "--input/--format")
     result = run(
         cfg, out_dir=Path(args.out) if args.out else None, overwrite=args.overwrite, log=_progress
@@ -47,6 +49,24 @@ def cmd_run(args: argparse.Namespace) -> int:
             "truncated for embedding (embedding.max_seq_length)"
         )
     print(f"report: {(result.out_dir / 'report.html').resolve()}")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from .pipeline import assign_papers
+
+    target, summary = assign_papers(
+        Path(args.run_dir),
+        args.papers,
+        fmt=args.format,
+        out=Path(args.out) if args.out else None,
+        overwrite=args.overwrite,
+        log=_progress,
+    )
+    print(
+        f"{summary['n_docs']} papers placed ({summary['n_in_fit']} were in the fit, "
+        f"{summary['n_outliers']} outliers) -> {target / 'documents.csv'}"
+    )
     return 0
 
 
@@ -92,9 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
     a.add_argument("papers", help="corpus file of the papers to place")
     a.add_argument("--format", help="corpus format (default: from the extension)")
-    a.add_argument("--out", help="output directory (default: <run_dir>/assigned/<file name>)")
+    a.add_argument(
+        "--out", help="output directory (default: <run_dir>/assigned/<file name without extension>)"
+    )
     a.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    a.set_defaults(func=_lazy("assign", "main_assign"))
+    a.set_defaults(func=cmd_assign)
     return p
 
 

@@ -16,6 +16,7 @@ import math
 import re
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -35,8 +36,9 @@ FORMATS_BY_SUFFIX = {
     ".pq": "parquet",
 }
 # Real abstracts can be long (and some exports hold whole papers); the csv module's
-# default cell limit of 128 KiB would reject them, so allow up to 2 GiB per cell.
-csv.field_size_limit(2**31 - 1)
+# default cell limit of 128 KiB would reject them, so allow up to 2 GiB per cell
+# while we read (the limit is process-wide: it is put back afterwards).
+CSV_FIELD_LIMIT = 2**31 - 1
 SURROGATE = re.compile("[\ud800-\udfff]")
 EMPTY_HINTS = {
     "papers_page": "expected title lines, each followed by a blank line and an abstract paragraph",
@@ -75,6 +77,8 @@ class Corpus:
     source: str = ""
     n_read: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    # The format it was read as (``corpus.format: auto`` resolved).
+    format: str = ""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -215,7 +219,21 @@ def read_json_array(text: str, path: Path) -> Iterator[tuple[dict, int]]:
         yield rec, i
 
 
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    old = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
 def read_csv(text: str, path: Path) -> Iterator[tuple[dict, int]]:
+    with _csv_field_limit(CSV_FIELD_LIMIT):
+        yield from _read_csv(text, path)
+
+
+def _read_csv(text: str, path: Path) -> Iterator[tuple[dict, int]]:
     sample = text[:4096]
     delimiter = (
         "\t"
@@ -404,7 +422,7 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
             raise InputError(
                 path, f"gold field '{f}' is missing from every record (corpus.gold_fields)"
             )
-    return Corpus(ids, titles, abstracts, urls, gold, str(path), n_read, skipped)
+    return Corpus(ids, titles, abstracts, urls, gold, str(path), n_read, skipped, fmt)
 
 
 def _check_fields(

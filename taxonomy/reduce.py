@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import UmapConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -116,26 +118,24 @@ def shared_knn(X: np.ndarray, n_neighbors: int, metric: str, random_state: int) 
 
 def reduce_embeddings(
     X: np.ndarray,
+    params: UmapConfig,
     *,
-    n_neighbors: int,
-    n_components: int,
-    min_dist: float,
-    metric: str,
-    map_min_dist: float,
     random_state: int,
     concurrent: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(Z, xy)``: ``n_components``-D coordinates to cluster in and a 2-D map.
+    """Return ``(Z, xy)``: ``params.n_components``-D coordinates to cluster in and a 2-D map.
 
-    Both fits share one nearest-neighbour graph (found once). With ``concurrent`` (default:
-    on machines with 2+ cores for ``CONCURRENT_MIN_POINTS``+ points) the map is fitted in a
-    worker process while this one fits the clustering space: umap's seeded SGD is
-    single-threaded and holds the GIL, so a second process is what uses the second core.
-    Each fit is seeded and gets the same inputs either way, so the result is byte-identical
-    with or without the worker.
+    ``params`` must have ``n_neighbors`` resolved (``config.resolve_auto``). Both fits share
+    one nearest-neighbour graph (found once; below 4,096 points umap computes exact
+    neighbours, cheap there, in each fit). With ``concurrent`` (default: on machines with 2+
+    cores for ``CONCURRENT_MIN_POINTS``+ points) the map is fitted in a worker process while
+    this one fits the clustering space: umap's seeded SGD is single-threaded and holds the
+    GIL, so a second process is what uses the second core. Each fit is seeded and gets the
+    same inputs either way, so the result is byte-identical with or without the worker.
     """
     n = X.shape[0]
-    n_neighbors = min(n_neighbors, n - 1)
+    n_neighbors = min(int(params.n_neighbors), n - 1)
+    n_components, metric = params.n_components, params.metric
     if concurrent is None:
         concurrent = n >= CONCURRENT_MIN_POINTS and _usable_cores() >= 2
     common = {
@@ -148,13 +148,13 @@ def reduce_embeddings(
     space = {
         **common,
         "n_components": n_components,
-        "min_dist": min_dist,
+        "min_dist": params.min_dist,
         "init": "spectral" if n > n_components + 2 else "random",
     }
     mapping = {
         **common,
         "n_components": 2,
-        "min_dist": map_min_dist,
+        "min_dist": params.map_min_dist,
         "init": map_init(X) if n > 4 else "random",
         # From that start 200 epochs settle the map (umap's default above 10k points; below
         # it uses 500, which made the map cost as much as the clustering space at 5k).

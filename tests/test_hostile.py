@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from taxonomy.cli import main
 from taxonomy.config import CorpusConfig
 from taxonomy.corpus import load_corpus
-from taxonomy.outputs import csv_text, json_text, safe_cell, yaml_text
+from taxonomy.formats import csv_text, json_text, safe_cell, yaml_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = [

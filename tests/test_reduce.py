@@ -9,7 +9,7 @@ import pytest
 
 from taxonomy import reduce
 from taxonomy.cache import ArrayStore
-from taxonomy.config import CorpusConfig, EmbeddingConfig
+from taxonomy.config import CorpusConfig, EmbeddingConfig, UmapConfig
 from taxonomy.corpus import load_corpus
 from taxonomy.embed import Embedder
 
@@ -22,16 +22,7 @@ def X(shared_cache) -> np.ndarray:
 
 
 def fit(X, **kw):
-    return reduce.reduce_embeddings(
-        X,
-        n_neighbors=10,
-        n_components=5,
-        min_dist=0.0,
-        metric="cosine",
-        map_min_dist=0.1,
-        random_state=7,
-        **kw,
-    )
+    return reduce.reduce_embeddings(X, UmapConfig(n_neighbors=10), random_state=7, **kw)
 
 
 @pytest.fixture(scope="module")

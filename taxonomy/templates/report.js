@@ -470,7 +470,7 @@
     const flat = (obj, prefix) => Object.entries(obj || {}).flatMap(([k, v]) =>
       v && typeof v === "object" && !Array.isArray(v) ? flat(v, prefix + k + ".") : [[prefix + k, v]]);
     const M = D.metrics || {};
-    const skip = new Set(["npmi_per_node", "seconds", "versions", "gold_scores"]);
+    const skip = new Set(["npmi_per_node", "seconds", "versions", "gold_scores", "seed_topics", "labels"]);
     document.getElementById("run-metrics").append(
       table(flat(Object.fromEntries(Object.entries(M).filter(([k]) => !skip.has(k))), "")));
     const secs = Object.entries(M.seconds || {});
@@ -493,6 +493,20 @@
       const box = document.getElementById("run-gold");
       box.hidden = false;
       box.append(el("h3", "Agreement with gold labels (all papers / covered papers)"), t);
+    }
+    // Seed topics asked for (taxonomy.seed_topics): size, and which formed no node.
+    const seeds = Array.isArray(M.seed_topics) ? M.seed_topics : [];
+    if (seeds.length) {
+      const rows = seeds.flatMap((s) => [[s.name, s], ...(s.children || []).map((c) => ["  " + c.name, c])]);
+      const t = el("table", null, { class: "kv" });
+      rows.forEach(([name, s]) => {
+        const tr = el("tr");
+        tr.append(el("th", name), el("td", s.formed ? fmt(s.papers) + " papers" : "no node: " + (s.note || "too few papers")));
+        t.append(tr);
+      });
+      const box = el("div", null, { id: "run-seeds" });
+      box.append(el("h3", "Seed topics"), t);
+      document.querySelector("#run .run-grid").append(box);
     }
     document.getElementById("run-config").textContent = JSON.stringify(D.config, null, 2);
 
