@@ -10,6 +10,7 @@ only the runtime differs. OpenVINO reads the ONNX file that the ONNX backends ex
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +25,33 @@ OPENVINO_INSTALL_HINT = "pip install '.[openvino]'"
 
 def _openvino():
     try:
-        import openvino
+        return _import_without_telemetry()
     except ImportError:
         raise ConfigError(
             "embedding.backend: the OpenVINO backends need the 'openvino' package, which is not "
             f"installed; {OPENVINO_INSTALL_HINT} installs it (or set embedding.backend: torch)"
         ) from None
-    return openvino
+
+
+def _import_without_telemetry():
+    """``import openvino`` without its model-conversion tools, whose import sends usage
+    telemetry over the network (``openvino.tools.ovc`` -> openvino_telemetry: an HTTPS
+    request to an analytics host, unless the user opted out). We only read ONNX files and
+    compile them, which needs none of it. The block is scoped to this one import: afterwards
+    ``openvino.tools.ovc`` can be imported as usual (``openvino.convert_model`` is then not
+    an attribute of the package in this process)."""
+    if sys.modules.get("openvino") is not None:
+        return sys.modules["openvino"]
+    block = "openvino.tools.ovc" not in sys.modules
+    if block:
+        sys.modules["openvino.tools.ovc"] = None  # openvino/__init__ skips it on ImportError
+    try:
+        import openvino
+
+        return openvino
+    finally:
+        if block and sys.modules.get("openvino.tools.ovc", 0) is None:
+            del sys.modules["openvino.tools.ovc"]
 
 
 class OpenVinoEncoder(OnnxEncoder):
