@@ -248,7 +248,7 @@ def _bertopic(corpus, seed: int) -> dict:
     from sentence_transformers import SentenceTransformer
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from taxonomy.embed import bundled_model_path
+    from taxonomy.models import bundled_model_path
 
     texts = corpus.texts
     c0 = time.process_time()

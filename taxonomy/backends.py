@@ -268,7 +268,7 @@ def choose(
             if path != paths[0]:
                 _save_choice(paths[0], remembered, quiet=True)
             return remembered["backend"], dict(remembered, remembered=True), None
-    from .embed import model_location
+    from .models import model_location
 
     local = model_location(cfg.model)[1]
     candidates = [

@@ -70,6 +70,16 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_bertopic
+
+    out = export_bertopic(
+        Path(args.run_dir), Path(args.out), overwrite=args.overwrite, log=_progress
+    )
+    print(f"BERTopic model: {out.resolve()} (BERTopic.load('{out}'))")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="taxonomy", description="Named topic taxonomies of research abstracts."
@@ -117,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     a.set_defaults(func=cmd_assign)
+
+    x = sub.add_parser("export", help="write a run in another tool's format (BERTopic)")
+    x.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
+    x.add_argument("--to", required=True, choices=["bertopic"], help="the format to write")
+    x.add_argument("out", help="the folder to write (BERTopic.load(out) opens it)")
+    x.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    x.set_defaults(func=cmd_export)
     return p
 
 

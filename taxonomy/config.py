@@ -149,7 +149,47 @@ class HdbscanConfig(_Section):
         return v
 
 
+class LLMConfig(_Section):
+    """An OpenAI-compatible chat endpoint for ``labels.method: llm`` (taxonomy/llm.py, README)."""
+
+    # e.g. http://localhost:11434/v1 (Ollama); or the name of an environment variable holding it.
+    base_url: str | None = None
+    base_url_env: str | None = None
+    model: str | None = Field(default=None, min_length=1)  # as the server names it
+    # The NAME of the environment variable holding the API key; the key is never in a config.
+    # Checked when the run starts, never echoed here: a key pasted by mistake must not be logged.
+    api_key_env: str | None = None
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    # Reasoning models think first: give them room (their <think> block is dropped).
+    max_tokens: int = Field(default=256, ge=8, le=32768)
+    timeout: float = Field(default=60.0, gt=0.0, le=3600.0)  # seconds per request
+    max_retries: int = Field(default=3, ge=0, le=20)  # on 429, 5xx, timeouts, dropped connections
+    concurrency: int = Field(default=4, ge=1, le=64)  # requests in flight at once
+    on_error: Literal["fallback", "fail"] = "fallback"
+    # A name whose embedding has a lower cosine to its papers' centroid is refused. Measured
+    # (benchmarks/name_similarity.py): at 0.15 no sample or PwC task name and 1 of 16 PwC
+    # area names is refused, and 74% of names from unrelated fields (median cosine 0.05).
+    min_similarity: float = Field(default=0.15, ge=-1.0, le=1.0)
+    n_titles: int = Field(default=3, ge=0, le=10)  # paper titles shown per node
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return v
+
+    @field_validator("base_url_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError("the name of an environment variable (letters, digits and _)")
+        return v
+
+
 class LabelsConfig(_Section):
+    # extractive: phrases of the papers (offline); llm: a language model names the nodes.
+    method: Literal["extractive", "llm"] = "extractive"
     n_keywords: int = Field(default=10, ge=1, le=50)
     ngram_range: tuple[int, int] = (1, 3)
     max_words: int = Field(default=4, ge=1, le=6)
@@ -165,6 +205,8 @@ class LabelsConfig(_Section):
         if not 1 <= v[0] <= v[1] <= 6:
             raise ValueError("[low, high] with 1 <= low <= high <= 6")
         return v
+
+    llm: LLMConfig = LLMConfig()
 
 
 class SeedTopic(_Section):
@@ -355,9 +397,10 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         by_path.setdefault(_field_path(tuple(e["loc"])), []).append(e)
     lines = []
     for loc, errs in by_path.items():
-        path = "".join(
-            f"[{p}]" if isinstance(p, int) else f".{_key_text(p)}" for p in loc
-        ).lstrip(".") or "<root>"
+        path = (
+            "".join(f"[{p}]" if isinstance(p, int) else f".{_key_text(p)}" for p in loc).lstrip(".")
+            or "<root>"
+        )
         if errs[0]["type"] == "extra_forbidden":
             allowed = _fields_at(loc)
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -393,9 +436,21 @@ def build_config(data: dict, source: str = "<config>") -> RunConfig:
             f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}"
         )
     try:
-        return RunConfig.model_validate(data)
+        cfg = RunConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
+    llm = cfg.labels.llm
+    if cfg.labels.method == "llm" and not (llm.base_url or llm.base_url_env):
+        raise ConfigError(
+            f"{source}: labels.llm.base_url: required when labels.method is 'llm' "
+            "(or labels.llm.base_url_env: the name of an environment variable holding it)"
+        )
+    if cfg.labels.method == "llm" and not llm.model:
+        raise ConfigError(
+            f"{source}: labels.llm.model: required when labels.method is 'llm' "
+            "(the model name the server knows, e.g. llama3.2 for Ollama)"
+        )
+    return cfg
 
 
 def read_yaml(path: Path) -> Any:

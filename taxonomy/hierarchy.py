@@ -28,6 +28,8 @@ class Node:
     doc_idx: np.ndarray
     children: list[str] = field(default_factory=list)
     label: str = ""
+    # One line on what the node's papers study (labels.method: llm); empty otherwise.
+    description: str = ""
     keywords: list[str] = field(default_factory=list)
     top_words: list[str] = field(default_factory=list)
     representative: list[int] = field(default_factory=list)

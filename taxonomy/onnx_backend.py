@@ -24,6 +24,7 @@ import numpy as np
 from .cache import hash_key
 from .config import EmbeddingConfig
 from .errors import ConfigError
+from .models import model_location
 
 log = logging.getLogger(__name__)
 
@@ -288,8 +289,6 @@ class OnnxEncoder:
 
     @property
     def folder(self) -> Path:
-        from .embed import model_location
-
         where, local = model_location(self.cfg.model)
         if not local:
             raise ConfigError(

@@ -40,8 +40,12 @@ RUN_MARKER = "metrics.json"
 _STAGING = re.compile(r"^\..+\.staging-(\d+)-[^/]*$")
 
 
-def check_target(target: Path, overwrite: bool) -> None:
-    """Fail early (before any work) when ``target`` exists and may not be replaced."""
+def check_target(target: Path, overwrite: bool, marker: str = RUN_MARKER) -> None:
+    """Fail early (before any work) when ``target`` exists and may not be replaced.
+
+    Only a folder holding ``marker`` (a file every folder of that kind has) or an
+    empty one is ever replaced.
+    """
     target = Path(target)
     if not target.name or target.name in (".", ".."):
         raise OutputError(f"{target}: expected a run directory path that ends in a name")
@@ -56,7 +60,7 @@ def check_target(target: Path, overwrite: bool) -> None:
             "or --out to write elsewhere"
         )
     if target.exists():
-        _check_replaceable(target)
+        _check_replaceable(target, marker)
     parent = _existing_parent(target)
     if not parent.is_dir():
         raise OutputError(f"{target}: {parent} is a file, expected a directory")
@@ -66,7 +70,7 @@ def check_target(target: Path, overwrite: bool) -> None:
         raise OutputError(f"{target}: cannot write in {parent} ({err.strerror})") from None
 
 
-def _check_replaceable(target: Path) -> None:
+def _check_replaceable(target: Path, marker: str) -> None:
     """Refuse to replace anything but a previous run (or an empty directory)."""
     here = Path.cwd().resolve()
     real = target.resolve()
@@ -74,10 +78,10 @@ def _check_replaceable(target: Path) -> None:
         raise OutputError(
             f"{target}: is the current directory or contains it; refusing to replace it"
         )
-    if not (target / RUN_MARKER).is_file() and any(target.iterdir()):
+    if not (target / marker).is_file() and any(target.iterdir()):
         raise OutputError(
-            f"{target}: exists and is not a run directory (no {RUN_MARKER}); refusing to replace it "
-            "even with --overwrite; choose another --out"
+            f"{target}: exists and is not a folder this command wrote (no {marker}); refusing "
+            "to replace it even with --overwrite; choose another --out"
         )
 
 
@@ -125,11 +129,14 @@ def recover_interrupted_swap(target: Path) -> None:
 
 
 def write_run_dir(
-    target: Path, files: dict[str, str | bytes | Callable[[Path], None]], overwrite: bool
+    target: Path,
+    files: dict[str, str | bytes | Callable[[Path], None]],
+    overwrite: bool,
+    marker: str = RUN_MARKER,
 ) -> Path:
     """Write ``files`` (name -> content, or a writer taking the path) as one run directory."""
     target = Path(target)
-    check_target(target, overwrite)
+    check_target(target, overwrite, marker)
     try:
         _write_staged(target, files)
     except OSError as err:  # disk full, permissions changed, ... during the write
@@ -242,6 +249,7 @@ def tree_dict(name: str, tax: Taxonomy, ids: list[str], n_outliers: int) -> dict
             "node_id": n.node_id,
             "level": n.level,
             "label": n.label,
+            "description": n.description,
             "size": n.size,
             "keywords": list(n.keywords),
             "top_words": list(n.top_words),

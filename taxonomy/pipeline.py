@@ -37,6 +37,7 @@ from .evaluate import evaluate_taxonomy
 from .formats import csv_text, json_text, yaml_text
 from .hierarchy import Taxonomy, build_taxonomy, level_sizes
 from .label import Labeller, stop_words
+from .llm import apply_llm_names
 from .outputs import (
     DOCUMENT_COLUMNS,
     TOPIC_COLUMNS,
@@ -249,8 +250,14 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
             c.name: c.text for s in seeds for c in s.children
         }
         labeller.label_tree(tax, root_name=corpus_title(cfg, corpus), seed_texts=seed_texts)
+        label_metrics = {"method": cfg.labels.method}
+        if cfg.labels.method == "llm":  # names from an OpenAI-compatible endpoint (llm.py)
+            label_metrics = apply_llm_names(
+                tax, corpus.titles, X, cfg.labels, store=store, embed=embed_phrases, log=log
+            )
 
     metrics = run_metrics(cfg, corpus, tax, estats, raw_ids, placement, n_joined)
+    metrics["labels"] = label_metrics  # which namer won per node, and why
     if guided is not None:
         metrics["seed_topics"] = guided.report
     with timer(

@@ -175,6 +175,7 @@ def report_data(
             "parent": n.parent_id,
             "level": n.level,
             "label": n.label,
+            "description": n.description,
             "size": n.size,
             "keywords": list(n.keywords),
             "rep": [int(i) for i in n.representative],

@@ -76,7 +76,11 @@ def place_seeds(
             kids = np.where((kids >= 0) & keep[np.maximum(kids, 0)], kids, -1)
             child_of[mine] = kids
             entry["children"] = [
-                {"name": c.name, "papers": int(counts[k]) if keep[k] else 0, "formed": bool(keep[k])}
+                {
+                    "name": c.name,
+                    "papers": int(counts[k]) if keep[k] else 0,
+                    "formed": bool(keep[k]),
+                }
                 for k, c in enumerate(seed.children)
             ]
         elif seed.children:

@@ -138,7 +138,7 @@ def test_skips_and_truncation_are_counted_and_shown(hostile_run):
     # The same count as the model's own tokenizer gives, over every paper (cached or not).
     from transformers import AutoTokenizer
 
-    from taxonomy.embed import bundled_model_path
+    from taxonomy.models import bundled_model_path
 
     tok = AutoTokenizer.from_pretrained(str(bundled_model_path()))
     lengths = [len(ids) for ids in tok(corpus.texts, truncation=False)["input_ids"]]

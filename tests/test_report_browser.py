@@ -359,6 +359,7 @@ def hostile_run(tmp_path_factory, sample_run):
     for k, node in enumerate(n for n in result.taxonomy.nodes.values() if n.level > 0):
         node.label = HOSTILE[k % len(HOSTILE)]
         node.keywords = [HOSTILE[(k + 1) % len(HOSTILE)], "plain"]
+        node.description = HOSTILE[(k + 2) % len(HOSTILE)]  # labels.method: llm's one line
     names = tmp / "report-hostile-names.html"
     names.write_text(report_of(result, dict(metrics, note=HOSTILE[1])), encoding="utf-8")
     labels[names] = set(HOSTILE)
@@ -428,9 +429,12 @@ class TestHostileText:
         assert (
             page.js("document.querySelector('#panel a').href") == "https://arxiv.org/abs/2401.00003"
         )
-        # Every node: list it, and show all names on the map.
-        for node_id in result.taxonomy.nodes:
+        # Every node: list it (with its description, as text), and show all names on the map.
+        described = labels == set(HOSTILE)  # the report rendered after names were made hostile
+        for node_id, node in result.taxonomy.nodes.items():
             page.js("id => window.__report.selectNode(id)", node_id)
+            shown = page.js("() => document.querySelector('#panel .desc')?.textContent ?? null")
+            assert shown == (node.description if described and node.description else None)
         page.page.check("#show-names")
         page.page.wait_for_function(
             "n => document.querySelectorAll('#names .name').length > n",

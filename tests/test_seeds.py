@@ -140,7 +140,7 @@ class TestSeededRun:
         tax, titles = seeded_run.taxonomy, seeded_run.corpus.titles
         top = {n.label: set(n.doc_idx.tolist()) for n in tax.level(1)}
         for name, pattern in ABOUT.items():
-            about = {i for i, t in enumerate(titles) if re.search(pattern, t, re.I)}
+            about = {i for i, t in enumerate(titles) if re.search(pattern, t, re.IGNORECASE)}
             assert len(about & top[name]) / len(about) > 0.5, name
 
     def test_seed_sizes_and_unformed_seeds_are_reported(self, seeded_run):
