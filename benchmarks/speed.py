@@ -189,11 +189,12 @@ def auto() -> list[dict]:
     """``backend: auto`` measured afresh on this machine (and remembered for the runs after)."""
     from taxonomy import backends
     from taxonomy.config import EmbeddingConfig
+    from taxonomy.embed import load_encoder
 
     cfg = EmbeddingConfig(show_progress_bar=False)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        backend, choice, _ = backends.choose(cfg, tmp, force=True)
+        backend, choice, _ = backends.choose(cfg, tmp, load=load_encoder, force=True)
         wall = time.perf_counter() - t0
     row = {
         "part": "auto",

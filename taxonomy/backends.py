@@ -28,6 +28,7 @@ import numpy as np
 from .cache import hash_key
 from .config import EmbeddingConfig
 from .errors import ConfigError
+from .models import BUNDLED_MODELS, model_location
 
 # CPU flags that change which backend is fastest; recorded with every choice and benchmark row.
 RELEVANT_FLAGS = (
@@ -126,10 +127,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def model_name(cfg: EmbeddingConfig) -> str:
+    """The model's name in cache keys: the bundled one under one name however it is spelled."""
+    return "all-MiniLM-L6-v2" if cfg.model in BUNDLED_MODELS else cfg.model
+
+
 def choice_key(cfg: EmbeddingConfig) -> str:
     """Key of an ``auto`` choice: the machine (CPU, libraries, what is installed) and the model."""
-    from .embed import model_name
-
     return hash_key(
         "backend-choice",
         CHOICE_VERSION,
@@ -197,17 +201,15 @@ def measure(
     check: int = PROBE_CHECK,
     rounds: int = PROBE_ROUNDS,
     round_size: int = PROBE_ROUND,
-    load: Callable | None = None,
+    load: Callable,
 ) -> tuple[dict[str, dict], dict]:
     """Time ``candidates`` on ``texts`` in alternating rounds and compare them with torch fp32.
 
     Returns ``(figures per backend, encoders by name)``; each figure has the median
     ``docs_per_s`` of the rounds, ``mean_cosine`` to torch fp32 on the first ``check`` texts
-    and ``load_s`` (export and compile on first use included).
+    and ``load_s`` (export and compile on first use included). ``load(cfg, cache_dir)`` makes
+    an encoder (:func:`taxonomy.embed.load_encoder`).
     """
-    from .embed import load_encoder
-
-    load = load or load_encoder
     encoders, figures, skipped = {}, {}, {}
     for name in list(candidates):
         t0 = time.perf_counter()
@@ -249,6 +251,7 @@ def choose(
     cache_dir: str | Path,
     log: Callable[[str], None] | None = None,
     *,
+    load: Callable | None = None,
     force: bool = False,
 ) -> tuple[str, dict, object | None]:
     """Resolve ``backend: auto``: ``(backend, how it was chosen, its loaded encoder or None)``.
@@ -256,7 +259,9 @@ def choose(
     Read from the cache when this machine has chosen for this model before; otherwise every
     runnable backend is timed on :func:`probe_texts` (30-70 s on a busy 2-core machine, once),
     those whose vectors drift from torch fp32's (mean cosine < 0.99 on the probe) are dropped,
-    and the fastest is remembered. ``force`` measures again and replaces what was remembered.
+    and the fastest is remembered. ``load`` makes the encoders to measure
+    (:func:`taxonomy.embed.load_encoder`); ``force`` measures again and replaces what was
+    remembered.
     """
     if cfg.device != "cpu":
         # An accelerator: torch runs there; the other backends are CPU runtimes.
@@ -268,8 +273,6 @@ def choose(
             if path != paths[0]:
                 _save_choice(paths[0], remembered, quiet=True)
             return remembered["backend"], dict(remembered, remembered=True), None
-    from .models import model_location
-
     local = model_location(cfg.model)[1]
     candidates = [
         n
@@ -278,7 +281,7 @@ def choose(
     ]
     texts = probe_texts()
     t0 = time.perf_counter()
-    figures, encoders = measure(cfg, cache_dir, candidates, texts)
+    figures, encoders = measure(cfg, cache_dir, candidates, texts, load=load)
     ok = {
         n: f
         for n, f in figures.items()

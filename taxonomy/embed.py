@@ -20,10 +20,11 @@ from typing import Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
+from .backends import choose, machine_cache_dir, model_name
 from .cache import ArrayStore, hash_key
 from .config import EmbeddingConfig
 from .errors import ConfigError
-from .models import BUNDLED_MODELS, model_location
+from .models import model_location
 
 # Texts per cache shard: a killed run loses at most this many embeddings.
 CHUNK = 2048
@@ -140,10 +141,6 @@ def load_encoder(cfg: EmbeddingConfig, cache_dir: str | Path | None = None) -> E
     return OnnxEncoder(cfg, cache_dir)
 
 
-def model_name(cfg: EmbeddingConfig) -> str:
-    return "all-MiniLM-L6-v2" if cfg.model in BUNDLED_MODELS else cfg.model
-
-
 # Cache-key name of each backend: a change in how a backend computes (which layers are
 # quantised, which exporter) gets a new name, so vectors of different graphs never mix.
 BACKEND_KEYS = {"onnx-int8": "onnx-int8-ffn"}
@@ -198,8 +195,6 @@ def _model_dir(store: ArrayStore) -> Path:
     """Where converted models and the ``auto`` choice go: the run's cache, else this machine's."""
     if store.enabled:
         return store.root
-    from .backends import machine_cache_dir
-
     return machine_cache_dir()
 
 
@@ -221,9 +216,7 @@ class Embedder:
     ):
         self.choice: dict = {}
         if cfg.backend == "auto":
-            from .backends import choose
-
-            backend, self.choice, chosen = choose(cfg, _model_dir(store), log)
+            backend, self.choice, chosen = choose(cfg, _model_dir(store), log, load=load_encoder)
             cfg = cfg.model_copy(update={"backend": backend})
             encoder = encoder or chosen
         self.cfg = cfg

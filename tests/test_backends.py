@@ -215,7 +215,14 @@ class TestAuto:
     def test_measure_reports_rates_and_cosines(self, tmp_path, sample):
         # The real measurement, on a handful of texts: figures present, nothing timed here.
         figures, encoders = backends.measure(
-            self.cfg, tmp_path, ["torch"], sample[:6], check=4, rounds=1, round_size=2
+            self.cfg,
+            tmp_path,
+            ["torch"],
+            sample[:6],
+            check=4,
+            rounds=1,
+            round_size=2,
+            load=load_encoder,
         )
         assert set(figures) == set(encoders) == {"torch"}
         assert figures["torch"]["docs_per_s"] > 0 and figures["torch"]["mean_cosine"] > 0.9999
