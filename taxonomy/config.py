@@ -85,7 +85,11 @@ class CorpusConfig(_Section):
 class EmbeddingConfig(_Section):
     # The bundled model; any sentence-transformers name or local path works too.
     model: str = "all-MiniLM-L6-v2"
-    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    # auto: the fastest backend that meets the fidelity bar on this machine, measured once
+    # per machine and model and remembered (taxonomy/backends.py).
+    backend: Literal[
+        "auto", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"
+    ] = "auto"
     batch_size: int = Field(default=32, ge=1, le=4096)
     max_seq_length: int = Field(default=256, ge=8, le=8192)
     normalize_embeddings: bool = True

@@ -199,10 +199,17 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
         )
     cfg = resolve_auto(cfg, len(corpus), corpus_format=corpus.format)
 
-    embedder = embedder or Embedder(cfg.embedding, store)
+    embedder = embedder or Embedder(cfg.embedding, store, log=log)
+    # speed: embedding.backend auto resolved (measured once per machine, or remembered), so
+    # config.yaml and later stages (assign, update) name the backend that made the vectors.
+    cfg.embedding = embedder.cfg
     with timer("embed", f"embedding {len(corpus)} papers with {cfg.embedding.model}"):
         X, estats = embedder.embed(corpus.texts)
     log(f"        {estats.n_cached} from cache, {estats.n_embedded} embedded")
+    if estats.backend_choice:
+        from .backends import describe
+
+        log(f"        {describe(estats.backend_choice)}")
 
     u, h = cfg.umap, cfg.hdbscan
     with timer("reduce", f"UMAP to {u.n_components}-D and 2-D (n_neighbors={u.n_neighbors})"):
@@ -365,8 +372,25 @@ def run_metrics(
         "outlier_share_hdbscan": round(float(np.mean(raw_ids == -1)), 4),
         "n_outliers_joined": n_joined,
         "embedding_cache": {"cached": estats.n_cached, "embedded": estats.n_embedded},
+        "embedding_backend": backend_metrics(estats),
         "seed": cfg.seed,
         "versions": dict(library_versions()),
+    }
+
+
+def backend_metrics(estats: EmbedStats) -> dict:
+    """The backend that embedded and, for ``auto``, the measured figures it was chosen by."""
+    c = estats.backend_choice
+    if not c:
+        return {"backend": estats.backend, "chosen_by": "config"}
+    return {
+        "backend": estats.backend,
+        "chosen_by": "auto",
+        "docs_per_s": c["docs_per_s"],
+        "vs_torch_fp32": c["vs_torch"],
+        "candidates_docs_per_s": {k: v.get("docs_per_s") for k, v in c["candidates"].items()},
+        "cpu": c["cpu"],
+        "measured_at": c["measured_at"],
     }
 
 
