@@ -79,9 +79,10 @@ def _check_replaceable(target: Path, marker: str) -> None:
             f"{target}: is the current directory or contains it; refusing to replace it"
         )
     if not (target / marker).is_file() and any(target.iterdir()):
+        kind = "a run directory" if marker == RUN_MARKER else "a folder this command wrote"
         raise OutputError(
-            f"{target}: exists and is not a folder this command wrote (no {marker}); refusing "
-            "to replace it even with --overwrite; choose another --out"
+            f"{target}: exists and is not {kind} (no {marker}); refusing to replace it "
+            "even with --overwrite; choose another --out"
         )
 
 
