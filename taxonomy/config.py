@@ -127,6 +127,9 @@ class TaxonomyConfig(_Section):
     levels: Union[int, Auto] = "auto"
     # Number of top-level nodes.
     top_level: Union[int, Auto] = "auto"
+    # How leaf topics get their parents (taxonomy/shape.py): Ward on centroids, HDBSCAN's
+    # condensed tree, or EVoC's cluster layers.
+    parents: Literal["ward", "density", "evoc"] = "ward"
 
     @field_validator("levels")
     @classmethod

@@ -232,6 +232,7 @@ class Labeller:
         self.doc_terms = self.vectorizer.fit_transform(texts).tocsr()
         self.vocab = self.vectorizer.get_feature_names_out()
         self.n_words = np.array([len(v.split()) for v in self.vocab])
+        self.plain_word = np.array([v.isalnum() for v in self.vocab])
         doc_freq = np.asarray((self.doc_terms > 0).sum(axis=0)).ravel()
         self.fragment = fragment_mask(self.vocab, doc_freq)
         self._build_name_vocab(doc_freq)
@@ -334,7 +335,8 @@ class Labeller:
 
     def _top_words(self, row: sp.csr_matrix) -> list[str]:
         idx, vals = row.indices, row.data
-        uni = self.n_words[idx] == 1
+        # Unigrams the NPMI reference also has as one token (it splits "pre-trained" in two).
+        uni = (self.n_words[idx] == 1) & self.plain_word[idx]
         order = np.argsort(-vals[uni], kind="stable")
         return [str(self.vocab[i]) for i in idx[uni][order][:10]]
 

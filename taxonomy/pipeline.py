@@ -23,9 +23,10 @@ from .config import RunConfig, resolve_auto
 from .corpus import Corpus, load_corpus
 from .embed import Embedder, EmbedStats
 from .errors import InputError
-from .hierarchy import Taxonomy, build_taxonomy, level_sizes
+from .hierarchy import Taxonomy
 from .label import Labeller
 from .reduce import REDUCE_VERSION, reduce_embeddings
+from .shape import shape_taxonomy
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -173,9 +174,18 @@ def fit(
 
     n_topics = int(topic_ids.max()) + 1
     with timer("taxonomy", f"grouping {n_topics} topics into a taxonomy"):
-        sizes = level_sizes(n_topics, cfg.taxonomy.levels, cfg.taxonomy.top_level)
-        # Grouped in the UMAP space the topics were found in (see hierarchy.py).
-        tax = build_taxonomy(Z, topic_ids, sizes)
+        # Grouped in the UMAP space the topics were found in (see shape.py).
+        tax = shape_taxonomy(
+            cfg.taxonomy.parents,
+            points=Z,
+            embeddings=X,
+            topic_ids=topic_ids,
+            levels=cfg.taxonomy.levels,
+            top_level=cfg.taxonomy.top_level,
+            min_cluster_size=h.min_cluster_size,
+            min_samples=h.min_samples,
+            random_state=cfg.seed,
+        )
 
     with timer("label", f"naming {len(tax.nodes)} nodes"):
         lab = cfg.labels
