@@ -558,8 +558,16 @@ def rebuild(notes: str) -> None:
 
 
 def notes_text() -> str:
-    path = RESULTS / "quality_notes.md"
-    return path.read_text(encoding="utf-8") if path.exists() else ""
+    """The hand-written notes, then the tuning-half tables (``tune_shape.py``) a level down."""
+    parts = []
+    for name in ("quality_notes.md", "tuning.md"):
+        path = RESULTS / name
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            if name == "tuning.md":
+                lines = ["#" + ln if ln.startswith("#") else ln for ln in lines]
+            parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -596,6 +604,12 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--set is for the tuning half: defaults are not chosen on the test half")
     tag = "".join(f"+{k}={v}" for k, v in sorted(overrides.items()))
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(SEEDS)
+
+    if args.half == "test" and not args.only and not args.seeds:
+        # One command for everything: the tuning-half checks first (skipped when saved).
+        import tune_shape
+
+        tune_shape.main([])
 
     from taxonomy.embed import load_sentence_transformer
 

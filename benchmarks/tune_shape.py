@@ -38,6 +38,21 @@ SEED = 42
 OUT = RESULTS / "tuning.json"
 
 
+def plscan_layers(
+    points: np.ndarray, min_cluster_size: int, min_samples: int | None
+) -> list[np.ndarray]:
+    """fast_hdbscan (the ``bench`` extra)'s layered clusterings of the clustering space, finest first (-1 = noise)."""
+    from fast_hdbscan.layer_clusters import build_cluster_layers
+
+    layers = build_cluster_layers(
+        np.ascontiguousarray(points, dtype=np.float32),
+        min_samples=min_samples or min_cluster_size,
+        base_min_cluster_size=min_cluster_size,
+        reproducible=True,
+    )[0]
+    return [np.asarray(layer) for layer in layers]
+
+
 def level_scores(tax, topic_ids, gold) -> list[dict]:
     rows = []
     for lv in range(1, tax.n_levels + 1):
@@ -95,7 +110,7 @@ def tune(name: str, tmp: Path) -> dict:
             min_samples=h.min_samples,
             random_state=SEED,
         )
-    from taxonomy.shape import layered_members, plscan_layers, taxonomy_from_members
+    from taxonomy.shape import layered_members, taxonomy_from_members
 
     variants["density layers (fast_hdbscan, UMAP space)"] = lambda: taxonomy_from_members(
         r.topic_ids,
@@ -141,8 +156,10 @@ def write_md(results: dict) -> None:
     lines = [
         "# Default decisions, re-checked on the tuning halves",
         "",
-        ("Regenerate: `nice -n 10 .venv/bin/python benchmarks/tune_shape.py` (tuning halves only; "
-        "seed 42; NMI / ARI over all papers of the half, outliers as one class)."),
+        (
+            "Regenerate: `nice -n 10 .venv/bin/python benchmarks/tune_shape.py` (tuning halves only; "
+            "seed 42; NMI / ARI over all papers of the half, outliers as one class)."
+        ),
         "",
     ]
     for name, res in results.items():

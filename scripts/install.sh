@@ -7,7 +7,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0" || .venv/bin/python -m pip install -q "torch>=2.1"
-.venv/bin/python -m pip install -q -e ".[test,onnx,distributed]"
+.venv/bin/python -m pip install -q -e ".[test,onnx,distributed,bench]"
 # A real browser for the report tests (Debian's chromium), when we may install system packages.
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "installing chromium for the report tests (apt-get)" >&2

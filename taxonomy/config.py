@@ -127,9 +127,10 @@ class TaxonomyConfig(_Section):
     levels: Union[int, Auto] = "auto"
     # Number of top-level nodes.
     top_level: Union[int, Auto] = "auto"
-    # How leaf topics get their parents (taxonomy/shape.py): Ward on centroids, HDBSCAN's
-    # condensed tree, or EVoC's cluster layers.
-    parents: Literal["ward", "density", "evoc"] = "ward"
+    # How leaf topics get their parents (taxonomy/shape.py): EVoC's cluster layers (their
+    # coarsest layer of 4-12 nodes is the top level), Ward on the centroids, or HDBSCAN's
+    # condensed tree. Chosen on the tuning halves (benchmarks/results/quality.md).
+    parents: Literal["evoc", "ward", "density"] = "evoc"
 
     @field_validator("levels")
     @classmethod

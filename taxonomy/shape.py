@@ -2,6 +2,13 @@
 
 Three ways to group the leaf topics (``taxonomy.parents``):
 
+``evoc`` (default)
+    EVoC's cluster layers (its own kNN graph and node embedding of the raw
+    embeddings, then density clusters at several resolutions). Each layer is
+    mapped onto our leaves by majority vote; the top level is the coarsest layer
+    with 4-12 nodes, so its count is the data's, not a formula's. On the tuning
+    halves its top level agreed best with the coarsest gold level on average
+    (benchmarks/results/quality.md).
 ``ward``
     Ward linkage on the leaf centroids in the clustering (UMAP) space, node
     counts per level from :func:`~taxonomy.hierarchy.level_sizes`.
@@ -9,12 +16,9 @@ Three ways to group the leaf topics (``taxonomy.parents``):
     The density tree HDBSCAN builds anyway: the condensed tree of an HDBSCAN
     fit on the same points with the same settings. Two leaves are as far apart
     as the density level (1 / lambda) at which their branches of the tree split;
-    the tree is cut at the same counts as ``ward``.
-``evoc``
-    EVoC's cluster layers (its own kNN graph and node embedding of the raw
-    embeddings, then density clusters at several resolutions). Each layer is
-    mapped onto our leaves by majority vote; the top level is the coarsest layer
-    with 4-12 nodes, so its count is the data's, not a formula's.
+    the tree is cut at the same counts as ``ward``. Best on arXiv's fields
+    (physics | cs | math), but elsewhere the tree's top splits peel off small
+    groups and leave one node with most papers.
 
 Every option returns ``member[level]``: the node index of each leaf topic at
 ``level`` (1 = top), nested by construction; :func:`taxonomy_from_members`
@@ -23,6 +27,7 @@ turns it into the :class:`~taxonomy.hierarchy.Taxonomy`.
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -165,27 +170,28 @@ def cut_members(dist: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) -> di
 
 
 def evoc_layers(embeddings: np.ndarray, random_state: int) -> list[np.ndarray]:
-    """EVoC's cluster layers of the raw embeddings, finest first (-1 = noise)."""
+    """EVoC's cluster layers of the raw embeddings, finest first (-1 = noise).
+
+    Run on one numba thread (restored afterwards): with several, EVoC's
+    result depends on the thread count, so the same seed gave other layers on
+    a machine with other cores.
+    """
     import evoc
+    import numba
 
-    model = evoc.EVoC(random_state=random_state)
-    model.fit(np.ascontiguousarray(embeddings, dtype=np.float32))
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        # On a few dozen papers EVoC's graph has empty rows (log2 of 0); it then finds one
+        # cluster and the caller falls back to Ward, so its warnings say nothing to the user.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            model = evoc.EVoC(random_state=random_state)
+            model.fit(np.ascontiguousarray(embeddings, dtype=np.float32))
+    finally:
+        numba.set_num_threads(threads)
     return [np.asarray(layer) for layer in model.cluster_layers_]
-
-
-def plscan_layers(
-    points: np.ndarray, min_cluster_size: int, min_samples: int | None
-) -> list[np.ndarray]:
-    """fast_hdbscan's layered clusterings of the clustering space, finest first (-1 = noise)."""
-    from fast_hdbscan.layer_clusters import build_cluster_layers
-
-    layers = build_cluster_layers(
-        np.ascontiguousarray(points, dtype=np.float32),
-        min_samples=min_samples or min_cluster_size,
-        base_min_cluster_size=min_cluster_size,
-        reproducible=True,
-    )[0]
-    return [np.asarray(layer) for layer in layers]
 
 
 def vote(layer: np.ndarray, topic_ids: np.ndarray, points: np.ndarray) -> np.ndarray:
