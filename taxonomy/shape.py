@@ -227,7 +227,7 @@ def layered_members(
 
     Every layer is mapped onto the leaves by :func:`vote`. The top level is the
     coarsest layer giving 4-12 parents (``sizes[0]`` parents when ``fixed_top``
-    or when no layer does, taken from the nearest layer and Ward on its groups);
+    or when no layer does: the coarsest finer layer, its groups merged by Ward);
     each level between takes the layer whose count is nearest (on a log scale)
     the geometric step from the top to the leaves. Nesting is then enforced from
     the leaves up: a node goes to the parent holding most of its papers.
@@ -240,17 +240,13 @@ def layered_members(
     lo, hi = min(MIN_TOP_LEVEL, max(2, n_topics // 2)), MAX_TOP_LEVEL
     inside = [i for i, k in enumerate(counts) if lo <= k <= hi]
     if inside and not fixed_top:
-        top = min(inside, key=lambda i: counts[i])
-        top_map = mapped[top]
+        top_map = mapped[min(inside, key=lambda i: counts[i])]
     else:
-        top_map = _merge_to(
-            mapped[int(np.argmin([abs(np.log(k / sizes[0])) for k in counts]))]
-            if mapped
-            else np.arange(n_topics),
-            sizes[0],
-            topic_ids,
-            points,
-        )
+        # The coarsest layer finer than the wanted count, merged down to it by Ward (a
+        # coarser layer would break the 4-12 bound); no such layer: Ward on the leaves.
+        finer = [i for i, k in enumerate(counts) if k > sizes[0]]
+        base = mapped[min(finer, key=lambda i: counts[i])] if finer else np.arange(n_topics)
+        top_map = _merge_to(base, sizes[0], topic_ids, points)
     k_top = len(set(top_map.tolist()))
     chosen = {1: top_map, n_levels: np.arange(n_topics)}
     for level in range(2, n_levels):

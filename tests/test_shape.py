@@ -77,3 +77,21 @@ def test_parents_option_is_validated():
     assert build_config({"taxonomy": {"parents": "density"}}).taxonomy.parents == "density"
     with pytest.raises(ConfigError, match="taxonomy.parents"):
         build_config({"taxonomy": {"parents": "kmeans"}})
+
+
+def test_layers_too_coarse_still_give_a_readable_top_level():
+    from taxonomy.hierarchy import level_sizes
+    from taxonomy.shape import layered_members
+
+    rng = np.random.default_rng(0)
+    topic_ids = np.repeat(np.arange(20), 5)
+    points = rng.normal(size=(topic_ids.size, 5)) + topic_ids[:, None] * 0.5
+    coarse = topic_ids // 7  # 3 groups: below the top level's lower bound
+    fine = topic_ids // 2  # 10 groups
+    fine[::5] = -1  # some noise
+    for layers in ([coarse], [coarse, fine]):
+        member = layered_members(layers, topic_ids, points, level_sizes(20, "auto", "auto"))
+        top = len(set(member[1].tolist()))
+        assert 4 <= top <= 12
+        # Nested: leaves of one top node share it, every leaf has one.
+        assert member[max(member)].tolist() == list(range(20))
