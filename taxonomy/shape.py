@@ -270,6 +270,7 @@ def _merge_to(groups: np.ndarray, k: int, topic_ids: np.ndarray, points: np.ndar
     """Leaf -> group with at most ``k`` groups: Ward on the groups' centroids when there are more."""
     from sklearn.cluster import AgglomerativeClustering
 
+    groups = np.unique(groups, return_inverse=True)[1]  # ids 0..G-1 (votes leave gaps)
     n_groups = int(groups.max()) + 1
     if n_groups <= k:
         return groups

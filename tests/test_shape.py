@@ -89,7 +89,8 @@ def test_layers_too_coarse_still_give_a_readable_top_level():
     coarse = topic_ids // 7  # 3 groups: below the top level's lower bound
     fine = topic_ids // 2  # 10 groups
     fine[::5] = -1  # some noise
-    for layers in ([coarse], [coarse, fine]):
+    finer = np.minimum(topic_ids, 14) * 3  # 15 groups, ids with gaps: above the bound
+    for layers in ([coarse], [coarse, fine], [coarse, finer]):
         member = layered_members(layers, topic_ids, points, level_sizes(20, "auto", "auto"))
         top = len(set(member[1].tolist()))
         assert 4 <= top <= 12
