@@ -35,6 +35,7 @@ LIBRARIES = [
     "torch",
     "umap-learn",
     "hdbscan",
+    "evoc",
     "scikit-learn",
     "numpy",
     "bertopic",
@@ -174,7 +175,7 @@ def fit(
 
     n_topics = int(topic_ids.max()) + 1
     with timer("taxonomy", f"grouping {n_topics} topics into a taxonomy"):
-        # Grouped in the UMAP space the topics were found in (see shape.py).
+        # Parents by cfg.taxonomy.parents (shape.py): EVoC layers of X, or Ward / density in Z.
         tax = shape_taxonomy(
             cfg.taxonomy.parents,
             points=Z,
