@@ -29,7 +29,7 @@ class TestNeutralReference:
 
 
 class TestHoldoutHalf:
-    IDS = [f"paper-{i}" for i in range(4000)]
+    IDS = tuple(f"paper-{i}" for i in range(4000))
 
     def test_deterministic(self):
         assert [holdout_half(i) for i in self.IDS] == [holdout_half(i) for i in self.IDS]
