@@ -264,6 +264,10 @@ class TaxonomyConfig(_Section):
     levels: int | Auto = "auto"
     # Number of top-level nodes.
     top_level: int | Auto = "auto"
+    # How leaf topics get their parents (taxonomy/shape.py): EVoC's cluster layers (their
+    # coarsest layer of 4-12 nodes is the top level), Ward on the centroids, or HDBSCAN's
+    # condensed tree. Chosen on the tuning halves (benchmarks/results/quality.md).
+    parents: Literal["evoc", "ward", "density"] = "evoc"
     # Topics the user asks for (a guided taxonomy): papers close to one form its node.
     seed_topics: list[SeedTopic] = []
     # A paper joins its most similar seed topic when the cosine reaches this (BERTopic's name
