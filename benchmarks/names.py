@@ -16,7 +16,7 @@ and group names (``category_names.tsv``), Papers-with-Code area and task slugs
 with "-" read as a space. They check names only; no namer sees them.
 
 Each corpus is scored on a fit of all its papers and on a fit of its test half
-(benchmarks/halves.py): name rules were developed on the tuning halves only.
+(the halves of benchmarks/quality.py): name rules were developed on the tuning halves only.
 
     nice .venv/bin/python benchmarks/names.py                 # arXiv 18k and PwC, all + test half
     nice .venv/bin/python benchmarks/names.py --only pwc --halves tune   # what development looks at
@@ -38,9 +38,9 @@ import numpy as np
 from taxonomy.cache import ArrayStore
 from taxonomy.config import build_config
 from taxonomy.embed import Embedder
+from taxonomy.evaluate import holdout_half
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from halves import half_of
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "datasets"
@@ -101,7 +101,9 @@ def half_file(spec: dict, id_field: str, half: str, tmp: Path) -> dict:
     with gzip.open(src, "rt", encoding="utf-8") as fh, open(out, "w", encoding="utf-8") as dst:
         for line in fh:
             rec = json.loads(line)
-            if half_of(rec, id_field) == half:
+            # The halves of benchmarks/quality.py: PwC's own split, else the id hash.
+            own = {"valid": "tune", "test": "test"}.get(rec.get("split"))
+            if (own or holdout_half(str(rec[id_field]))) == half:
                 dst.write(line if line.endswith("\n") else line + "\n")
     return {**spec["corpus"], "path": str(out)}
 
