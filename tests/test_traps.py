@@ -71,3 +71,27 @@ def test_relative_paths_in_a_config_follow_the_working_directory(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     cfg = load_config(Path("conf/mine.yaml"))
     assert cfg.seed == 3 and cfg.output_dir == "runs"
+
+
+def test_a_sweep_with_fit_sample_writes_every_paper(tmp_path, monkeypatch):
+    """Sweeps used to re-implement the run and skip the assigned rest of a sampled fit."""
+    import csv
+
+    from taxonomy.sweep import load_experiment, run_sweep
+
+    monkeypatch.chdir(REPO)
+    exp_file = tmp_path / "exp.yaml"
+    exp_file.write_text(
+        "base: config/default.yaml\n"
+        f"output_dir: {tmp_path / 'out'}\n"
+        f"cache: {{dir: {tmp_path / 'cache'}}}\n"
+        "embedding: {show_progress_bar: false}\n"
+        "engine: {fit_sample: 40}\n"
+        "sweep:\n  hdbscan.min_cluster_size: [4]\n"
+    )
+    result = run_sweep(load_experiment(exp_file), log=lambda m: None)
+    point = result.root / result.rows[0]["point"]
+    with open(point / "documents.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 66
+    assert sum(r["placement"] in ("assigned", "outlier") for r in rows) >= 26
