@@ -39,6 +39,11 @@ class CorpusConfig(_Section):
     gold_fields: list[str] = []
     encoding: str = "utf-8"
     max_docs: int | None = Field(default=None, ge=1)
+    # When each paper appeared (topics over time, timeline.py): a field name, "auto" (the first of
+    # date, published, listing_date, update_date a record has) or null for none.
+    date_field: str | None = "auto"
+    # A paper with no date takes the year-month of its arXiv id (2503.01234 -> 2025-03).
+    date_from_id: bool = False
 
     @field_validator("path")
     @classmethod
@@ -127,6 +132,10 @@ class TaxonomyConfig(_Section):
     levels: Union[int, Auto] = "auto"
     # Number of top-level nodes.
     top_level: Union[int, Auto] = "auto"
+    # Periods of topics over time; auto picks from the dates' span (timeline.choose_time_bin).
+    time_bin: Literal["auto", "week", "month", "quarter", "year"] = "auto"
+    # Periods at the end that count as "recent" for rising/fading; auto = a quarter of them.
+    recent_periods: Union[int, Auto] = "auto"
 
     @field_validator("levels")
     @classmethod
@@ -140,6 +149,13 @@ class TaxonomyConfig(_Section):
     def _top(cls, v: Any) -> Any:
         if v != "auto" and v < 2:
             raise ValueError("an integer >= 2 or 'auto'")
+        return v
+
+    @field_validator("recent_periods")
+    @classmethod
+    def _recent(cls, v: Any) -> Any:
+        if v != "auto" and v < 1:
+            raise ValueError("an integer >= 1 or 'auto'")
         return v
 
 

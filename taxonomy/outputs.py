@@ -279,10 +279,12 @@ def run_files(result) -> dict[str, str | Callable[[Path], None]]:
     from .assign import save_assign_model
     from .config import dump_config
     from .report import render_report, save_map_image
+    from .runstate import run_state_files
+    from .timeline import timeline_files
 
     metrics = dict(result.metrics, seconds=result.seconds)
     tree = tree_dict(result)
-    return {
+    files = {
         "documents.csv": csv_text(DOCUMENT_COLUMNS, documents_rows(result)),
         "topics.csv": csv_text(TOPIC_COLUMNS, topics_rows(result)),
         "taxonomy.yaml": yaml_text(tree),
@@ -294,3 +296,14 @@ def run_files(result) -> dict[str, str | Callable[[Path], None]]:
         # What 'taxonomy assign' needs to place new papers (taxonomy/assign.py).
         "model/assign.npz": lambda path: save_assign_model(result, path),
     }
+    # What 'taxonomy update' and 'run --previous' build on (taxonomy/runstate.py).
+    files.update(
+        run_state_files(
+            result.corpus, result.embeddings, result.topic_ids, result.probabilities, result.xy
+        )
+    )
+    if result.timeline is not None:
+        files.update(timeline_files(result.timeline, result.taxonomy))
+    if result.changes is not None:
+        files["changes.json"] = json_text(result.changes)
+    return files

@@ -26,6 +26,7 @@ from .errors import InputError
 from .hierarchy import Taxonomy, build_taxonomy, level_sizes
 from .label import Labeller
 from .reduce import REDUCE_VERSION, reduce_embeddings
+from .timeline import Timeline, tree_metrics, tree_timeline
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -56,6 +57,10 @@ class RunResult:
     out_dir: Path | None = None
     # Papers left out of a sampled fit (engine.fit_sample); run() places them with assign.
     rest: Corpus | None = None
+    # Topics over time (timeline.py); None when no paper has a date.
+    timeline: Timeline | None = None
+    # What changed against a previous run or in an update (changes.json); None for a plain run.
+    changes: dict | None = None
 
 
 class StageTimer:
@@ -193,10 +198,23 @@ def fit(
         )
         labeller.label_tree(tax)
 
+    with timer("timeline", "topics over time"):
+        timeline = tree_timeline(
+            corpus.dates,
+            tax,
+            time_bin=cfg.taxonomy.time_bin,
+            recent_periods=cfg.taxonomy.recent_periods,
+        )
+        if timeline is not None:  # the resolved bin goes to config.yaml; updates keep it
+            cfg.taxonomy.time_bin = timeline.time_bin
+
     result = RunResult(
         cfg, corpus, X, Z, xy, topic_ids, probs, tax, seconds=timer.seconds, rest=rest
     )
+    result.timeline = timeline
     result.metrics = run_metrics(result, estats, raw_ids, n_joined)
+    if timeline is not None:
+        result.metrics.update(tree_metrics(timeline, tax))
     with timer(
         "evaluate",
         "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else ""),
@@ -244,13 +262,28 @@ def run(
     out_dir: Path | None = None,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
+    previous: Path | None = None,
 ) -> RunResult:
-    """Fit and write the run directory (``out_dir`` or ``<output_dir>/<name>``)."""
+    """Fit and write the run directory (``out_dir`` or ``<output_dir>/<name>``).
+
+    With ``previous`` (a run directory), nodes keep that run's ids and names where
+    they match it (lineage.py) and ``changes.json`` says what changed.
+    """
     from .outputs import check_target, run_files, write_run_dir
 
     target = Path(out_dir) if out_dir else Path(cfg.output_dir) / cfg.name
     check_target(target, overwrite)  # before any work: fail fast, clobber nothing
+    prev = None
+    if previous is not None:
+        from .runstate import load_run
+
+        prev = load_run(previous)
     result = fit(cfg, log=log)
+    if prev is not None:
+        from .lineage import refit_against
+
+        log(f"[lineage] matching the tree to {previous}")
+        refit_against(result, prev)
     log(f"[write] {target}")
     extra_rows = ""
     if result.rest is not None:

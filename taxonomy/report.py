@@ -172,6 +172,13 @@ def report_data(result, metrics: dict) -> tuple[dict, list[str]]:
         "metrics": metrics,
         "config": result.cfg.model_dump(mode="json"),
     }
+    if result.timeline is not None:  # sparklines, trends panel, time filter (timeline.py)
+        from .timeline import report_payload
+
+        core["time"] = report_payload(result.timeline)
+        core["docs"]["period"] = result.timeline.doc_period.astype(int).tolist()
+    if result.changes is not None:
+        core["changes"] = result.changes
     abstracts = [shorten_abstract(a, limit) for a in c.abstracts] if limit > 0 else []
     return core, abstracts
 
