@@ -61,6 +61,9 @@ HISTORY_FILE = "model/updates.json"
 POOL_MAX = 5000
 # A pool group must be at least as cohesive as this quantile of the fit's topics.
 COHESION_QUANTILE = 0.1
+# A paper of a proposed topic is as close to its centre as this quantile of the fit's papers
+# are to their topics' centres.
+MEMBER_QUANTILE = 0.05
 # A pooled paper joins an update-born topic when at least as close as this quantile of its members.
 JOIN_QUANTILE = 0.1
 CHANGE_LIST = 20
@@ -82,8 +85,24 @@ def cohesion(X: np.ndarray) -> float:
     return float((X @ c).mean())
 
 
-def topic_cohesions(X: np.ndarray, topic_ids: np.ndarray, topics: list[int]) -> np.ndarray:
-    return np.array([cohesion(X[topic_ids == t]) for t in topics if (topic_ids == t).any()])
+def fit_bars(X: np.ndarray, topic_ids: np.ndarray, topics: list[int]) -> tuple[float, float]:
+    """What a proposed topic must match, from the fit's topics (unit embeddings ``X``):
+    the ``COHESION_QUANTILE`` of their cohesions, and the ``MEMBER_QUANTILE`` of their
+    papers' cosines to their own topic's centroid."""
+    cohesions, sims = [], []
+    for t in topics:
+        members = X[topic_ids == t]
+        if len(members):
+            c = members.mean(axis=0)
+            s = members @ (c / max(float(np.linalg.norm(c)), 1e-12))
+            cohesions.append(float(s.mean()))
+            sims.append(s)
+    if not cohesions:
+        return -1.0, -1.0
+    return (
+        float(np.quantile(cohesions, COHESION_QUANTILE)),
+        float(np.quantile(np.concatenate(sims), MEMBER_QUANTILE)),
+    )
 
 
 def pool_groups(
@@ -94,12 +113,15 @@ def pool_groups(
     cluster_selection_method: str = "eom",
     cluster_selection_epsilon: float = 0.0,
     min_cohesion: float = -1.0,
+    min_similarity: float = -1.0,
 ) -> list[np.ndarray]:
     """Dense groups among pooled papers (unit embeddings ``X``): indices into ``X``, largest first.
 
     HDBSCAN with the fit's settings on cosine distances; a single dense group is
-    allowed (a pool often holds one new topic and scattered misfits). A group is
-    kept only when its :func:`cohesion` is at least ``min_cohesion``.
+    allowed (a pool often holds one new topic and scattered misfits). A paper stays
+    out of a group when its cosine to the group's centroid is below
+    ``min_similarity``; a group is kept only when it still has ``min_cluster_size``
+    papers and its :func:`cohesion` is at least ``min_cohesion``.
     """
     import hdbscan
 
@@ -108,17 +130,46 @@ def pool_groups(
         return []
     D = np.clip(1.0 - (X @ X.T).astype(np.float64), 0.0, 2.0)
     np.fill_diagonal(D, 0.0)
-    labels = hdbscan.HDBSCAN(
+    h = hdbscan.HDBSCAN(
         min_cluster_size=min_cluster_size,
         min_samples=min_samples,
         metric="precomputed",
         cluster_selection_method=cluster_selection_method,
         cluster_selection_epsilon=cluster_selection_epsilon,
         allow_single_cluster=True,
-    ).fit_predict(D)
-    groups = [np.flatnonzero(labels == g) for g in sorted(set(labels.tolist()) - {-1})]
-    groups = [g for g in groups if g.size >= min_cluster_size and cohesion(X[g]) >= min_cohesion]
+    ).fit(D)
+    groups = []
+    for label in sorted(set(h.labels_.tolist()) - {-1}):
+        g = np.flatnonzero(h.labels_ == label)
+        # Misfits that hang on a group only where it was born stay pooled: a member must be
+        # as close to the group's centre as the fit's papers are to their topics'.
+        c = X[g].mean(axis=0)
+        g = g[X[g] @ (c / max(float(np.linalg.norm(c)), 1e-12)) >= min_similarity]
+        if g.size >= min_cluster_size and cohesion(X[g]) >= min_cohesion:
+            groups.append(g)
     return sorted(groups, key=lambda g: (-g.size, int(g[0])))
+
+
+def base_pool_mask(base: SavedRun, n: int) -> np.ndarray:
+    """Papers of the new run that were in the base run's pool."""
+    mask = np.zeros(n, dtype=bool)
+    mask[: len(base.topic_ids)] = base.topic_ids == -1
+    return mask
+
+
+def join_topics(X: np.ndarray, topic_ids: np.ndarray, probs: np.ndarray, topics: list[int]) -> int:
+    """Papers that fit no topic (-1) join one of ``topics`` by :func:`join_born_topics`;
+    ``topic_ids`` and ``probs`` (cosine to the centroid) change in place. Returns how many."""
+    misfit = np.flatnonzero(topic_ids == -1)
+    members = {t: X[topic_ids == t] for t in topics}
+    joined = join_born_topics(X[misfit], members)
+    took = joined >= 0
+    for t in set(joined[took].tolist()):
+        c = unit(members[t].mean(axis=0, keepdims=True))[0]
+        rows = misfit[joined == t]
+        probs[rows] = np.clip(X[rows] @ c, 0.0, 1.0)
+    topic_ids[misfit[took]] = joined[took]
+    return int(took.sum())
 
 
 def join_born_topics(
@@ -379,35 +430,25 @@ def update_run(
         )
     with timer("place", "placing them with the fit's rule (assign)"):
         placed = model.place(X_new, [text_key(t) for t in new.texts])
-        topics_new = placed.topic_ids.astype(np.int64).copy()
-        probs_new = placed.probabilities.astype(np.float32).copy()
-        fit_topics = set(history["fit_topics"])
-        born = {
-            int(t): base.embeddings[base.topic_ids == t]
-            for t in np.unique(base.topic_ids)
-            if t >= 0 and int(t) not in fit_topics
-        }
-        misfit = np.flatnonzero(topics_new == -1)
-        joined = join_born_topics(X_new[misfit], born)
-        topics_new[misfit] = joined
-        n_joined = int((joined >= 0).sum())
-        n_placed = int(len(new) - misfit.size)
-
+    n_placed = int((placed.topic_ids >= 0).sum())
     X = np.concatenate([base.embeddings, X_new])
-    topic_ids = np.concatenate([base.topic_ids, topics_new])
-    probs = np.concatenate([base.probabilities, probs_new])
+    topic_ids = np.concatenate([base.topic_ids, placed.topic_ids.astype(np.int64)])
+    probs = np.concatenate([base.probabilities, placed.probabilities.astype(np.float32)])
     xy = np.concatenate([base.xy, placed.xy.astype(np.float32)])
     origin = np.concatenate([base.origin, np.full(len(new), number, np.int16)])
+    pooled_before = int((base.topic_ids == -1).sum())
     corpus = concat_corpora(base.corpus, new, cfg.corpus.gold_fields)
     tree = copy.deepcopy(base.tree)
+    fit_topics = set(history["fit_topics"])
     h = cfg.hdbscan
     with timer("pool", "looking for new topics among papers that fit none"):
+        # This update's misfits and the pool so far: first into topics of earlier updates.
+        born = [int(t) for t in np.unique(topic_ids) if t >= 0 and int(t) not in fit_topics]
+        join_topics(X, topic_ids, probs, born)
         pool = np.flatnonzero(topic_ids == -1)
         pool = pool[np.argsort(-origin[pool], kind="stable")][:POOL_MAX]  # most recent first
         pool.sort()
-        bar = float(
-            np.quantile(topic_cohesions(X, topic_ids, sorted(fit_topics)), COHESION_QUANTILE)
-        )
+        bar, near = fit_bars(X, topic_ids, sorted(fit_topics))
         groups = [
             pool[g]
             for g in pool_groups(
@@ -417,25 +458,32 @@ def update_run(
                 cluster_selection_method=h.cluster_selection_method,
                 cluster_selection_epsilon=h.cluster_selection_epsilon,
                 min_cohesion=bar,
+                min_similarity=near,
             )
         ]
     new_topics = []
     if groups:
         with timer("label", f"naming {len(groups)} new topic{'s' * (len(groups) > 1)}"):
             new_topics = add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder)
+            # The rest of the pool joins them when close enough, as later papers will.
+            join_topics(X, topic_ids, probs, [t["topic_id"] for t in new_topics])
     tax = tree_taxonomy(tree, topic_ids, corpus.ids)
     grew, shrank = share_changes(
         tax, origin < number, origin == number, int((origin < number).sum()), len(new)
     )
     for t in new_topics:
         t["size"] = tax.nodes[t["node_id"]].size
-    n_pooled = int(((topic_ids == -1) & (origin == number)).sum())
+    mine = origin == number
+    n_pooled = int((mine & (topic_ids == -1)).sum())
+    n_in_new = int(np.isin(topic_ids[mine], [t["topic_id"] for t in new_topics]).sum())
+    n_joined = len(new) - n_placed - n_in_new - n_pooled
     changes = {
         "kind": "update",
         "summary": (
             f"Update {number} of {history['base_run']}: {len(new)} papers added "
             f"({n_placed} placed in the fit's topics, {n_joined} in topics of earlier updates, "
-            f"{n_pooled} pooled); {len(new_topics)} new topic{'' if len(new_topics) == 1 else 's'}; "
+            f"{n_in_new} in new topics, {n_pooled} pooled); "
+            f"{len(new_topics)} new topic{'' if len(new_topics) == 1 else 's'}; "
             f"the pool holds {int((topic_ids == -1).sum())} papers."
         ),
         "base_run": history["base_run"],
@@ -446,14 +494,19 @@ def update_run(
             added=len(new),
             placed=n_placed,
             joined_update_topics=n_joined,
+            in_new_topics=n_in_new,
             pooled=n_pooled,
-            new_topic_papers=int(sum(g.size for g in groups)),
         ),
         "pool": {
             "size": int((topic_ids == -1).sum()),
+            "before": pooled_before,
+            "left_for_topics": int(
+                ((origin < number) & (base_pool_mask(base, len(X))) & (topic_ids >= 0)).sum()
+            ),
             "min_cluster_size": int(h.min_cluster_size),
             "min_samples": h.min_samples,
             "min_cohesion": round(bar, 4),
+            "min_similarity": round(near, 4),
         },
         "new_topics": new_topics,
         "grew": grew,
@@ -622,7 +675,8 @@ def main_update(args: argparse.Namespace) -> int:
     names = "; ".join(f"'{t['label']}' under '{t['parent_label']}'" for t in c["new_topics"])
     print(
         f"{p['added']} papers added: {p['placed']} placed, {p['joined_update_topics']} in topics "
-        f"of earlier updates, {p['pooled']} pooled (pool {c['pool']['size']}); "
+        f"of earlier updates, {p['in_new_topics']} in new topics, {p['pooled']} pooled "
+        f"(pool {c['pool']['size']}); "
         f"{len(c['new_topics'])} new topics{': ' + names if names else ''}; "
         f"{len(c['grew'])} grew, {len(c['shrank'])} shrank"
     )
