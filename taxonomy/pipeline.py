@@ -283,7 +283,9 @@ def run(
         from .lineage import refit_against
 
         log(f"[lineage] matching the tree to {previous}")
+        t0 = time.perf_counter()
         refit_against(result, prev)
+        result.seconds["lineage"] = round(time.perf_counter() - t0, 3)
     log(f"[write] {target}")
     extra_rows = ""
     if result.rest is not None:
