@@ -205,3 +205,30 @@ class TestPool:
         joined = join_born_topics(np.stack([X[29], -X[0]]), members)
         assert joined.tolist() == [7, -1]
         assert join_born_topics(X[:2], {}).tolist() == [-1, -1]
+
+
+def test_saved_papers_round_trip_and_an_appended_member_reads_as_one(tmp_path):
+    from datetime import date
+
+    from taxonomy.corpus import Corpus
+    from taxonomy.runstate import papers_gz, read_papers
+
+    c = Corpus(
+        ["a", "b", "c"],
+        ["T1", "Ünïcode ✓", ""],
+        ["x\ny", 'quote " and \\ back', "z"],
+        ["https://x", None, None],
+        {"group": ["cs", None, "physics"]},
+        dates=[date(2025, 1, 2), None, date(2026, 7, 1)],
+    )
+    path = tmp_path / "p.jsonl.gz"
+    path.write_bytes(papers_gz(c, range(2)) + papers_gz(c, range(2, 3)))
+    back = read_papers(path, ["group"])
+    assert (back.ids, back.titles, back.abstracts, back.urls) == (
+        c.ids,
+        c.titles,
+        c.abstracts,
+        c.urls,
+    )
+    assert back.dates == c.dates and back.gold == c.gold
+    assert papers_gz(c) == papers_gz(c)  # byte-stable
