@@ -7,7 +7,10 @@ An update never changes what an existing id means. It
    with an id already there are left out and counted;
 2. embeds the new papers and places them with the fit's own rule,
    :meth:`taxonomy.assign.AssignModel.place` on the run's ``model/assign.npz``
-   (the same as ``taxonomy assign``); a paper it puts in no topic (-1) may join a
+   (the same as ``taxonomy assign``). A paper fits no topic when the placement
+   says so (-1) or when, by the fit's own outlier rule, it would not have been
+   let into any topic: its cosine to every fit topic's centroid is below
+   ``hdbscan.outlier_threshold`` (:func:`fits_no_topic`). Such a paper may join a
    topic an earlier update proposed, when it is at least as close to that
    topic's centroid as nine in ten of its members are; otherwise it goes to the
    *pool*, kept in the run directory with every paper that fits no topic;
@@ -148,6 +151,30 @@ def pool_groups(
         if g.size >= min_cluster_size and cohesion(X[g]) >= min_cohesion:
             groups.append(g)
     return sorted(groups, key=lambda g: (-g.size, int(g[0])))
+
+
+def fits_no_topic(
+    X: np.ndarray,
+    fit_X: np.ndarray,
+    fit_topic_ids: np.ndarray,
+    topics: list[int],
+    threshold: float,
+) -> np.ndarray:
+    """True for papers (unit embeddings ``X``) that the fit would have left out.
+
+    The fit lets a paper HDBSCAN leaves out join a topic only when its cosine to
+    that topic's centroid is at least ``hdbscan.outlier_threshold``
+    (``cluster.assign_outliers``); a new paper below that bar for the centroid of
+    every topic of the fit (``fit_X``, ``fit_topic_ids``: the fit's papers) fits
+    none by the same confidence. ``AssignModel.place`` votes such papers into a
+    topic anyway (its neighbours all have one), so the update applies this too;
+    a placement that already says -1 for them makes it a no-op.
+    """
+    if not len(X) or not topics:
+        return np.zeros(len(X), dtype=bool)
+    C = np.stack([fit_X[fit_topic_ids == t].mean(axis=0) for t in topics])
+    C /= np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+    return (X @ C.T).max(axis=1) < threshold
 
 
 def base_pool_mask(base: SavedRun, n: int) -> np.ndarray:
@@ -428,18 +455,30 @@ def update_run(
             if len(new)
             else np.zeros((0, base.embeddings.shape[1]), np.float32)
         )
+    fit_topics = set(history["fit_topics"])
     with timer("place", "placing them with the fit's rule (assign)"):
         placed = model.place(X_new, [text_key(t) for t in new.texts])
-    n_placed = int((placed.topic_ids >= 0).sum())
+        topics_new = placed.topic_ids.astype(np.int64).copy()
+        fit_papers = base.origin == 0
+        outside = fits_no_topic(
+            X_new,
+            base.embeddings[fit_papers],
+            base.topic_ids[fit_papers],
+            sorted(fit_topics),
+            cfg.hdbscan.outlier_threshold,
+        )
+        topics_new[outside] = -1
+        probs_new = placed.probabilities.astype(np.float32).copy()
+        probs_new[topics_new == -1] = 0.0
+    n_placed = int((topics_new >= 0).sum())
     X = np.concatenate([base.embeddings, X_new])
-    topic_ids = np.concatenate([base.topic_ids, placed.topic_ids.astype(np.int64)])
-    probs = np.concatenate([base.probabilities, placed.probabilities.astype(np.float32)])
+    topic_ids = np.concatenate([base.topic_ids, topics_new])
+    probs = np.concatenate([base.probabilities, probs_new])
     xy = np.concatenate([base.xy, placed.xy.astype(np.float32)])
     origin = np.concatenate([base.origin, np.full(len(new), number, np.int16)])
     pooled_before = int((base.topic_ids == -1).sum())
     corpus = concat_corpora(base.corpus, new, cfg.corpus.gold_fields)
     tree = copy.deepcopy(base.tree)
-    fit_topics = set(history["fit_topics"])
     h = cfg.hdbscan
     with timer("pool", "looking for new topics among papers that fit none"):
         # This update's misfits and the pool so far: first into topics of earlier updates.
