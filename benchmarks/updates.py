@@ -258,6 +258,7 @@ def seeds() -> dict:
     ch = b.changes
     leaves = ch["levels"][0]
     out = {
+        "max_paper_agreement": round(max_agreement(a.topic_ids, b_fit_topics(b, a)), 4),
         "papers": len(b.corpus),
         "leaf_topics": [leaves["previous_nodes"], leaves["nodes"]],
         "levels": ch["levels"],
@@ -278,6 +279,23 @@ def seeds() -> dict:
     }
     log(json.dumps(out))
     return out
+
+
+def b_fit_topics(b, a) -> np.ndarray:
+    """The second run's leaf ids in the first run's paper order."""
+    pos = {d: i for i, d in enumerate(b.corpus.ids)}
+    return b.topic_ids[[pos[d] for d in a.corpus.ids]]
+
+
+def max_agreement(x: np.ndarray, y: np.ndarray) -> float:
+    """The largest share of papers any one-to-one matching of x's topics to y's keeps together."""
+    from scipy.optimize import linear_sum_assignment
+
+    ux, uy = np.unique(x), np.unique(y)
+    M = np.zeros((len(ux), len(uy)))
+    np.add.at(M, (np.searchsorted(ux, x), np.searchsorted(uy, y)), 1)
+    r, c = linear_sum_assignment(-M)
+    return float(M[r, c].sum() / len(x))
 
 
 # --- speed --------------------------------------------------------------------------------------
@@ -308,22 +326,29 @@ def speed(reps: int = 3) -> dict:
     papers = write_jsonl(work / "pwc-1000.jsonl", new)
     texts = [f"{r['title']}. {r['abstract']}" for r in new]
     cfg = EmbeddingConfig(show_progress_bar=False)
-    embed_s, update_s, stages = [], [], []
+    embed_s, update_s, embed_cpu, update_cpu, stages = [], [], [], [], []
     for rep in range(reps):
         with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             Embedder(cfg, ArrayStore(tmp)).embed(texts, progress=False)
             embed_s.append(time.perf_counter() - t0)
+            embed_cpu.append(time.process_time() - c0)
         with tempfile.TemporaryDirectory() as tmp:
             embedder = Embedder(cfg, ArrayStore(tmp))  # empty cache: the update really embeds
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             done = update_run(
                 base, str(papers), out=fresh(work / f"update-{rep}"), log=log, embedder=embedder
             )
             update_s.append(time.perf_counter() - t0)
+            update_cpu.append(time.process_time() - c0)
             stages.append(done.seconds)
-        log(f"rep {rep}: embedding alone {embed_s[-1]:.1f} s, update {update_s[-1]:.1f} s")
+        log(
+            f"rep {rep}: embedding alone {embed_s[-1]:.1f} s ({embed_cpu[-1]:.1f} s CPU), "
+            f"update {update_s[-1]:.1f} s ({update_cpu[-1]:.1f} s CPU)"
+        )
     e, u = statistics.median(embed_s), statistics.median(update_s)
+    # Within each update: everything but its own embedding stage, against that stage.
+    rest = [sum(v for k, v in st.items() if k != "embed") / st["embed"] for st in stages]
     out = {
         "base_papers": len(done.result.corpus) - done.changes["papers"]["added"],
         "new_papers": 1000,
@@ -332,6 +357,10 @@ def speed(reps: int = 3) -> dict:
         "median_embedding_s": round(e, 2),
         "median_update_s": round(u, 2),
         "overhead": round(u / e - 1, 4),
+        "embedding_alone_cpu_s": [round(x, 2) for x in embed_cpu],
+        "update_cpu_s": [round(x, 2) for x in update_cpu],
+        "overhead_cpu": round(statistics.median(update_cpu) / statistics.median(embed_cpu) - 1, 4),
+        "other_stages_over_embed_stage": [round(x, 4) for x in rest],
         "stages": stages,
         "new_topics": len(done.changes["new_topics"]),
         "load_average": os.getloadavg(),
@@ -351,17 +380,166 @@ def save(part: str, data: dict) -> None:
     path.write_text(json.dumps(allres, indent=1, ensure_ascii=False) + "\n")
 
 
+def write_md() -> Path:
+    """``updates.md`` from ``updates.json`` (every part run so far)."""
+    res = json.loads((RESULTS / "updates.json").read_text())
+    lines = ["# Daily arXiv: updates, stable ids, cost", ""]
+    lines.append(
+        "Written by `benchmarks/updates.py` from `updates.json`; the data is "
+        "`arxiv_daily_2025_2026` (18,077 papers, `listing_date` 2025-03 … 2026-07), embeddings "
+        "all-MiniLM-L6-v2 from the shared cache, every setting at its default."
+    )
+    m = res.get("monthly")
+    if m:
+        f = m["fit"]
+        lines += [
+            "",
+            f"## Fit to 2025-12, then one update per month ({m['cpu']}, {m['when']})",
+            "",
+            (
+                f"Fit: {f['papers']:,} papers listed up to 2025-12, {f['leaf_topics']} leaf topics in "
+                f"{f['levels']} levels (`min_cluster_size` {f['min_cluster_size']})."
+            ),
+            "",
+            (
+                "| month | added | placed | joined topics of earlier updates | in new topics | pooled | "
+                "pool after | placed or pooled | fit ids & names unchanged | new topics (arXiv "
+                "categories of their papers) | s |"
+            ),
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for u in m["updates"]:
+            p = u["papers"]
+            new = "; ".join(
+                f"{t['node_id']} '{t['label']}' under '{t['parent_label']}', {t['size']} "
+                f"({', '.join(f'{c} {n}' for c, n in t['categories'])})"
+                for t in u["new_topics"]
+            )
+            lines.append(
+                f"| {u['month']} | {p['added']:,} | {p['placed']:,} | {p['joined_update_topics']} | "
+                f"{p['in_new_topics']} | {p['pooled']} | {u['pool']['size']} | "
+                f"{'yes' if u['every_paper_placed_or_pooled'] else 'NO'} | "
+                f"{'yes' if u['fit_ids_and_names_unchanged'] else 'NO'} | {new or '–'} | "
+                f"{u['seconds']} |"
+            )
+        fin, r = m["final"], m["refit"]
+        lines += [
+            "",
+            f"After six updates: {fin['papers']:,} papers, {fin['pool']} in the pool. Rising "
+            "(leaf, growth log2, low end): "
+            + "; ".join(f"{a} {g:+.2f} ({lo:+.2f})" for a, g, lo in fin["rising"])
+            + ". Fading: "
+            + "; ".join(f"{a} {g:+.2f} ({hi:+.2f})" for a, g, hi in fin["fading"])
+            + ".",
+            "",
+            (
+                f"**Against a full refit** on all {r['papers']:,} papers of 2025-03 … 2026-06, run "
+                "with `--previous` the last update:"
+            ),
+            "",
+            "| level | nodes (refit / updated) | matched | matched share |",
+            "|---|---|---|---|",
+        ]
+        for lv in r["levels"]:
+            lines.append(
+                f"| {lv['level']} | {lv['nodes']} / {lv['previous_nodes']} | {lv['matched']} | "
+                f"{lv['matched_share']:.0%} |"
+            )
+        lines += [
+            "",
+            (
+                f"NMI between the two trees over all papers: leaves {r['nmi_leaves']:.3f}, level "
+                f"above {r['nmi_parents']:.3f}; papers keeping their leaf id "
+                f"{r['leaf_id_agreement']:.1%}. Against arXiv primary categories (NMI, leaves): "
+                f"refit {r['nmi_gold_primary_refit']:.3f}, updated {r['nmi_gold_primary_updated']:.3f}. "
+                f"The refit reports {r['new']} new, {r['vanished']} vanished, {r['merges']} merged and "
+                f"{r['splits']} split topics against the updated tree."
+            ),
+        ]
+    sd = res.get("seeds")
+    if sd:
+        lv = sd["levels"][0]
+        lines += [
+            "",
+            f"## Two seeds, `--previous` ({sd['cpu']}, {sd['when']})",
+            "",
+            (
+                f"All {sd['papers']:,} papers with seed 42 ({lv['previous_nodes']} leaf topics), then "
+                f"seed 7 ({lv['nodes']}) with `--previous` the first:"
+            ),
+            "",
+            (
+                f"- leaf ids of the first run kept: {lv['matched']} of {lv['previous_nodes']} "
+                f"(**{sd['leaf_ids_kept_share']:.1%}**); leaf topics of the second that carry an old "
+                f"id: {sd['leaf_topics_matched_share']:.0%};"
+            ),
+            (
+                f"- papers keeping their leaf id: {sd['leaf_id_agreement_papers']:.1%}, which is the "
+                "most any one-to-one id matching of these two trees allows (the rest are in topics "
+                "one seed splits or merges);"
+            ),
+            (
+                f"- reported: {sd['merges']} merges, {sd['splits']} splits, {sd['new']} new, "
+                f"{sd['vanished']} vanished; names kept on {sd['names_kept']} leaves; matching took "
+                f"{sd['lineage_seconds']} s."
+            ),
+        ]
+        if "max_paper_agreement" in sd:
+            lines[-2] = lines[-2].replace("the most", f"the most ({sd['max_paper_agreement']:.1%})")
+    sp = res.get("speed")
+    if sp:
+        lines += [
+            "",
+            f"## Cost of an update ({sp['cpu']}, {sp['when']})",
+            "",
+            (
+                f"{sp['new_papers']:,} Papers-with-Code abstracts (not in the run) into the "
+                f"{sp['base_papers']:,}-paper arXiv run, {len(sp['update_s'])} times, each against an "
+                "empty embedding cache so the update really embeds them, alternating with embedding "
+                "the same papers alone (model load included both times), in one process:"
+            ),
+            "",
+            "| | runs (s) | median (s) |",
+            "|---|---|---|",
+            (
+                f"| embedding alone | {', '.join(map(str, sp['embedding_alone_s']))} | "
+                f"{sp['median_embedding_s']} |"
+            ),
+            f"| whole update | {', '.join(map(str, sp['update_s']))} | {sp['median_update_s']} |",
+            "",
+            f"Update cost over the embedding: **{sp['overhead']:+.1%}** (medians of wall time)"
+            + (
+                f", {sp['overhead_cpu']:+.1%} in CPU time of this process (medians of "
+                f"{', '.join(map(str, sp['update_cpu_s']))} s against "
+                f"{', '.join(map(str, sp['embedding_alone_cpu_s']))} s); within each update, the "
+                "stages other than embedding took "
+                + ", ".join(f"{x:.1%}" for x in sp["other_stages_over_embed_stage"])
+                + " of its embedding stage"
+                if "overhead_cpu" in sp
+                else ""
+            )
+            + ". Stages of the last update (s): "
+            + ", ".join(f"{k} {v}" for k, v in sp["stages"][-1].items())
+            + f". Load average during the runs: {', '.join(f'{x:.1f}' for x in sp['load_average'])}.",
+        ]
+    path = RESULTS / "updates.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("part", choices=["monthly", "seeds", "speed"])
+    p.add_argument("part", choices=["monthly", "seeds", "speed", "md"])
     p.add_argument("--reps", type=int, default=3)
     args = p.parse_args(argv)
     if not ARXIV.exists():
         log(f"{ARXIV} not found (needs ../shared beside the repo)")
         return 2
-    data = {"monthly": monthly, "seeds": seeds, "speed": lambda: speed(args.reps)}[args.part]()
-    save(args.part, data)
-    print(json.dumps(data, indent=1, ensure_ascii=False))
+    if args.part != "md":
+        data = {"monthly": monthly, "seeds": seeds, "speed": lambda: speed(args.reps)}[args.part]()
+        save(args.part, data)
+        print(json.dumps(data, indent=1, ensure_ascii=False))
+    log(f"wrote {write_md()}")
     return 0
 
 

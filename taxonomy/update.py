@@ -506,10 +506,11 @@ def update_run(
             new_topics = add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder)
             # The rest of the pool joins them when close enough, as later papers will.
             join_topics(X, topic_ids, probs, [t["topic_id"] for t in new_topics])
-    tax = tree_taxonomy(tree, topic_ids, corpus.ids)
-    grew, shrank = share_changes(
-        tax, origin < number, origin == number, int((origin < number).sum()), len(new)
-    )
+    with timer("changes", "the tree with the new papers; what grew or shrank"):
+        tax = tree_taxonomy(tree, topic_ids, corpus.ids)
+        grew, shrank = share_changes(
+            tax, origin < number, origin == number, int((origin < number).sum()), len(new)
+        )
     for t in new_topics:
         t["size"] = tax.nodes[t["node_id"]].size
     mine = origin == number
@@ -560,9 +561,9 @@ def update_run(
         }
     )
     result = updated_result(base, cfg, target, corpus, X, xy, topic_ids, probs, tax, changes, timer)
-    files = update_files(base, result, new, origin, history, timer)
-    log(f"[write] {target}")
-    write_run_dir(target, files, overwrite)
+    with timer("write", f"writing {target}"):
+        files = update_files(base, result, new, origin, history)
+        write_run_dir(target, files, overwrite)
     result.out_dir = target
     return UpdateOutcome(result, changes, files, timer.seconds)
 
@@ -683,19 +684,18 @@ def updated_result(base, cfg, target, corpus, X, xy, topic_ids, probs, tax, chan
     return result
 
 
-def update_files(base: SavedRun, result, new: Corpus, origin, history, timer) -> dict:
+def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
     """Every file of the new run directory; the fit's model and papers are carried over as bytes."""
     from .outputs import json_text, run_files
 
-    with timer("write", "report and files"):
-        files = run_files(result)
-        files["model/assign.npz"] = (base.run_dir / "model/assign.npz").read_bytes()
-        # New papers as one more gzip member: the run's papers are not recompressed.
-        files[PAPERS_FILE] = (base.run_dir / PAPERS_FILE).read_bytes() + papers_gz(new)
-        files[STATE_FILE] = lambda path: path.write_bytes(
-            state_npz(result.embeddings, result.topic_ids, result.probabilities, result.xy, origin)
-        )
-        files[HISTORY_FILE] = json_text(history)
+    files = run_files(result)
+    files["model/assign.npz"] = (base.run_dir / "model/assign.npz").read_bytes()
+    # New papers as one more gzip member: the run's papers are not recompressed.
+    files[PAPERS_FILE] = (base.run_dir / PAPERS_FILE).read_bytes() + papers_gz(new)
+    files[STATE_FILE] = lambda path: path.write_bytes(
+        state_npz(result.embeddings, result.topic_ids, result.probabilities, result.xy, origin)
+    )
+    files[HISTORY_FILE] = json_text(history)
     return files
 
 
