@@ -16,13 +16,15 @@ An update never changes what an existing id means. It
    *pool*, kept in the run directory with every paper that fits no topic;
 3. looks for dense groups in the pool with the fit's HDBSCAN settings
    (``min_cluster_size``, ``min_samples``, selection method and epsilon from the
-   run's ``config.yaml``) on cosine distances of the embeddings; a group is
-   proposed as a new topic when it is at least as cohesive (mean cosine of its
-   papers to their centroid) as the fit's topics at their 10th percentile. A new
-   topic gets the next unused leaf id, the level above's node nearest its
-   centroid as parent, and a name from the :class:`~taxonomy.label.Labeller`
-   (the same rules as every name), contrasted with its parent's other papers
-   and distinct from every name in the tree;
+   run's ``config.yaml``) on cosine distances of the embeddings; a group keeps
+   the papers at least as close to its centre as 95 % of the fit's papers are to
+   theirs, and is proposed as a new topic when it still has ``min_cluster_size``
+   papers and is at least as cohesive (mean cosine of its papers to their
+   centroid) as the fit's topics at their 10th percentile. A new topic gets the
+   next unused leaf id, the level above's node nearest its centroid as parent,
+   and a name from the :class:`~taxonomy.label.Labeller` (the same rules as every
+   name), contrasted with its parent's other papers and distinct from every name
+   in the tree; the rest of the pool then joins it when close enough (as in 2);
 4. writes a **new** run directory (all-or-nothing), holding old and new papers:
    report, topics over time, ``changes.json`` (new topics, topics whose share
    grew or shrank with this update, by the growth rule of ``timeline.py``).

@@ -175,3 +175,27 @@ def test_an_update_report_shows_what_changed(browser, grown):  # noqa: F811
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_a_refit_report_lists_merges_splits_new_and_vanished(browser, sample_run, tmp_path):  # noqa: F811
+    """--previous on another seed: every kind of change it found is listed, with links."""
+    from conftest import sample_config
+
+    from taxonomy.pipeline import run
+
+    base, base_dir = sample_run
+    cfg = sample_config(tmp_path, seed=1, cache={"dir": base.cfg.cache.dir})
+    result = run(cfg, log=lambda m: None, previous=base_dir)
+    c = result.changes
+    page = Page(browser, result.out_dir / "report.html")
+    try:
+        assert page.page.text_content("#changes-summary") == c["summary"]
+        for key in ("new_topics", "vanished_topics", "merges", "splits", "renamed"):
+            shown = page.js(f"document.querySelectorAll('#changes-{key} li').length")
+            assert shown == len(c[key]), key
+        for m in c["merges"]:
+            text = page.page.text_content(f'#changes-merges li[data-node="{m["node_id"]}"]')
+            assert all(f["label"] in text for f in m["from"]) and m["label"] in text
+        assert page.errors == []
+    finally:
+        page.close()
