@@ -1,92 +1,231 @@
-"""Place new papers into an existing run's taxonomy: ``taxonomy assign RUN_DIR PAPERS``.
+"""Placing papers into a fitted taxonomy, by the same rule as the fit.
 
-A run saves ``model/assign.npz``: the fitted papers' embeddings, final topic
-ids, probabilities, map positions and text keys. A new paper goes to the topic
-its ``k`` nearest fitted papers (cosine, in embedding space) vote for, each vote
-weighted by similarity; its map position is the weighted mean of the voters'
-positions. Why kNN and not the fitted UMAP + ``hdbscan.approximate_predict``:
+A fit's topics come from HDBSCAN (density in the UMAP space, built from each
+paper's nearest neighbours in embedding space); its outliers join the topic
+whose centroid they are close to (cosine >= ``hdbscan.outlier_threshold``).
+A new paper is placed the same way:
 
-- the topics were found on UMAP's kNN graph of these same embeddings, so the
-  neighbours in embedding space are what defined them; a kNN vote follows
-  non-convex topics that a centroid rule cuts through;
-- it needs no pickled UMAP/HDBSCAN (hundreds of MB at scale, tied to library
-  versions, unsafe to unpickle from elsewhere), and is deterministic and
-  independent of batch composition, so batches can run anywhere (Dask);
-- a paper that was in the fit (same title + abstract) keeps its fitted topic,
-  exactly: it is recognised by its text key, not re-predicted (BERTopic's
-  ``transform`` re-predicts and disagrees with its own fit, #1582).
+1. its ``k`` nearest fitted papers (cosine, embedding space) vote with their
+   HDBSCAN labels, each vote weighted by similarity; outliers vote too.
+   ``k`` is the fit's ``min_cluster_size`` capped to [3, 10] (:func:`vote_size`):
+   no more voters than the smallest topic HDBSCAN may form has papers;
+2. if the outliers win, the paper is an outlier of the fit's density and
+   follows the fit's outlier rule: it joins the nearest topic centroid when
+   the cosine reaches the threshold, else it stays an outlier.
+
+``probability`` means one thing everywhere (fit, ``assign``, ``engine.fit_sample``):
+the similarity-weighted share of the paper's ``k`` nearest fitted papers that
+are in its topic (for a fitted paper, its neighbours other than itself); 0 for
+an outlier. ``how`` says how the paper got its topic: ``clustered`` (HDBSCAN
+member), ``joined`` (an outlier joined by the centroid rule), ``assigned``
+(placed after the fit) or ``outlier``.
+
+Why no pickled UMAP/HDBSCAN (``transform`` + ``approximate_predict``): measured
+on the 5,250 Papers-with-Code abstracts, placing held-out papers through UMAP's
+``transform`` and a vote in the UMAP space agreed with a full fit no better
+than this rule (benchmarks/results/assign.md), while a pickle is hundreds of MB at scale,
+tied to library versions and unsafe to load from elsewhere. This rule is
+deterministic and independent of batch composition, so batches run anywhere (Dask).
+A paper that was in the fit (same title + abstract) keeps its fitted topic,
+recognised by its text key.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, OutputError
+from .cluster import join_by_centroid, topic_centroids, unit_rows
+from .config import HdbscanConfig
+from .errors import InputError
 
 ASSIGN_FILE = "model/assign.npz"
-K_NEIGHBOURS = 15
+MIN_VOTERS, MAX_VOTERS = 3, 10
 # Rows of the similarity matrix computed at once: bounds memory to ~64 MB per chunk.
 _CHUNK_CELLS = 16_000_000
-
-
-def save_assign_model(result, path: Path) -> None:
-    """Write what :class:`AssignModel` needs (called by ``outputs.run_files``)."""
-    from .embed import text_key
-
-    texts = result.corpus.texts
-    with open(path, "wb") as f:
-        np.savez(
-            f,
-            embeddings=np.asarray(result.embeddings, dtype=np.float32),
-            topic_ids=np.asarray(result.topic_ids, dtype=np.int64),
-            probabilities=np.asarray(result.probabilities, dtype=np.float32),
-            xy=np.asarray(result.xy, dtype=np.float32),
-            keys=np.array([text_key(t) for t in texts], dtype="S40"),
-        )
+HOW = ("clustered", "joined", "assigned", "outlier")
 
 
 @dataclass
 class Placement:
-    """Where new papers go: topic (-1 = outlier), confidence, map position, and whether seen in the fit."""
+    """Where papers go: topic (-1 = outlier), probability, map position, how, and whether seen in the fit."""
 
     topic_ids: np.ndarray
     probabilities: np.ndarray
     xy: np.ndarray
+    how: list[str]
     in_fit: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Placement:
+        return cls(
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+            np.zeros((0, 2), np.float32),
+            [],
+            np.zeros(0, bool),
+        )
+
+    @classmethod
+    def concat(cls, parts: list[Placement]) -> Placement:
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.topic_ids for p in parts]),
+            np.concatenate([p.probabilities for p in parts]),
+            np.concatenate([p.xy for p in parts]),
+            [h for p in parts for h in p.how],
+            np.concatenate([p.in_fit for p in parts]),
+        )
+
+
+def nearest(Xn: np.ndarray, Fn: np.ndarray, k: int, exclude_self: bool = False):
+    """Indices and cosines of the ``k`` nearest rows of ``Fn`` for each row of ``Xn``, best first.
+
+    ``exclude_self``: ``Xn`` is ``Fn`` and a row is not its own neighbour.
+    """
+    k = int(min(k, Fn.shape[0] - (1 if exclude_self else 0)))
+    idx = np.empty((Xn.shape[0], k), dtype=np.int64)
+    sims = np.empty((Xn.shape[0], k), dtype=np.float32)
+    step = max(1, _CHUNK_CELLS // max(1, Fn.shape[0]))
+    for s in range(0, Xn.shape[0], step):
+        S = Xn[s : s + step] @ Fn.T
+        if exclude_self:
+            S[np.arange(S.shape[0]), np.arange(s, s + S.shape[0])] = -np.inf
+        part = (
+            np.argpartition(-S, k - 1, axis=1)[:, :k]
+            if k < S.shape[1]
+            else np.tile(np.arange(S.shape[1]), (S.shape[0], 1))
+        )
+        ps = np.take_along_axis(S, part, axis=1)
+        order = np.argsort(-ps, axis=1, kind="stable")
+        idx[s : s + step] = np.take_along_axis(part, order, axis=1)
+        sims[s : s + step] = np.take_along_axis(ps, order, axis=1)
+    return idx, sims
+
+
+def _weights(sims: np.ndarray) -> np.ndarray:
+    return np.clip(sims, 0.0, None) + 1e-6  # a dissimilar neighbour still votes, barely
+
+
+def weighted_vote(labels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the label with the largest summed weight (ties to the lower label) and its share."""
+    win = np.empty(labels.shape[0], dtype=np.int64)
+    share = np.empty(labels.shape[0], dtype=np.float32)
+    for r in range(labels.shape[0]):
+        cand = np.unique(labels[r])  # sorted: ties go to the lower id (-1 first), deterministic
+        totals = np.array([weights[r][labels[r] == c].sum() for c in cand])
+        best = int(np.argmax(totals))
+        win[r], share[r] = cand[best], totals[best] / totals.sum()
+    return win, share
+
+
+def agreement(labels: np.ndarray, topic_ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Similarity-weighted share of each row's neighbours (``labels``) in its own topic."""
+    same = (labels == topic_ids[:, None]) & (topic_ids[:, None] >= 0)
+    return ((weights * same).sum(axis=1) / weights.sum(axis=1)).astype(np.float32)
+
+
+def vote_size(min_cluster_size: int) -> int:
+    """How many nearest fitted papers vote on a paper's topic."""
+    return int(min(MAX_VOTERS, max(MIN_VOTERS, min_cluster_size)))
+
+
+def fit_placement(
+    X: np.ndarray, raw_ids: np.ndarray, topic_ids: np.ndarray, xy: np.ndarray, k: int
+) -> Placement:
+    """The fit's own papers as a :class:`Placement` (probability and ``how`` as documented above)."""
+    Xn = unit_rows(X)
+    if len(topic_ids) > 1:
+        idx, sims = nearest(Xn, Xn, k, exclude_self=True)
+        probs = agreement(topic_ids[idx], topic_ids, _weights(sims))
+    else:
+        probs = np.zeros(len(topic_ids), dtype=np.float32)
+    how = [
+        "outlier" if t < 0 else "clustered" if r >= 0 else "joined"
+        for r, t in zip(raw_ids.tolist(), topic_ids.tolist())
+    ]
+    return Placement(
+        np.asarray(topic_ids, np.int64),
+        probs,
+        np.asarray(xy, np.float32),
+        how,
+        np.ones(len(topic_ids), dtype=bool),
+    )
 
 
 class AssignModel:
-    """Fitted papers of one run, able to place new ones.
+    """Fitted papers of one run, able to place new ones by the fit's rule.
 
     Parameters
     ----------
     embeddings : ndarray (n, d)
         Fitted papers' embeddings.
-    topic_ids, probabilities : ndarray (n,)
-        Their final topics (-1 = outlier) and confidences.
-    xy : ndarray (n, 2)
-        Their map positions.
-    keys : ndarray (n,)
+    raw_ids : ndarray (n,)
+        Their HDBSCAN labels before outliers were joined (-1 = outlier).
+    placement : Placement
+        Their final topics, probabilities and map positions (:func:`fit_placement`).
+    keys : list of str
         Text keys (``embed.text_key``) to recognise a fitted paper.
+    outlier_threshold : float
+        The fit's ``hdbscan.outlier_threshold``.
     k : int
         Neighbours that vote.
     """
 
-    def __init__(self, embeddings, topic_ids, probabilities, xy, keys, k: int = K_NEIGHBOURS):
-        self.embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
-        self.topic_ids = np.asarray(topic_ids, dtype=np.int64)
-        self.probabilities = np.asarray(probabilities, dtype=np.float32)
-        self.xy = np.asarray(xy, dtype=np.float32)
-        self.index = {k.decode() if isinstance(k, bytes) else str(k): i for i, k in enumerate(keys)}
-        self.k = int(min(k, len(self.topic_ids)))
+    def __init__(
+        self,
+        embeddings: np.ndarray,
+        raw_ids: np.ndarray,
+        placement: Placement,
+        keys: list[str],
+        outlier_threshold: float,
+        k: int,
+    ):
+        self.embeddings = unit_rows(embeddings)
+        self.raw_ids = np.asarray(raw_ids, dtype=np.int64)
+        self.fitted = placement
+        self.keys = [str(key) for key in keys]
+        self.outlier_threshold = float(outlier_threshold)
+        self.k = int(min(k, len(self.raw_ids)))
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        self.centroids = topic_centroids(self.embeddings, self.fitted.topic_ids)
 
     @classmethod
-    def load(cls, run_dir: str | Path, k: int = K_NEIGHBOURS) -> AssignModel:
+    def from_fit(
+        cls,
+        embeddings: np.ndarray,
+        raw_ids: np.ndarray,
+        placement: Placement,
+        keys: list[str],
+        hdbscan: HdbscanConfig,
+    ) -> AssignModel:
+        k = vote_size(int(hdbscan.min_cluster_size))
+        return cls(embeddings, raw_ids, placement, keys, hdbscan.outlier_threshold, k)
+
+    # --- persistence ---------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the model as one ``.npz`` (no pickles)."""
+        f = self.fitted
+        with open(path, "wb") as fh:
+            np.savez(
+                fh,
+                embeddings=self.embeddings,
+                raw_ids=self.raw_ids,
+                topic_ids=f.topic_ids,
+                probabilities=f.probabilities,
+                xy=f.xy,
+                how=np.array(f.how, dtype="U9"),
+                keys=np.array(self.keys, dtype="S40"),
+                outlier_threshold=np.float64(self.outlier_threshold),
+                k=np.int64(self.k),
+            )
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> AssignModel:
         path = Path(run_dir) / ASSIGN_FILE
         if not path.exists():
             raise InputError(
@@ -94,144 +233,72 @@ class AssignModel:
                 f"no {ASSIGN_FILE}: not a run directory, or written by a "
                 "version before 'assign' existed (re-run 'taxonomy run')",
             )
-        with np.load(path, allow_pickle=False) as d:
-            return cls(d["embeddings"], d["topic_ids"], d["probabilities"], d["xy"], d["keys"], k)
+        try:
+            with np.load(path, allow_pickle=False) as d:
+                fitted = Placement(
+                    d["topic_ids"],
+                    d["probabilities"],
+                    d["xy"],
+                    d["how"].tolist(),
+                    np.ones(len(d["topic_ids"]), dtype=bool),
+                )
+                keys = [k.decode() for k in d["keys"]]
+                return cls(
+                    d["embeddings"],
+                    d["raw_ids"],
+                    fitted,
+                    keys,
+                    float(d["outlier_threshold"]),
+                    int(d["k"]),
+                )
+        except KeyError as err:
+            raise InputError(
+                str(path), f"written by an older version ({err} missing); re-run 'taxonomy run'"
+            ) from None
+
+    # --- placing -------------------------------------------------------------------
 
     def place(self, X: np.ndarray, keys: list[str] | None = None) -> Placement:
         """Place the papers with embeddings ``X`` (and text keys, to recognise fitted papers)."""
-        X = _unit(np.asarray(X, dtype=np.float32))
+        X = unit_rows(X)
         n = X.shape[0]
         topics = np.empty(n, dtype=np.int64)
         probs = np.empty(n, dtype=np.float32)
         xy = np.empty((n, 2), dtype=np.float32)
-        seen = np.array(
-            [(keys is not None and keys[i] in self.index) for i in range(n)], dtype=bool
-        )
+        how = ["assigned"] * n
+        seen = np.array([keys is not None and keys[i] in self.index for i in range(n)], bool)
+        f = self.fitted
         for i in np.flatnonzero(seen):
             j = self.index[keys[i]]
-            topics[i], probs[i], xy[i] = self.topic_ids[j], self.probabilities[j], self.xy[j]
+            topics[i], probs[i], xy[i], how[i] = (
+                f.topic_ids[j],
+                f.probabilities[j],
+                f.xy[j],
+                f.how[j],
+            )
         new = np.flatnonzero(~seen)
-        step = max(1, _CHUNK_CELLS // max(1, len(self.topic_ids)))
-        for s in range(0, len(new), step):
-            rows = new[s : s + step]
-            t, p, q = self._vote(X[rows])
-            topics[rows], probs[rows], xy[rows] = t, p, q
-        return Placement(topics, probs, xy, seen)
+        if new.size:
+            t, p, q = self._place_new(X[new])
+            topics[new], probs[new], xy[new] = t, p, q
+            for i in new[t < 0]:
+                how[i] = "outlier"
+        return Placement(topics, probs, xy, how, seen)
 
-    def _vote(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        S = X @ self.embeddings.T
-        k = self.k
-        nn = (
-            np.argpartition(-S, k - 1, axis=1)[:, :k]
-            if k < S.shape[1]
-            else np.tile(np.arange(S.shape[1]), (len(X), 1))
-        )
-        sims = np.take_along_axis(S, nn, axis=1)
-        w = np.clip(sims, 0.0, None) + 1e-6  # a dissimilar neighbour still votes, barely
-        votes = self.topic_ids[nn]
-        topics = np.empty(len(X), dtype=np.int64)
-        probs = np.empty(len(X), dtype=np.float32)
+    def _place_new(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        idx, sims = nearest(X, self.embeddings, self.k)
+        w = _weights(sims)
+        winner, _ = weighted_vote(self.raw_ids[idx], w)
+        topics = winner.copy()
+        # Raw HDBSCAN topics and final topics share ids; outliers follow the fit's outlier rule.
+        out = np.flatnonzero(winner < 0)
+        topics[out] = join_by_centroid(X[out], self.centroids, self.outlier_threshold)
+        final = self.fitted.topic_ids[idx]
+        probs = agreement(final, topics, w)
+        # Map position: the weighted mean of the neighbours in the winning topic (or of all).
         xy = np.empty((len(X), 2), dtype=np.float32)
         for r in range(len(X)):
-            cand = np.unique(votes[r])  # sorted: ties go to the lower id (-1 first), deterministic
-            totals = np.array([w[r][votes[r] == c].sum() for c in cand])
-            best = cand[int(np.argmax(totals))]
-            mine = votes[r] == best
-            topics[r] = best
-            probs[r] = 0.0 if best == -1 else totals.max() / totals.sum()
-            xy[r] = (w[r][mine, None] * self.xy[nn[r][mine]]).sum(0) / w[r][mine].sum()
+            mine = final[r] == topics[r]
+            if not mine.any():
+                mine = np.ones_like(mine)
+            xy[r] = (w[r][mine, None] * self.fitted.xy[idx[r][mine]]).sum(0) / w[r][mine].sum()
         return topics, probs, xy
-
-
-def _unit(X: np.ndarray) -> np.ndarray:
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-
-
-def leaf_paths(tree: dict) -> dict[int, list[str]]:
-    """``topic_id -> [label of level 1, ..., leaf label]`` from a run's ``taxonomy.json``."""
-    out: dict[int, list[str]] = {}
-
-    def walk(node: dict, trail: list[str]) -> None:
-        here = trail + [node["label"]] if node.get("level", 0) > 0 else trail
-        if "topic_id" in node:
-            out[int(node["topic_id"])] = here
-        for child in node.get("children", []):
-            walk(child, here)
-
-    walk(tree["root"], [])
-    return out
-
-
-def placement_rows(corpus, placed: Placement, paths: dict[int, list[str]]) -> list[list[object]]:
-    """Rows in ``documents.csv`` columns (``outputs.DOCUMENT_COLUMNS``)."""
-    from .outputs import document_rows
-
-    return document_rows(
-        corpus.ids, corpus.titles, placed.topic_ids, placed.probabilities, placed.xy, paths
-    )
-
-
-def run_config(run_dir: Path):
-    from .config import load_config
-
-    if not (run_dir / "config.yaml").exists():
-        raise InputError(
-            str(run_dir), "no config.yaml: not a run directory written by 'taxonomy run'"
-        )
-    return load_config(run_dir / "config.yaml")
-
-
-def main_assign(args: argparse.Namespace) -> int:
-    """CLI: embed PAPERS, place them, write ``documents.csv`` + ``metrics.json`` to ``--out``."""
-    from .config import build_config
-    from .corpus import load_corpus
-    from .distributed import embed_and_place
-    from .outputs import (
-        DOCUMENT_COLUMNS,
-        RUN_MARKER,
-        check_target,
-        csv_text,
-        json_text,
-        write_run_dir,
-    )
-
-    run_dir = Path(args.run_dir)
-    if not run_dir.is_dir():
-        raise InputError(str(run_dir), "run directory not found")
-    cfg = run_config(run_dir)
-    model = AssignModel.load(run_dir)
-    target = (
-        Path(args.out) if args.out else run_dir / "assigned" / Path(args.papers).name.split(".")[0]
-    )
-    if target.resolve() == run_dir.resolve():
-        raise OutputError(f"{target}: --out must not be the run directory itself")
-    check_target(target, args.overwrite)
-    data = cfg.model_dump(mode="json")
-    data["corpus"].update(path=args.papers, format=args.format or "auto", max_docs=None)
-    cfg = build_config(data, "--papers/--format")
-    corpus = load_corpus(cfg.corpus)
-    placed = embed_and_place(cfg, model, corpus.texts)
-    paths = leaf_paths(json.loads((run_dir / "taxonomy.json").read_text(encoding="utf-8")))
-    summary = {
-        "run_dir": str(run_dir),
-        "papers": str(args.papers),
-        "n_docs": len(corpus),
-        "n_in_fit": int(placed.in_fit.sum()),
-        "n_outliers": int((placed.topic_ids == -1).sum()),
-        "k_neighbours": model.k,
-        "engine": cfg.engine.kind,
-    }
-    write_run_dir(
-        target,
-        {
-            "documents.csv": csv_text(DOCUMENT_COLUMNS, placement_rows(corpus, placed, paths)),
-            # Named like a run's metrics so --overwrite recognises the folder as ours.
-            RUN_MARKER: json_text(summary),
-        },
-        args.overwrite,
-    )
-    print(
-        f"{len(corpus)} papers placed ({summary['n_in_fit']} were in the fit, "
-        f"{summary['n_outliers']} outliers) -> {target / 'documents.csv'}"
-    )
-    return 0

@@ -79,13 +79,11 @@ def human_bytes(n: float) -> str:
 
 def _config_of(path: str | None):
     """The run config of ``path``: a config file, or an experiment (its base settings)."""
-    from .config import load_config, read_yaml
-    from .sweep import EXPERIMENT_KEYS, load_experiment
+    from .config import load_config, read_config_chain
+    from .sweep import load_experiment
 
-    if path is not None:
-        data = read_yaml(Path(path))
-        if isinstance(data, dict) and any(k in data for k in EXPERIMENT_KEYS):
-            return load_experiment(path).base
+    if path is not None and read_config_chain(path)[1].get("sweep"):
+        return load_experiment(path).base
     return load_config(path)
 
 

@@ -24,9 +24,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     if args.input or args.format:
+        # --input replaces the corpus file only: its format, field names and gold fields
+        # stay as configured unless --format says otherwise.
         data = cfg.model_dump(mode="json")
         data["corpus"]["path"] = args.input or data["corpus"]["path"]
-        data["corpus"]["format"] = args.format or "auto"
+        data["corpus"]["format"] = args.format or data["corpus"]["format"]
         cfg = build_config(data, "--input/--format")
     result = run(
         cfg,
@@ -53,6 +55,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.changes is not None:
         print(result.changes["summary"])
     print(f"report: {(result.out_dir / 'report.html').resolve()}")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from .pipeline import assign_papers
+
+    target, summary = assign_papers(
+        Path(args.run_dir),
+        args.papers,
+        fmt=args.format,
+        out=Path(args.out) if args.out else None,
+        overwrite=args.overwrite,
+        log=_progress,
+    )
+    print(
+        f"{summary['n_docs']} papers placed ({summary['n_in_fit']} were in the fit, "
+        f"{summary['n_outliers']} outliers) -> {target / 'documents.csv'}"
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_bertopic
+
+    out = export_bertopic(
+        Path(args.run_dir), Path(args.out), overwrite=args.overwrite, log=_progress
+    )
+    print(f"BERTopic model: {out.resolve()} (BERTopic.load('{out}'))")
     return 0
 
 
@@ -102,9 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
     a.add_argument("papers", help="corpus file of the papers to place")
     a.add_argument("--format", help="corpus format (default: from the extension)")
-    a.add_argument("--out", help="output directory (default: <run_dir>/assigned/<file name>)")
+    a.add_argument(
+        "--out", help="output directory (default: <run_dir>/assigned/<file name without extension>)"
+    )
     a.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    a.set_defaults(func=_lazy("assign", "main_assign"))
+    a.set_defaults(func=cmd_assign)
+
+    x = sub.add_parser("export", help="write a run in another tool's format (BERTopic)")
+    x.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
+    x.add_argument("--to", required=True, choices=["bertopic"], help="the format to write")
+    x.add_argument("out", help="the folder to write (BERTopic.load(out) opens it)")
+    x.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    x.set_defaults(func=cmd_export)
 
     u = sub.add_parser(
         "update",

@@ -6,19 +6,15 @@ import math
 
 import numpy as np
 
+from .config import HdbscanConfig
 
-def cluster_points(
-    Z: np.ndarray,
-    *,
-    min_cluster_size: int,
-    min_samples: int | None,
-    cluster_selection_method: str,
-    cluster_selection_epsilon: float,
-    metric: str,
-    random_state: int,
-    max_cluster_share: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """HDBSCAN labels (-1 = outlier) and membership strengths, topics renumbered by size.
+
+def cluster_points(Z: np.ndarray, params: HdbscanConfig, *, random_state: int) -> np.ndarray:
+    """HDBSCAN labels (-1 = outlier), topics renumbered by size (0 = largest).
+
+    ``params`` must have ``min_cluster_size`` and ``min_samples`` resolved
+    (``config.resolve_auto``); ``outlier_threshold`` is applied afterwards by
+    :func:`assign_outliers`.
 
     A cluster holding more than ``max_cluster_share`` of the papers is
     clustered again on its own (HDBSCAN's excess-of-mass choice readily keeps
@@ -29,25 +25,23 @@ def cluster_points(
     import hdbscan
 
     n = Z.shape[0]
-    params = {
-        "min_samples": min_samples,
-        "cluster_selection_method": cluster_selection_method,
-        "cluster_selection_epsilon": cluster_selection_epsilon,
-        "metric": metric,
-    }
-    clusterer = hdbscan.HDBSCAN(min_cluster_size=min(min_cluster_size, n), **params)
+    min_cluster_size = int(params.min_cluster_size)
+    kwargs = hdbscan_kwargs(params)
+    clusterer = hdbscan.HDBSCAN(min_cluster_size=min(min_cluster_size, n), **kwargs)
     labels = clusterer.fit_predict(Z)
-    probs = clusterer.probabilities_.astype(np.float32)
     labels = split_oversized(
-        Z, labels, max_share=max_cluster_share, min_cluster_size=min_cluster_size, params=params
+        Z,
+        labels,
+        max_share=params.max_cluster_share,
+        min_cluster_size=min_cluster_size,
+        params=kwargs,
     )
     if len(set(labels) - {-1}) < 2:
         from sklearn.cluster import KMeans
 
         k = int(min(max(2, round(math.sqrt(n / 2))), n))
         labels = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit_predict(Z)
-        probs = np.ones(n, dtype=np.float32)
-    return renumber_by_size(labels), probs
+    return renumber_by_size(labels)
 
 
 def split_oversized(
@@ -65,31 +59,51 @@ def split_oversized(
     points left as noise go to the nearest part (they belonged to the cluster,
     so they are not outliers of the corpus).
     """
-    import hdbscan
-
     labels = labels.copy()
     limit = max_share * labels.size
     for _ in range(max_rounds):
         changed = False
         for t in sorted(set(labels.tolist()) - {-1}):
             idx = np.flatnonzero(labels == t)
-            if idx.size <= limit or idx.size < 2 * min_cluster_size:
+            if idx.size <= limit:
                 continue
-            sub = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **params).fit_predict(Z[idx])
-            parts = sorted(set(sub.tolist()) - {-1})
-            if len(parts) < 2:
+            sub = subcluster(Z[idx], min_cluster_size, params)
+            if sub.max() < 1:
                 continue
-            centres = np.stack([Z[idx][sub == q].mean(axis=0) for q in parts])
-            noise = sub == -1
-            if noise.any():
-                d = ((Z[idx][noise][:, None, :] - centres[None]) ** 2).sum(-1)
-                sub[noise] = np.array(parts)[d.argmin(axis=1)]
-            base = labels.max() + 1
-            labels[idx] = base + np.searchsorted(parts, sub)
+            labels[idx] = labels.max() + 1 + sub
             changed = True
         if not changed:
             break
     return labels
+
+
+def subcluster(Zs: np.ndarray, min_cluster_size: int, params: dict) -> np.ndarray:
+    """Parts ``0..k-1`` of a group of papers by HDBSCAN on its own points, noise joined to the
+    nearest part (the points belong to the group, so none is an outlier); all ``0`` when
+    HDBSCAN finds fewer than two parts."""
+    import hdbscan
+
+    if len(Zs) < 2 * min_cluster_size:
+        return np.zeros(len(Zs), dtype=np.int64)
+    sub = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, **params).fit_predict(Zs)
+    parts = sorted(set(sub.tolist()) - {-1})
+    if len(parts) < 2:
+        return np.zeros(len(Zs), dtype=np.int64)
+    centres = np.stack([Zs[sub == q].mean(axis=0) for q in parts])
+    noise = sub == -1
+    if noise.any():
+        d = ((Zs[noise][:, None, :] - centres[None]) ** 2).sum(-1)
+        sub[noise] = np.array(parts)[d.argmin(axis=1)]
+    return np.searchsorted(parts, sub).astype(np.int64)
+
+
+def hdbscan_kwargs(params: HdbscanConfig) -> dict:
+    return {
+        "min_samples": params.min_samples,
+        "cluster_selection_method": params.cluster_selection_method,
+        "cluster_selection_epsilon": params.cluster_selection_epsilon,
+        "metric": params.metric,
+    }
 
 
 def renumber_by_size(labels: np.ndarray) -> np.ndarray:
@@ -101,33 +115,41 @@ def renumber_by_size(labels: np.ndarray) -> np.ndarray:
     return np.array([mapping[t] for t in labels.tolist()], dtype=np.int64)
 
 
-def centroids(X: np.ndarray, labels: np.ndarray, n_topics: int) -> np.ndarray:
-    """Unit-length mean embedding of each topic."""
-    C = np.zeros((n_topics, X.shape[1]), dtype=np.float32)
-    for t in range(n_topics):
-        C[t] = X[labels == t].mean(axis=0)
-    return C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
-def assign_outliers(
-    X: np.ndarray, labels: np.ndarray, probs: np.ndarray, threshold: float
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Join each outlier to its most similar topic centroid if cosine >= ``threshold``.
+def topic_centroids(Xn: np.ndarray, topic_ids: np.ndarray) -> np.ndarray:
+    """Unit-length mean embedding of each topic (rows in topic id order)."""
+    n_topics = int(topic_ids.max(initial=-1)) + 1
+    C = np.zeros((n_topics, Xn.shape[1]), dtype=np.float32)
+    # Ids may have gaps (a refit with --previous keeps old ids): an absent topic's row stays 0.
+    for t in np.unique(topic_ids[topic_ids >= 0]):
+        C[t] = Xn[topic_ids == t].mean(axis=0)
+    return unit_rows(C)
 
-    The cosine is kept as the paper's ``probability`` so the confidence of a
-    joined paper stays visible. Returns new labels, probabilities, and how many joined.
+
+def join_by_centroid(Xn: np.ndarray, C: np.ndarray, threshold: float) -> np.ndarray:
+    """The outlier rule: each row's most similar centroid if the cosine reaches ``threshold``, else -1."""
+    if len(C) == 0 or len(Xn) == 0:
+        return np.full(len(Xn), -1, dtype=np.int64)
+    sims = Xn @ C.T
+    best, conf = sims.argmax(axis=1), sims.max(axis=1)
+    return np.where(conf >= threshold, best, -1).astype(np.int64)
+
+
+def assign_outliers(X: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[np.ndarray, int]:
+    """Join each outlier to its most similar topic centroid (:func:`join_by_centroid`).
+
+    Returns the new labels and how many outliers joined. ``assign.AssignModel``
+    applies the same rule to new papers that land among the fit's outliers.
     """
-    labels, probs = labels.copy(), probs.copy()
-    n_topics = int(labels.max()) + 1
+    labels = labels.copy()
     out = np.flatnonzero(labels == -1)
-    if n_topics == 0 or out.size == 0:
-        return labels, probs, 0
-    Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-    sims = Xn[out] @ centroids(Xn, labels, n_topics).T
-    best = sims.argmax(axis=1)
-    conf = sims[np.arange(out.size), best]
-    ok = conf >= threshold
-    labels[out[ok]] = best[ok]
-    probs[out[ok]] = np.clip(conf[ok], 0.0, 1.0)
-    probs[out[~ok]] = 0.0
-    return labels, probs, int(ok.sum())
+    if out.size == 0:
+        return labels, 0
+    Xn = unit_rows(X)
+    joined = join_by_centroid(Xn[out], topic_centroids(Xn, labels), threshold)
+    labels[out] = joined
+    return labels, int((joined >= 0).sum())

@@ -8,17 +8,51 @@ resolved numbers are written to the run's ``config.yaml``.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
+import re
+import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
+from .formats import yaml_text  # round-trips any string exactly (titles, paths)
 
 Auto = Literal["auto"]
+# Metrics that work on dense embeddings with no extra parameters (umap-learn's and
+# hdbscan's names); checked at load, so a typo fails before anything is embedded.
+UmapMetric = Literal[
+    "cosine",
+    "euclidean",
+    "l2",
+    "manhattan",
+    "l1",
+    "chebyshev",
+    "correlation",
+    "canberra",
+    "braycurtis",
+]
+HdbscanMetric = Literal[
+    "euclidean",
+    "l2",
+    "manhattan",
+    "l1",
+    "cityblock",
+    "chebyshev",
+    "canberra",
+    "braycurtis",
+]
 RUN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 SAMPLE_CORPUS = "builtin:sample"
 
@@ -56,7 +90,11 @@ class CorpusConfig(_Section):
 class EmbeddingConfig(_Section):
     # The bundled model; any sentence-transformers name or local path works too.
     model: str = "all-MiniLM-L6-v2"
-    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    # auto: the fastest backend that meets the fidelity bar on this machine, measured once
+    # per machine and model and remembered (taxonomy/backends.py).
+    backend: Literal[
+        "auto", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"
+    ] = "auto"
     batch_size: int = Field(default=32, ge=1, le=4096)
     max_seq_length: int = Field(default=256, ge=8, le=8192)
     normalize_embeddings: bool = True
@@ -65,12 +103,19 @@ class EmbeddingConfig(_Section):
     # CPU threads for the model (torch and onnxruntime); null = the library default (all cores).
     threads: int | None = Field(default=None, ge=1, le=1024)
 
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not re.fullmatch(r"cpu|mps|(cuda|xpu|npu|hpu)(:\d{1,2})?", v):
+            raise ValueError("a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps'")
+        return v
+
 
 class UmapConfig(_Section):
-    n_neighbors: Union[int, Auto] = "auto"
+    n_neighbors: int | Auto = "auto"
     n_components: int = Field(default=5, ge=2, le=100)
     min_dist: float = Field(default=0.0, ge=0.0, le=1.0)
-    metric: str = "cosine"
+    metric: UmapMetric = "cosine"
     # Layout of the 2-D map (a second UMAP, same neighbours, spread out for reading).
     map_min_dist: float = Field(default=0.1, ge=0.0, le=1.0)
 
@@ -83,11 +128,11 @@ class UmapConfig(_Section):
 
 
 class HdbscanConfig(_Section):
-    min_cluster_size: Union[int, Auto] = "auto"
-    min_samples: Union[int, Auto, None] = "auto"
+    min_cluster_size: int | Auto = "auto"
+    min_samples: int | Auto | None = "auto"
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     cluster_selection_epsilon: float = Field(default=0.0, ge=0.0)
-    metric: str = "euclidean"
+    metric: HdbscanMetric = "euclidean"
     # Outliers whose embedding is this close (cosine) to a topic centroid join it;
     # their confidence is kept in ``probability``. 1.0 keeps every outlier.
     outlier_threshold: float = Field(default=0.3, ge=-1.0, le=1.0)
@@ -109,7 +154,47 @@ class HdbscanConfig(_Section):
         return v
 
 
+class LLMConfig(_Section):
+    """An OpenAI-compatible chat endpoint for ``labels.method: llm`` (taxonomy/llm.py, README)."""
+
+    # e.g. http://localhost:11434/v1 (Ollama); or the name of an environment variable holding it.
+    base_url: str | None = None
+    base_url_env: str | None = None
+    model: str | None = Field(default=None, min_length=1)  # as the server names it
+    # The NAME of the environment variable holding the API key; the key is never in a config.
+    # Checked when the run starts, never echoed here: a key pasted by mistake must not be logged.
+    api_key_env: str | None = None
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    # Reasoning models think first: give them room (their <think> block is dropped).
+    max_tokens: int = Field(default=256, ge=8, le=32768)
+    timeout: float = Field(default=60.0, gt=0.0, le=3600.0)  # seconds per request
+    max_retries: int = Field(default=3, ge=0, le=20)  # on 429, 5xx, timeouts, dropped connections
+    concurrency: int = Field(default=4, ge=1, le=64)  # requests in flight at once
+    on_error: Literal["fallback", "fail"] = "fallback"
+    # A name whose embedding has a lower cosine to its papers' centroid is refused. Measured
+    # (benchmarks/name_similarity.py): at 0.15 no sample or PwC task name and 1 of 16 PwC
+    # area names is refused, and 74% of names from unrelated fields (median cosine 0.05).
+    min_similarity: float = Field(default=0.15, ge=-1.0, le=1.0)
+    n_titles: int = Field(default=3, ge=0, le=10)  # paper titles shown per node
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return v
+
+    @field_validator("base_url_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError("the name of an environment variable (letters, digits and _)")
+        return v
+
+
 class LabelsConfig(_Section):
+    # extractive: phrases of the papers (offline); llm: a language model names the nodes.
+    method: Literal["extractive", "llm"] = "extractive"
     n_keywords: int = Field(default=10, ge=1, le=50)
     ngram_range: tuple[int, int] = (1, 3)
     max_words: int = Field(default=4, ge=1, le=6)
@@ -126,16 +211,87 @@ class LabelsConfig(_Section):
             raise ValueError("[low, high] with 1 <= low <= high <= 6")
         return v
 
+    llm: LLMConfig = LLMConfig()
+
+
+class SeedTopic(_Section):
+    """A topic the user asks for (``taxonomy.seed_topics``): a name, a one-line description,
+    and optionally seed topics under it."""
+
+    name: str = Field(min_length=1, max_length=80)
+    description: str | None = Field(default=None, max_length=500)
+    children: list[SeedTopic] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("a non-empty name")
+        return v
+
+    @field_validator("children")
+    @classmethod
+    def _depth(cls, v: list[SeedTopic]) -> list[SeedTopic]:
+        if any(c.children for c in v):
+            raise ValueError("at most two levels of seed topics")
+        return v
+
+    @property
+    def text(self) -> str:
+        """What is embedded: the name, and the description when there is one."""
+        return f"{self.name}: {self.description}" if self.description else self.name
+
+
+def _seed_list(v: Any) -> Any:
+    """``seed_topics`` as a list: a mapping ``name: description | [children] | {children}``
+    is read as one seed per key."""
+    if not isinstance(v, dict):
+        return v
+    out = []
+    for name, body in v.items():
+        if body is None or isinstance(body, str):
+            out.append({"name": name, "description": body})
+        elif isinstance(body, (list, dict)):
+            out.append({"name": name, "children": _seed_list(body)})
+        else:
+            out.append({"name": name, "description": body})  # let validation name the type
+    return out
+
 
 class TaxonomyConfig(_Section):
     # Levels below the root, leaves included.
-    levels: Union[int, Auto] = "auto"
+    levels: int | Auto = "auto"
     # Number of top-level nodes.
-    top_level: Union[int, Auto] = "auto"
+    top_level: int | Auto = "auto"
     # Periods of topics over time; auto picks from the dates' span (timeline.choose_time_bin).
     time_bin: Literal["auto", "week", "month", "quarter", "year"] = "auto"
     # Periods at the end that count as "recent" for rising/fading; auto = a quarter of them.
-    recent_periods: Union[int, Auto] = "auto"
+    recent_periods: int | Auto = "auto"
+    # Topics the user asks for (a guided taxonomy): papers close to one form its node.
+    seed_topics: list[SeedTopic] = []
+    # A paper joins its most similar seed topic when the cosine reaches this (BERTopic's name
+    # for the same threshold of its zero-shot topics).
+    zeroshot_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
+
+    @field_validator("seed_topics", mode="before")
+    @classmethod
+    def _seeds(cls, v: Any) -> Any:
+        return _seed_list(v)
+
+    @field_validator("seed_topics")
+    @classmethod
+    def _unique_seeds(cls, v: list[SeedTopic]) -> list[SeedTopic]:
+        names = [s.name.lower() for s in v] + [c.name.lower() for s in v for c in s.children]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"seed topic names must differ; repeated: {', '.join(dup)}")
+        return v
 
     @field_validator("levels")
     @classmethod
@@ -198,36 +354,55 @@ class RunConfig(_Section):
     engine: EngineConfig = EngineConfig()
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Names of the keys allowed at the parent of ``loc`` (for suggestions)."""
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None) if field else None
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return []
-        model = ann
-    return list(model.model_fields)
+def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """``(model, is_list)`` for a field typed as a model or a list of models."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is list and args:
+        inner, _ = _model_of(args[0])
+        return inner, inner is not None
+    return None, False
 
 
-def _field_path(loc: tuple) -> tuple:
-    """The part of an error location that names config keys (drops union-branch tags like 'int')."""
+def _walk(loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
+    """The part of an error location that names config keys (list positions kept, union-branch
+    tags like 'int' dropped), and the model whose keys are allowed where it ends."""
     model: type[BaseModel] | None = RunConfig
-    out = []
+    out: list = []
+    expect_index = False
     for part in loc:
         if model is None:
             break
-        out.append(part)
+        if expect_index:
+            if not isinstance(part, int):
+                break
+            out.append(part)
+            expect_index = False
+            continue
         field = model.model_fields.get(str(part))
+        out.append(part)
         if field is None:  # an unknown key: the path ends here
             break
-        ann = field.annotation
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    return tuple(out)
+        model, expect_index = _model_of(field.annotation)
+    return tuple(out), model
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Names of the keys allowed at the parent of ``loc`` (for suggestions)."""
+    _, model = _walk(loc[:-1])
+    return list(model.model_fields) if model else []
+
+
+def _field_path(loc: tuple) -> tuple:
+    return _walk(loc)[0]
 
 
 def _expected(msg: str) -> str:
     msg = msg.removeprefix("Value error, ").removeprefix("Input should be ")
     msg = msg.split(", unable to parse")[0]
+    if msg == "Field required":
+        return "a value: this key is required"
     return f"a value {msg}" if msg.startswith(("greater", "less")) else msg
 
 
@@ -238,9 +413,12 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         by_path.setdefault(_field_path(tuple(e["loc"])), []).append(e)
     lines = []
     for loc, errs in by_path.items():
-        path = ".".join(_key_text(p) for p in loc) or "<root>"
+        path = (
+            "".join(f"[{p}]" if isinstance(p, int) else f".{_key_text(p)}" for p in loc).lstrip(".")
+            or "<root>"
+        )
         if errs[0]["type"] == "extra_forbidden":
-            allowed = _fields_at(RunConfig, loc)
+            allowed = _fields_at(loc)
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             tip = (
                 f"; did you mean '{hint[0]}'?"
@@ -274,9 +452,21 @@ def build_config(data: dict, source: str = "<config>") -> RunConfig:
             f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}"
         )
     try:
-        return RunConfig.model_validate(data)
+        cfg = RunConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
+    llm = cfg.labels.llm
+    if cfg.labels.method == "llm" and not (llm.base_url or llm.base_url_env):
+        raise ConfigError(
+            f"{source}: labels.llm.base_url: required when labels.method is 'llm' "
+            "(or labels.llm.base_url_env: the name of an environment variable holding it)"
+        )
+    if cfg.labels.method == "llm" and not llm.model:
+        raise ConfigError(
+            f"{source}: labels.llm.model: required when labels.method is 'llm' "
+            "(the model name the server knows, e.g. llama3.2 for Ollama)"
+        )
+    return cfg
 
 
 def read_yaml(path: Path) -> Any:
@@ -297,14 +487,105 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: invalid YAML: {type(err).__name__}: {str(err)[:120]}") from None
 
 
+# Keys of a config file that are not config sections: a base to build on, and a sweep.
+EXPERIMENT_KEYS = ("base", "description", "sweep", "select")
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """``base`` updated by ``override`` section by section (lists and values are replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _find_base(name: str, source: Path) -> Path:
+    """A ``base:`` path: relative to the working directory, like every path in a config."""
+    candidate = Path(name).expanduser().resolve()
+    if candidate.is_file():
+        return candidate
+    raise ConfigError(
+        f"{source}: base: config file not found: {name!r} (paths in configs are relative to "
+        f"the working directory, {Path.cwd()})"
+    )
+
+
+def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict, dict]:
+    """``(config mapping, experiment keys)`` of ``path`` with its ``base`` chain merged underneath.
+
+    A base may itself be an experiment: its ``sweep`` is inherited key by key,
+    its ``select`` and ``description`` unless the file sets its own.
+    """
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}"
+        )
+    _check_top_keys(data, path)
+    base = data.get("base")
+    config: dict = {}
+    extra: dict = {}
+    if base is not None:
+        if not isinstance(base, str):
+            raise ConfigError(f"{path}: base: expected a config file path (got {base!r})")
+        base_path = _find_base(base, path)
+        if base_path in seen:
+            raise ConfigError(f"{path}: base: {base!r} includes itself")
+        config, extra = _read_chain(base_path, seen + (base_path,))
+        config.pop("name", None)  # a point's name comes from the experiment, not its base
+    own = {k: v for k, v in data.items() if k not in EXPERIMENT_KEYS}
+    sweep = data.get("sweep")
+    if isinstance(sweep, dict) and isinstance(extra.get("sweep"), dict):
+        sweep = {**extra["sweep"], **sweep}
+    extra = {**extra, **{k: data[k] for k in ("description", "select") if k in data}}
+    if "sweep" in data:
+        extra["sweep"] = sweep
+    return deep_merge(config, own), extra
+
+
+def _check_top_keys(data: dict, source: Path) -> None:
+    allowed = list(EXPERIMENT_KEYS) + list(RunConfig.model_fields)
+    for key in data:
+        if key not in allowed:
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            tip = (
+                f"; did you mean '{hint[0]}'?"
+                if hint
+                else f"; expected one of: {', '.join(allowed)}"
+            )
+            raise ConfigError(f"{source}: {key}: unknown key{tip}")
+
+
+def read_config_chain(path: str | Path) -> tuple[dict, dict]:
+    """``(config mapping, experiment keys)`` of a config file with its ``base`` chain merged
+    underneath (every path relative to the working directory)."""
+    path = Path(path)
+    return _read_chain(path, (path.resolve(),))
+
+
 def load_config(path: str | Path | None) -> RunConfig:
-    """Load a run config; ``None`` means ``config/default.yaml`` or the built-in defaults."""
+    """Load a run config; ``None`` means ``config/default.yaml`` or the built-in defaults.
+
+    A config may build on another (``base:``) and hold only what differs; a file
+    with a ``sweep:`` is an experiment for ``taxonomy sweep``.
+    """
     if path is None:
         default = Path("config/default.yaml")
         if not default.exists():
             return RunConfig()
         path = default
-    return build_config(read_yaml(Path(path)), str(path))
+    merged, extra = read_config_chain(path)
+    if extra.get("sweep"):
+        raise ConfigError(
+            f"{path}: sweep: this file is an experiment of several runs; "
+            f"run it with 'taxonomy sweep {path}'"
+        )
+    return build_config(merged, str(path))
 
 
 def set_dotted(data: dict, dotted: str, value: Any) -> None:
@@ -335,9 +616,15 @@ def auto_min_samples(min_cluster_size: int) -> int:
     return int(max(1, min_cluster_size // 3))
 
 
-def resolve_auto(cfg: RunConfig, n_docs: int) -> RunConfig:
-    """Return a copy with every ``"auto"`` replaced by its value for ``n_docs``."""
+def resolve_auto(cfg: RunConfig, n_docs: int, corpus_format: str | None = None) -> RunConfig:
+    """A copy with the size-driven ``"auto"`` values replaced by their value for ``n_docs``.
+
+    ``corpus_format`` is the format the corpus was read as; the taxonomy's shape
+    is resolved once the topics are known (:func:`resolve_shape`).
+    """
     cfg = cfg.model_copy(deep=True)
+    if corpus_format and cfg.corpus.format == "auto":
+        cfg.corpus.format = corpus_format
     if cfg.umap.n_neighbors == "auto":
         cfg.umap.n_neighbors = auto_n_neighbors(n_docs)
     # UMAP cannot have more neighbours than points.
@@ -349,7 +636,13 @@ def resolve_auto(cfg: RunConfig, n_docs: int) -> RunConfig:
     return cfg
 
 
-def dump_config(cfg: RunConfig) -> str:
-    from .outputs import yaml_text  # round-trips any string exactly (titles, paths)
+def resolve_shape(cfg: RunConfig, levels: int, top_level: int) -> RunConfig:
+    """A copy with ``taxonomy.levels`` and ``top_level`` set to the shape built."""
+    cfg = cfg.model_copy(deep=True)
+    cfg.taxonomy.levels = max(2, levels)
+    cfg.taxonomy.top_level = max(2, top_level)
+    return cfg
 
+
+def dump_config(cfg: RunConfig) -> str:
     return yaml_text(cfg.model_dump(mode="json"))

@@ -15,7 +15,9 @@ import json
 import math
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -37,8 +39,9 @@ FORMATS_BY_SUFFIX = {
     ".pq": "parquet",
 }
 # Real abstracts can be long (and some exports hold whole papers); the csv module's
-# default cell limit of 128 KiB would reject them, so allow up to 2 GiB per cell.
-csv.field_size_limit(2**31 - 1)
+# default cell limit of 128 KiB would reject them, so allow up to 2 GiB per cell
+# while we read (the limit is process-wide: it is put back afterwards).
+CSV_FIELD_LIMIT = 2**31 - 1
 SURROGATE = re.compile("[\ud800-\udfff]")
 EMPTY_HINTS = {
     "papers_page": "expected title lines, each followed by a blank line and an abstract paragraph",
@@ -77,8 +80,12 @@ class Corpus:
     source: str = ""
     n_read: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    # The format it was read as (``corpus.format: auto`` resolved).
+    format: str = ""
     # When each paper appeared (corpus.date_field); None where unknown.
     dates: list[date | None] = field(default_factory=list)
+    # The field the dates came from (``corpus.date_field: auto`` resolved); None for none.
+    date_field: str | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -219,7 +226,21 @@ def read_json_array(text: str, path: Path) -> Iterator[tuple[dict, int]]:
         yield rec, i
 
 
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    old = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
 def read_csv(text: str, path: Path) -> Iterator[tuple[dict, int]]:
+    with _csv_field_limit(CSV_FIELD_LIMIT):
+        yield from _read_csv(text, path)
+
+
+def _read_csv(text: str, path: Path) -> Iterator[tuple[dict, int]]:
     sample = text[:4096]
     delimiter = (
         "\t"
@@ -361,6 +382,7 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
     abstracts: list[str] = []
     urls: list[str | None] = []
     dates: list[date | None] = []
+    date_fields: Counter[str] = Counter()
     gold: dict[str, list[str | None]] = {f: [] for f in cfg.gold_fields}
     skipped = {"empty": 0, "duplicate_id": 0, "duplicate_text": 0}
     seen_ids: set[str] = set()
@@ -397,7 +419,10 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
         titles.append(title)
         abstracts.append(abstract)
         urls.append(_url(rec, cfg, doc_id))
-        dates.append(record_date(rec, cfg, doc_id, path, line))
+        found, source = record_date(rec, cfg, doc_id, path, line)
+        dates.append(found)
+        if source:
+            date_fields[source] += 1
         for f in cfg.gold_fields:
             value = rec.get(f)
             gold[f].append(None if value in (None, "") else str(value))
@@ -410,15 +435,31 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
             raise InputError(
                 path, f"gold field '{f}' is missing from every record (corpus.gold_fields)"
             )
-    return Corpus(ids, titles, abstracts, urls, gold, str(path), n_read, skipped, dates)
+    date_field = date_fields.most_common(1)[0][0] if date_fields else None
+    return Corpus(
+        ids,
+        titles,
+        abstracts,
+        urls,
+        gold,
+        str(path),
+        n_read,
+        skipped,
+        fmt,
+        dates=dates,
+        date_field=date_field,
+    )
 
 
 DATE_FIELDS = ("date", "published", "listing_date", "update_date")
 
 
-def record_date(rec: dict, cfg: CorpusConfig, doc_id: str, path: Path, line: int) -> date | None:
+def record_date(
+    rec: dict, cfg: CorpusConfig, doc_id: str, path: Path, line: int
+) -> tuple[date | None, str | None]:
     """The paper's date from ``corpus.date_field`` (``auto``: the first of :data:`DATE_FIELDS`
-    the record has), else from its arXiv id when ``corpus.date_from_id``; None if neither."""
+    the record has), else from its arXiv id when ``corpus.date_from_id``; None if neither.
+    Also the field it came from (None when from the id or from nowhere)."""
     if cfg.date_field == "auto":
         name = next((f for f in DATE_FIELDS if rec.get(f) not in (None, "")), None)
     else:
@@ -439,8 +480,8 @@ def record_date(rec: dict, cfg: CorpusConfig, doc_id: str, path: Path, line: int
             field=name,
         ) from None
     if found is None and cfg.date_from_id:
-        found = arxiv_id_date(doc_id)
-    return found
+        return arxiv_id_date(doc_id), None
+    return found, name if found is not None else None
 
 
 def _check_fields(

@@ -11,20 +11,23 @@ one. Why Dask and not Ray: docs/scaling.md.
 from __future__ import annotations
 
 import contextlib
-import time
+import dataclasses
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import numpy as np
 
 from .assign import AssignModel, Placement
-from .config import EngineConfig, RunConfig
+from .cache import ArrayStore
+from .config import EmbeddingConfig, EngineConfig, RunConfig
+from .corpus import Corpus
+from .embed import Embedder, text_key
 from .errors import ConfigError
 
 DISTRIBUTED_INSTALL_HINT = "pip install '.[distributed]'"
 
 
-def split_sample(corpus, n: int, seed: int):
+def split_sample(corpus: Corpus, n: int, seed: int) -> tuple[Corpus, Corpus]:
     """``(sample, rest)``: a seeded random sample of ``n`` papers to fit on, and the others.
 
     Both keep the input order, so the same config and data always give the same split.
@@ -35,10 +38,8 @@ def split_sample(corpus, n: int, seed: int):
     return subset_corpus(corpus, np.flatnonzero(keep)), subset_corpus(corpus, np.flatnonzero(~keep))
 
 
-def subset_corpus(corpus, idx: np.ndarray):
+def subset_corpus(corpus: Corpus, idx: np.ndarray) -> Corpus:
     """A corpus of the papers at ``idx`` (per-paper lists are sliced, the rest copied)."""
-    import dataclasses
-
     n = len(corpus)
     fields = {}
     for f in dataclasses.fields(corpus):
@@ -60,12 +61,8 @@ def batch_slices(n: int, size: int) -> list[slice]:
 
 
 @lru_cache(maxsize=4)
-def _embedder(emb_json: str, cache_dir: str | None):
+def _embedder(emb_json: str, cache_dir: str | None) -> Embedder:
     """One embedder (model loaded once) per worker process and config."""
-    from .cache import ArrayStore
-    from .config import EmbeddingConfig
-    from .embed import Embedder
-
     return Embedder(EmbeddingConfig.model_validate_json(emb_json), ArrayStore(cache_dir))
 
 
@@ -73,19 +70,8 @@ def embed_place_batch(
     emb_json: str, cache_dir: str | None, model: AssignModel, texts: list[str]
 ) -> Placement:
     """Embed one batch and place it: the task each worker runs."""
-    from .embed import text_key
-
     X, _ = _embedder(emb_json, cache_dir).embed(texts, progress=False)
     return model.place(X, [text_key(t) for t in texts])
-
-
-def _concat(parts: list[Placement]) -> Placement:
-    return Placement(
-        *(
-            np.concatenate([getattr(p, f) for p in parts])
-            for f in ("topic_ids", "probabilities", "xy", "in_fit")
-        )
-    )
 
 
 @contextlib.contextmanager
@@ -132,18 +118,13 @@ def embed_and_place(
     cache_dir = cfg.cache.dir if cfg.cache.enabled else None
     slices = batch_slices(len(texts), eng.batch_size)
     if not texts:
-        return Placement(
-            np.zeros(0, np.int64),
-            np.zeros(0, np.float32),
-            np.zeros((0, 2), np.float32),
-            np.zeros(0, bool),
-        )
+        return Placement.empty()
     if eng.kind == "local":
         parts = []
         for i, s in enumerate(slices):
             log(f"        batch {i + 1}/{len(slices)} ({s.stop - s.start} papers)")
             parts.append(embed_place_batch(emb.model_dump_json(), cache_dir, model, texts[s]))
-        return _concat(parts)
+        return Placement.concat(parts)
     if not eng.address and emb.threads is None:
         # Workers share this machine: one model thread per worker thread, no oversubscription.
         emb = emb.model_copy(update={"threads": eng.threads_per_worker})
@@ -158,34 +139,4 @@ def embed_and_place(
             )
             for s in slices
         ]
-        return _concat(client.gather(futures))
-
-
-def assign_rest(result, log: Callable[[str], None] = print) -> str:
-    """Place the papers left out of a sampled fit; returns their ``documents.csv`` rows (no header).
-
-    Also records ``n_fit``/``n_assigned`` in the metrics and the time as the ``assign`` stage.
-    """
-    from .assign import leaf_paths, placement_rows
-    from .embed import text_key
-    from .outputs import DOCUMENT_COLUMNS, csv_text, tree_dict
-
-    rest = result.rest
-    t0 = time.perf_counter()
-    log(f"[assign] placing the other {len(rest)} papers (engine: {result.cfg.engine.kind})")
-    model = AssignModel(
-        result.embeddings,
-        result.topic_ids,
-        result.probabilities,
-        result.xy,
-        [text_key(t) for t in result.corpus.texts],
-    )
-    placed = embed_and_place(result.cfg, model, rest.texts, log=log)
-    rows = placement_rows(rest, placed, leaf_paths(tree_dict(result)))
-    result.seconds["assign"] = round(time.perf_counter() - t0, 3)
-    result.metrics.update(
-        n_fit=len(result.corpus),
-        n_assigned=len(rest),
-        n_assigned_outliers=int((placed.topic_ids == -1).sum()),
-    )
-    return csv_text(DOCUMENT_COLUMNS, rows).split("\n", 1)[1]
+        return Placement.concat(client.gather(futures))

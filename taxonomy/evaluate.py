@@ -23,6 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import InputError
+from .formats import json_text, unsafe_cell
+from .hierarchy import Taxonomy
 
 TOPN = 10
 WINDOW = 10
@@ -305,20 +307,30 @@ def evaluate_nodes(
     return out
 
 
-def evaluate_run(result) -> dict:
-    """Metrics of a fitted :class:`~taxonomy.pipeline.RunResult` (called by every run)."""
-    tax = result.taxonomy
+def evaluate_taxonomy(
+    tax: Taxonomy,
+    topic_ids: np.ndarray,
+    texts: Sequence[str],
+    gold: dict[str, list] | None,
+    stops: frozenset[str],
+) -> dict:
+    """Metrics of a fitted taxonomy (called by every run).
+
+    Parameters
+    ----------
+    tax : the named taxonomy.
+    topic_ids : leaf topic of each paper (-1 = outlier).
+    texts : the papers' texts, the reference corpus for NPMI.
+    gold : optional gold labels, field -> label per paper, broad to fine (empty fields ignored).
+    stops : stop words dropped from the reference.
+    """
     nodes = [
         {"node_id": n.node_id, "level": n.level, "size": n.size, "top_words": n.top_words}
         for n in tax.nodes.values()
     ]
-    levels = {lv: tax.labels_at(lv, result.topic_ids) for lv in range(1, tax.n_levels + 1)}
-    gold = {f: v for f, v in result.corpus.gold.items() if v} or None
-    from .label import stop_words
-
-    return evaluate_nodes(
-        nodes, levels, result.corpus.texts, gold, stop_words(result.cfg.labels.extra_stop_words)
-    )
+    levels = {lv: tax.labels_at(lv, topic_ids) for lv in range(1, tax.n_levels + 1)}
+    gold = {f: v for f, v in (gold or {}).items() if v} or None
+    return evaluate_nodes(nodes, levels, texts, gold, stops)
 
 
 # --- taxonomy evaluate RUN_DIR -----------------------------------------------------------
@@ -332,13 +344,6 @@ def _read_csv(path: Path) -> list[dict]:
         raise InputError(
             path, "not found; is this a run directory written by 'taxonomy run'?"
         ) from None
-
-
-def _unsafe_cell(value: str) -> str:
-    """Undo the quote that outputs.safe_cell puts before formula-like text."""
-    if value.startswith("'") and value[1:2] in ("=", "+", "-", "@", "\t", "\r"):
-        return value[1:]
-    return value
 
 
 def load_written_run(run_dir: Path) -> tuple[list[dict], dict[str, int], dict[str, list[str]]]:
@@ -371,7 +376,7 @@ def load_written_run(run_dir: Path) -> tuple[list[dict], dict[str, int], dict[st
 
     walk(tree["root"], [])
     topic_of = {
-        _unsafe_cell(r["doc_id"]): int(r["topic_id"]) for r in _read_csv(run_dir / "documents.csv")
+        unsafe_cell(r["doc_id"]): int(r["topic_id"]) for r in _read_csv(run_dir / "documents.csv")
     }
     return nodes, topic_of, paths
 
@@ -382,7 +387,6 @@ def main_evaluate(args) -> int:
     from .corpus import load_corpus
     from .errors import ConfigError
     from .label import stop_words
-    from .outputs import json_text
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.yaml").is_file():

@@ -28,9 +28,15 @@ class Node:
     doc_idx: np.ndarray
     children: list[str] = field(default_factory=list)
     label: str = ""
+    # One line on what the node's papers study (labels.method: llm); empty otherwise.
+    description: str = ""
     keywords: list[str] = field(default_factory=list)
     top_words: list[str] = field(default_factory=list)
     representative: list[int] = field(default_factory=list)
+    # Share of the node's papers nearer its name than its siblings' names (label.py).
+    name_fit: float | None = None
+    # The user's seed topic this node stands for (taxonomy.seed_topics), named as given.
+    seed: str | None = None
 
     @property
     def size(self) -> int:
@@ -95,13 +101,22 @@ def level_sizes(n_topics: int, levels: int | str, top_level: int | str) -> list[
     return sizes
 
 
-def build_taxonomy(points: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) -> Taxonomy:
+def build_taxonomy(
+    points: np.ndarray,
+    topic_ids: np.ndarray,
+    sizes: list[int],
+    seed_of_topic: np.ndarray | None = None,
+) -> Taxonomy:
     """Group leaf topics level by level with Ward linkage on their centroids.
 
     ``points`` are the papers in the space the topics were found in (the
     pipeline passes the UMAP clustering space). ``sizes`` are node counts from
     level 1 down to the leaves; a level whose count equals the one below is
     still kept, so every path has the same depth.
+
+    ``seed_of_topic`` (a guided taxonomy) gives each topic's seed topic (-1 =
+    none): a seed's topics stay apart from the others and meet in one top-level
+    node; ``sizes`` above the leaves then count the other topics' nodes only.
     """
     from sklearn.cluster import AgglomerativeClustering
 
@@ -111,6 +126,7 @@ def build_taxonomy(points: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) 
     member: dict[int, np.ndarray] = {n_levels: np.arange(n_topics)}
     topic_sizes = np.bincount(topic_ids[topic_ids >= 0], minlength=n_topics).astype(np.float64)
     C = np.stack([points[topic_ids == t].mean(axis=0) for t in range(n_topics)]).astype(np.float64)
+    seed = np.full(n_topics, -1) if seed_of_topic is None else np.asarray(seed_of_topic)
     for level in range(n_levels - 1, 0, -1):
         below = member[level + 1]
         n_below = int(below.max()) + 1
@@ -119,14 +135,21 @@ def build_taxonomy(points: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) 
         groups_below = np.stack(
             [(C[below == g] * topic_sizes[below == g, None]).sum(0) for g in range(n_below)]
         ) / np.maximum(weights[:, None], 1)
+        group_seed = np.array([seed[below == g][0] for g in range(n_below)])
+        free = np.flatnonzero(group_seed < 0)
         k = sizes[level - 1]
-        if k >= n_below:
-            parent_of = np.arange(n_below)
-        else:
-            parent_of = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(
-                groups_below
+        parent_of = np.empty(n_below, dtype=np.int64)
+        if 0 < k < free.size:
+            parent_of[free] = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(
+                groups_below[free]
             )
-            parent_of = _renumber(parent_of, weights)
+        else:
+            parent_of[free] = np.arange(free.size)
+        base = int(parent_of[free].max()) + 1 if free.size else 0
+        held = np.flatnonzero(group_seed >= 0)
+        # A seed's groups meet at the top level; below it each stays its own node.
+        parent_of[held] = base + (group_seed[held] if level == 1 else np.arange(held.size))
+        parent_of = _renumber(parent_of, weights)
         member[level] = parent_of[below]
 
     nodes: dict[str, Node] = {}

@@ -25,6 +25,7 @@ Everything goes to ``changes.json`` and the report's "What changed" section.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -198,17 +199,15 @@ def renumber(tax: Taxonomy, ids: dict[str, str]) -> Taxonomy:
     nodes = {}
     for n in tax.nodes.values():
         nid = ids[n.node_id]
-        nodes[nid] = Node(
-            nid,
-            n.level,
-            int(nid.split(".")[1]),
-            ids[n.parent_id] if n.parent_id else None,
-            n.doc_idx,
-            [ids[c] for c in n.children],
-            n.label,
-            list(n.keywords),
-            list(n.top_words),
-            list(n.representative),
+        nodes[nid] = dataclasses.replace(
+            n,
+            node_id=nid,
+            index=int(nid.split(".")[1]),
+            parent_id=ids[n.parent_id] if n.parent_id else None,
+            children=[ids[c] for c in n.children],
+            keywords=list(n.keywords),
+            top_words=list(n.top_words),
+            representative=list(n.representative),
         )
     return Taxonomy(nodes, tax.n_levels)
 
@@ -365,8 +364,9 @@ def describe(old, new, matches, ids, shared, previous, keys, old_keys, new_topic
 def refit_against(result, previous) -> None:
     """Give a fitted ``RunResult`` the ids (and names) of a previous run, in place.
 
-    Renumbers the taxonomy and the papers' topics, re-keys per-node metrics,
-    recomputes topics over time, and sets ``result.changes``.
+    Renumbers the taxonomy, the papers' topics and HDBSCAN labels (which the
+    saved assign model votes with), re-keys per-node metrics, recomputes topics
+    over time, and sets ``result.changes``.
     """
     from .embed import text_key
     from .timeline import tree_metrics, tree_timeline
@@ -375,7 +375,14 @@ def refit_against(result, previous) -> None:
     tax, topic_ids, changes, ids = apply_previous(
         result.taxonomy, result.topic_ids, keys, result.embeddings, previous
     )
-    result.taxonomy, result.topic_ids, result.changes = tax, topic_ids, changes
+    leaf = {
+        int(old.split(".")[1]): int(new.split(".")[1])
+        for old, new in ids.items()
+        if old.startswith(f"{tax.n_levels}.")
+    }
+    result.raw_ids = np.array([leaf.get(int(t), -1) for t in result.raw_ids], dtype=np.int64)
+    result.placement.topic_ids = topic_ids
+    result.taxonomy, result.changes = tax, changes
     npmi = result.metrics.get("npmi_per_node")
     if isinstance(npmi, dict):
         result.metrics["npmi_per_node"] = {ids.get(k, k): v for k, v in npmi.items()}

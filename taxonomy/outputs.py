@@ -11,9 +11,6 @@ folders of killed runs are removed by the next run once their process is gone.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import re
 import shutil
@@ -21,61 +18,34 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
+import numpy as np
 
 from .errors import OutputError
+from .hierarchy import Taxonomy
 
-DOCUMENT_COLUMNS = ["doc_id", "title", "topic_id", "topic_label", "path", "probability", "x", "y"]
+DOCUMENT_COLUMNS = [
+    "doc_id",
+    "title",
+    "topic_id",
+    "topic_label",
+    "path",
+    "probability",
+    "placement",
+    "x",
+    "y",
+]
 TOPIC_COLUMNS = ["node_id", "parent_id", "level", "label", "size", "keywords"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Every run directory has this file; it is how a directory is recognised as a run.
 RUN_MARKER = "metrics.json"
 _STAGING = re.compile(r"^\..+\.staging-(\d+)-[^/]*$")
 
 
-def safe_cell(value: object) -> object:
-    """Keep spreadsheet apps from reading corpus text as a formula (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def check_target(target: Path, overwrite: bool, marker: str = RUN_MARKER) -> None:
+    """Fail early (before any work) when ``target`` exists and may not be replaced.
 
-
-def csv_text(columns: list[str], rows: list[list[object]]) -> str:
-    buf = io.StringIO()
-    # CRLF rows (RFC 4180): the writer then quotes any cell holding \r or \n, which a
-    # "\n" terminator would leave bare, so a stray \r in a title cannot split a row.
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(columns)
-    for row in rows:
-        w.writerow([safe_cell(v) for v in row])
-    return buf.getvalue()
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    # YAML reads NEL/LS/PS as line breaks and folds them inside plain or single-quoted
-    # scalars; only double quotes escape them, so force those to round-trip exactly.
-    style = '"' if any(ch in data for ch in "\x85\u2028\u2029") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def yaml_text(data: object) -> str:
-    """YAML that loads back (``yaml.safe_load``) to exactly ``data``, whatever its strings hold."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-
-
-def json_text(data: object) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def check_target(target: Path, overwrite: bool) -> None:
-    """Fail early (before any work) when ``target`` exists and may not be replaced."""
+    Only a folder holding ``marker`` (a file every folder of that kind has) or an
+    empty one is ever replaced.
+    """
     target = Path(target)
     if not target.name or target.name in (".", ".."):
         raise OutputError(f"{target}: expected a run directory path that ends in a name")
@@ -90,7 +60,7 @@ def check_target(target: Path, overwrite: bool) -> None:
             "or --out to write elsewhere"
         )
     if target.exists():
-        _check_replaceable(target)
+        _check_replaceable(target, marker)
     parent = _existing_parent(target)
     if not parent.is_dir():
         raise OutputError(f"{target}: {parent} is a file, expected a directory")
@@ -100,7 +70,7 @@ def check_target(target: Path, overwrite: bool) -> None:
         raise OutputError(f"{target}: cannot write in {parent} ({err.strerror})") from None
 
 
-def _check_replaceable(target: Path) -> None:
+def _check_replaceable(target: Path, marker: str) -> None:
     """Refuse to replace anything but a previous run (or an empty directory)."""
     here = Path.cwd().resolve()
     real = target.resolve()
@@ -108,9 +78,10 @@ def _check_replaceable(target: Path) -> None:
         raise OutputError(
             f"{target}: is the current directory or contains it; refusing to replace it"
         )
-    if not (target / RUN_MARKER).is_file() and any(target.iterdir()):
+    if not (target / marker).is_file() and any(target.iterdir()):
+        kind = "a run directory" if marker == RUN_MARKER else "a folder this command wrote"
         raise OutputError(
-            f"{target}: exists and is not a run directory (no {RUN_MARKER}); refusing to replace it "
+            f"{target}: exists and is not {kind} (no {marker}); refusing to replace it "
             "even with --overwrite; choose another --out"
         )
 
@@ -159,11 +130,14 @@ def recover_interrupted_swap(target: Path) -> None:
 
 
 def write_run_dir(
-    target: Path, files: dict[str, str | bytes | Callable[[Path], None]], overwrite: bool
+    target: Path,
+    files: dict[str, str | bytes | Callable[[Path], None]],
+    overwrite: bool,
+    marker: str = RUN_MARKER,
 ) -> Path:
     """Write ``files`` (name -> content, or a writer taking the path) as one run directory."""
     target = Path(target)
-    check_target(target, overwrite)
+    check_target(target, overwrite, marker)
     try:
         _write_staged(target, files)
     except OSError as err:  # disk full, permissions changed, ... during the write
@@ -208,8 +182,36 @@ def _swap_into_place(staging: Path, target: Path) -> None:
 # --- what a run writes ---------------------------------------------------------
 
 
+def leaf_paths(tax: Taxonomy) -> dict[int, list[str]]:
+    """``topic_id -> [label of level 1, ..., leaf label]``."""
+    return {
+        leaf.index: [n.label for n in tax.path(leaf.node_id)] for leaf in tax.level(tax.n_levels)
+    }
+
+
+def tree_leaf_paths(tree: dict) -> dict[int, list[str]]:
+    """:func:`leaf_paths` of a written run, from its ``taxonomy.json``."""
+    out: dict[int, list[str]] = {}
+
+    def walk(node: dict, trail: list[str]) -> None:
+        here = trail + [node["label"]] if node.get("level", 0) > 0 else trail
+        if "topic_id" in node:
+            out[int(node["topic_id"])] = here
+        for child in node.get("children", []):
+            walk(child, here)
+
+    walk(tree["root"], [])
+    return out
+
+
 def document_rows(
-    ids, titles, topic_ids, probabilities, xy, paths: dict[int, list[str]]
+    ids: list[str],
+    titles: list[str],
+    topic_ids: np.ndarray,
+    probabilities: np.ndarray,
+    placement: list[str],
+    xy: np.ndarray,
+    paths: dict[int, list[str]],
 ) -> list[list[object]]:
     """Rows in ``DOCUMENT_COLUMNS``; ``paths`` maps a topic id to its labels, top level first."""
     rows = []
@@ -224,6 +226,7 @@ def document_rows(
                 labels[-1] if labels else "",
                 " > ".join(labels),
                 round(float(probabilities[i]), 4),
+                placement[i],
                 round(float(xy[i, 0]), 4),
                 round(float(xy[i, 1]), 4),
             ]
@@ -231,23 +234,15 @@ def document_rows(
     return rows
 
 
-def documents_rows(result) -> list[list[object]]:
-    tax, c = result.taxonomy, result.corpus
-    paths = {
-        leaf.index: [n.label for n in tax.path(leaf.node_id)] for leaf in tax.level(tax.n_levels)
-    }
-    return document_rows(c.ids, c.titles, result.topic_ids, result.probabilities, result.xy, paths)
-
-
-def topics_rows(result) -> list[list[object]]:
+def topics_rows(tax: Taxonomy) -> list[list[object]]:
     return [
         [n.node_id, n.parent_id or "", n.level, n.label, n.size, "; ".join(n.keywords)]
-        for n in sorted(result.taxonomy.nodes.values(), key=lambda n: (n.level, n.index))
+        for n in sorted(tax.nodes.values(), key=lambda n: (n.level, n.index))
     ]
 
 
-def tree_dict(result) -> dict:
-    tax, ids = result.taxonomy, result.corpus.ids
+def tree_dict(name: str, tax: Taxonomy, ids: list[str], n_outliers: int) -> dict:
+    """The taxonomy as nested mappings (``taxonomy.yaml`` / ``taxonomy.json``)."""
 
     def node(nid: str) -> dict:
         n = tax.nodes[nid]
@@ -255,6 +250,7 @@ def tree_dict(result) -> dict:
             "node_id": n.node_id,
             "level": n.level,
             "label": n.label,
+            "description": n.description,
             "size": n.size,
             "keywords": list(n.keywords),
             "top_words": list(n.top_words),
@@ -267,43 +263,9 @@ def tree_dict(result) -> dict:
         return out
 
     return {
-        "name": result.cfg.name,
+        "name": name,
         "n_docs": len(ids),
         "n_levels": tax.n_levels,
-        "n_outliers": int((result.topic_ids == -1).sum()),
+        "n_outliers": int(n_outliers),
         "root": node("0.0"),
     }
-
-
-def run_files(result) -> dict[str, str | Callable[[Path], None]]:
-    from .assign import save_assign_model
-    from .config import dump_config
-    from .report import render_report, save_map_image
-    from .runstate import run_state_files
-    from .timeline import timeline_files
-
-    metrics = dict(result.metrics, seconds=result.seconds)
-    tree = tree_dict(result)
-    files = {
-        "documents.csv": csv_text(DOCUMENT_COLUMNS, documents_rows(result)),
-        "topics.csv": csv_text(TOPIC_COLUMNS, topics_rows(result)),
-        "taxonomy.yaml": yaml_text(tree),
-        "taxonomy.json": json_text(tree),
-        "metrics.json": json_text(metrics),
-        "config.yaml": dump_config(result.cfg),
-        "report.html": render_report(result, tree, metrics),
-        "map.png": lambda path: save_map_image(result, path),
-        # What 'taxonomy assign' needs to place new papers (taxonomy/assign.py).
-        "model/assign.npz": lambda path: save_assign_model(result, path),
-    }
-    # What 'taxonomy update' and 'run --previous' build on (taxonomy/runstate.py).
-    files.update(
-        run_state_files(
-            result.corpus, result.embeddings, result.topic_ids, result.probabilities, result.xy
-        )
-    )
-    if result.timeline is not None:
-        files.update(timeline_files(result.timeline, result.taxonomy))
-    if result.changes is not None:
-        files["changes.json"] = json_text(result.changes)
-    return files

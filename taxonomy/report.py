@@ -22,6 +22,11 @@ from pathlib import Path
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .config import SAMPLE_CORPUS, RunConfig
+from .corpus import Corpus
+from .hierarchy import Taxonomy
+from .timeline import Timeline, report_payload
+
 # Tableau 10 then its lighter partners: distinct on white and in grey-scale print.
 PALETTE = [
     "#4e79a7",
@@ -129,16 +134,42 @@ def shorten_abstract(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
-def report_data(result, metrics: dict) -> tuple[dict, list[str]]:
+def public_config(cfg: RunConfig) -> dict:
+    """The config as the report shows it: no local paths (a report is often shared).
+
+    The corpus is named by its file name; where outputs and the cache live is left out.
+    """
+    data = cfg.model_dump(mode="json")
+    path = cfg.corpus.path
+    data["corpus"]["path"] = path if path == SAMPLE_CORPUS else Path(path).name
+    data.pop("output_dir", None)
+    data.pop("cache", None)
+    return data
+
+
+def report_title(cfg: RunConfig) -> str:
+    return cfg.report.title or f"Taxonomy of {cfg.name}"
+
+
+def report_data(
+    corpus: Corpus,
+    tax: Taxonomy,
+    xy: np.ndarray,
+    topic_ids: np.ndarray,
+    metrics: dict,
+    cfg: RunConfig,
+    *,
+    timeline: Timeline | None = None,
+    changes: dict | None = None,
+) -> tuple[dict, list[str]]:
     """The page's data: the core (everything but abstracts) and the abstracts.
 
     Papers are referred to by their row index everywhere (``topic``,
     ``rep``); a leaf's node id is ``"<n_levels>.<topic>"``, so each paper's
     path is read from its topic and the parents.
     """
-    c, tax = result.corpus, result.taxonomy
-    limit = result.cfg.report.max_abstract_chars
-    colors, pos = top_colors(tax), label_positions(tax, result.xy)
+    limit = cfg.report.max_abstract_chars
+    colors, pos = top_colors(tax), label_positions(tax, xy)
     npmi = metrics.get("npmi_per_node") or {}
     nodes = {}
     for n in tax.nodes.values():
@@ -148,6 +179,7 @@ def report_data(result, metrics: dict) -> tuple[dict, list[str]]:
             "parent": n.parent_id,
             "level": n.level,
             "label": n.label,
+            "description": n.description,
             "size": n.size,
             "keywords": list(n.keywords),
             "rep": [int(i) for i in n.representative],
@@ -157,52 +189,63 @@ def report_data(result, metrics: dict) -> tuple[dict, list[str]]:
             "pos": pos.get(n.node_id),
         }
     core = {
-        "title": result.cfg.report.title or f"Taxonomy of {result.cfg.name}",
+        "title": report_title(cfg),
         "n_levels": tax.n_levels,
         "docs": {
-            "id": list(c.ids),
-            "title": list(c.titles),
-            "url": list(c.urls),
-            "x": np.round(result.xy[:, 0], 3).tolist(),
-            "y": np.round(result.xy[:, 1], 3).tolist(),
-            "topic": result.topic_ids.astype(int).tolist(),
+            "id": list(corpus.ids),
+            "title": list(corpus.titles),
+            "url": list(corpus.urls),
+            "x": np.round(xy[:, 0], 3).tolist(),
+            "y": np.round(xy[:, 1], 3).tolist(),
+            "topic": topic_ids.astype(int).tolist(),
         },
         "nodes": nodes,
         "outlier_color": OUTLIER_COLOR,
         "metrics": metrics,
-        "config": result.cfg.model_dump(mode="json"),
+        "config": public_config(cfg),
     }
-    if result.timeline is not None:  # sparklines, trends panel, time filter (timeline.py)
-        from .timeline import report_payload
-
-        core["time"] = report_payload(result.timeline)
-        core["docs"]["period"] = result.timeline.doc_period.astype(int).tolist()
-    if result.changes is not None:
-        core["changes"] = result.changes
-    abstracts = [shorten_abstract(a, limit) for a in c.abstracts] if limit > 0 else []
+    if timeline is not None:  # sparklines, trends panel, time filter (timeline.py)
+        core["time"] = report_payload(timeline)
+        core["docs"]["period"] = timeline.doc_period.astype(int).tolist()
+    if changes is not None:  # what an update or a --previous refit changed (changes.json)
+        core["changes"] = changes
+    abstracts = [shorten_abstract(a, limit) for a in corpus.abstracts] if limit > 0 else []
     return core, abstracts
 
 
-def render_report(result, tree: dict | None = None, metrics: dict | None = None) -> str:
+def render_report(
+    corpus: Corpus,
+    tax: Taxonomy,
+    xy: np.ndarray,
+    topic_ids: np.ndarray,
+    metrics: dict,
+    cfg: RunConfig,
+    *,
+    timeline: Timeline | None = None,
+    changes: dict | None = None,
+) -> str:
     """The report page of a run as one self-contained HTML string.
 
     Parameters
     ----------
-    result : RunResult
-        A fitted run.
-    tree : dict, optional
-        Unused; kept so callers can pass the run's tree as they do to other writers.
-    metrics : dict, optional
-        The run's metrics as written to ``metrics.json`` (defaults to ``result.metrics``).
+    corpus : the papers (ids, titles, abstracts, links).
+    tax : the named taxonomy.
+    xy : (n, 2) map positions.
+    topic_ids : leaf topic of each paper (-1 = outlier).
+    metrics : the run's metrics as written to ``metrics.json``.
+    cfg : the resolved config (shown without local paths; ``report`` settings apply).
+    timeline : topics over time of a dated run (sparklines, trends panel, time filter).
+    changes : ``changes.json`` of an update or a ``--previous`` refit ("What changed").
     """
-    metrics = result.metrics if metrics is None else metrics
-    core, abstracts = report_data(result, metrics)
+    core, abstracts = report_data(
+        corpus, tax, xy, topic_ids, metrics, cfg, timeline=timeline, changes=changes
+    )
     return (
         _env()
         .get_template("report.html.j2")
         .render(
             title=core["title"],
-            n_docs=len(result.corpus),
+            n_docs=len(corpus),
             core_b64=packed(core),
             text_b64=packed(abstracts),
             plotly_b64=packed(_static(PLOTLY_BUNDLE)),
@@ -212,7 +255,15 @@ def render_report(result, tree: dict | None = None, metrics: dict | None = None)
     )
 
 
-def map_figure(result, *, width: float = 10.0, height: float = 7.5):
+def map_figure(
+    tax: Taxonomy,
+    xy: np.ndarray,
+    topic_ids: np.ndarray,
+    title: str,
+    *,
+    width: float = 10.0,
+    height: float = 7.5,
+):
     """A static matplotlib figure of the map: points coloured by top-level node, names drawn.
 
     Uses the figure API without pyplot, so it keeps no global state and needs no display.
@@ -220,13 +271,12 @@ def map_figure(result, *, width: float = 10.0, height: float = 7.5):
     from matplotlib import patheffects
     from matplotlib.figure import Figure
 
-    tax, xy = result.taxonomy, result.xy
     colors, pos = top_colors(tax), label_positions(tax, xy)
     n = len(xy)
     size = 2.0 if n > 5000 else 6.0 if n > 1000 else 18.0
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.add_subplot()
-    outliers = np.flatnonzero(result.topic_ids < 0)
+    outliers = np.flatnonzero(topic_ids < 0)
     if outliers.size:
         ax.scatter(
             xy[outliers, 0],
@@ -262,7 +312,6 @@ def map_figure(result, *, width: float = 10.0, height: float = 7.5):
                 color="#1d2430",
                 path_effects=halo,
             )
-    title = result.cfg.report.title or f"Taxonomy of {result.cfg.name}"
     fig.suptitle(title, x=0.01, ha="left", fontsize=13)
     ax.set_title(
         f"{n:,} papers · {len(tax.level(tax.n_levels))} topics · {tax.n_levels} levels",
@@ -275,9 +324,11 @@ def map_figure(result, *, width: float = 10.0, height: float = 7.5):
     return fig
 
 
-def save_map_image(result, path: Path) -> None:
+def save_map_image(
+    tax: Taxonomy, xy: np.ndarray, topic_ids: np.ndarray, title: str, path: Path
+) -> None:
     """Write :func:`map_figure` as PNG (150 dpi) to ``path``."""
-    fig = map_figure(result)
+    fig = map_figure(tax, xy, topic_ids, title)
     with warnings.catch_warnings():
         # Names in scripts the bundled font lacks (CJK, Arabic…) draw as boxes; not an error.
         warnings.filterwarnings("ignore", message="Glyph .* missing from")

@@ -8,8 +8,8 @@ Two files under ``model/``, beside ``assign.npz``:
   member (gzip readers take the members as one stream), so the papers already
   there are never recompressed.
 - ``papers.npz``: per paper, the embedding (float16: half the size, cosines
-  within 1e-3), final topic id, probability, map position, and ``origin``
-  (0 = the fit, k = added by the k-th update).
+  within 1e-3), final topic id, probability, map position, how it got its
+  topic (``assign.HOW``), and ``origin`` (0 = the fit, k = added by the k-th update).
 
 :func:`load_run` reads a run directory back; :func:`tree_taxonomy` rebuilds its
 :class:`~taxonomy.hierarchy.Taxonomy` with the papers' current topics.
@@ -61,6 +61,7 @@ def state_npz(
     topic_ids: np.ndarray,
     probabilities: np.ndarray,
     xy: np.ndarray,
+    how: list[str],
     origin: np.ndarray | None = None,
 ) -> bytes:
     buf = io.BytesIO()
@@ -71,6 +72,7 @@ def state_npz(
         topic_ids=np.asarray(topic_ids, dtype=np.int32),
         probabilities=np.asarray(probabilities, dtype=np.float32),
         xy=np.asarray(xy, dtype=np.float32),
+        how=np.array(how, dtype="U9"),
         origin=np.zeros(n, np.int16) if origin is None else np.asarray(origin, dtype=np.int16),
     )
     return buf.getvalue()
@@ -82,12 +84,13 @@ def run_state_files(
     topic_ids: np.ndarray,
     probabilities: np.ndarray,
     xy: np.ndarray,
+    how: list[str],
 ) -> dict[str, Callable[[Path], None]]:
-    """The two ``model/`` files of a fitted run (called by ``outputs.run_files``)."""
+    """The two ``model/`` files of a fitted run (called by ``pipeline.run_files``)."""
     return {
         PAPERS_FILE: lambda path: path.write_bytes(papers_gz(corpus)),
         STATE_FILE: lambda path: path.write_bytes(
-            state_npz(embeddings, topic_ids, probabilities, xy)
+            state_npz(embeddings, topic_ids, probabilities, xy, how)
         ),
     }
 
@@ -105,6 +108,7 @@ class SavedRun:
     topic_ids: np.ndarray
     probabilities: np.ndarray
     xy: np.ndarray
+    how: list[str]
     origin: np.ndarray
 
     @property
@@ -145,7 +149,9 @@ def read_papers(path: Path, gold_fields: list[str]) -> Corpus:
             raise InputError(path, f"damaged record ({err})", line=line_no) from None
         for f in gold_fields:
             gold[f].append((rec.get("gold") or {}).get(f))
-    return Corpus(ids, titles, abstracts, urls, gold, str(path), len(ids), {}, dates)
+    return Corpus(
+        ids, titles, abstracts, urls, gold, source=str(path), n_read=len(ids), dates=dates
+    )
 
 
 def load_run(run_dir: str | Path) -> SavedRun:
@@ -162,7 +168,7 @@ def load_run(run_dir: str | Path) -> SavedRun:
     try:
         with np.load(_need(run_dir, STATE_FILE), allow_pickle=False) as d:
             X = d["embeddings"].astype(np.float32)
-            state = {k: d[k] for k in ("topic_ids", "probabilities", "xy", "origin")}
+            state = {k: d[k] for k in ("topic_ids", "probabilities", "xy", "how", "origin")}
     except (OSError, ValueError, KeyError, zlib.error) as err:
         raise InputError(run_dir / STATE_FILE, f"not a readable state file ({err})") from None
     if len(X) != len(corpus) or len(state["topic_ids"]) != len(corpus):
@@ -181,6 +187,7 @@ def load_run(run_dir: str | Path) -> SavedRun:
         state["topic_ids"].astype(np.int64),
         state["probabilities"].astype(np.float32),
         state["xy"].astype(np.float32),
+        [str(h) for h in state["how"]],
         state["origin"].astype(np.int16),
     )
 
@@ -211,6 +218,7 @@ def tree_taxonomy(tree: dict, topic_ids: np.ndarray, doc_ids: list[str]) -> Taxo
             parent,
             np.zeros(0, np.int64),
             label=d.get("label", ""),
+            description=d.get("description", ""),
             keywords=list(d.get("keywords", [])),
             top_words=list(d.get("top_words", [])),
             representative=[position[r] for r in d.get("representative", []) if r in position],

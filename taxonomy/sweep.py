@@ -32,10 +32,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__
 from .cache import hash_key
-from .config import RUN_NAME_PATTERN, RunConfig, build_config, read_yaml, set_dotted
+from .config import (
+    RUN_NAME_PATTERN,
+    RunConfig,
+    build_config,
+    read_config_chain,
+    set_dotted,
+)
 from .errors import ConfigError, OutputError
+from .formats import csv_text, json_text
 
-EXPERIMENT_KEYS = ("base", "description", "sweep", "select")
 # Settings that cannot change a result: sweeping them would only repeat one run.
 NOT_SWEEPABLE = ("name", "output_dir", "cache", "embedding.show_progress_bar", "embedding.device")
 POINT_FILE = "sweep_point.json"
@@ -48,7 +54,6 @@ POINT_OUTPUTS = (
     "report.html",
     POINT_FILE,
 )
-REPO = Path(__file__).resolve().parents[1]
 
 
 class Select(BaseModel):
@@ -98,75 +103,6 @@ class SweepResult:
 
 
 # --- loading ---------------------------------------------------------------------
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    """``base`` updated by ``override`` section by section (lists and values are replaced)."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _find_base(name: str, source: Path) -> Path:
-    """A ``base:`` path, relative to the experiment file, the working directory or the repo."""
-    for where in (source.parent, Path.cwd(), REPO):
-        candidate = (where / name).resolve()
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(
-        f"{source}: base: config file not found: {name!r} "
-        f"(looked beside the experiment, in {Path.cwd()} and in {REPO})"
-    )
-
-
-def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, dict]:
-    """``(config mapping, experiment keys)`` of ``path`` with its ``base`` chain merged underneath.
-
-    A base may itself be an experiment: its ``sweep`` is inherited key by key,
-    its ``select`` and ``description`` unless the file sets its own.
-    """
-    data = read_yaml(path)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    _check_top_keys(data, path)
-    base = data.get("base")
-    config: dict = {}
-    extra: dict = {}
-    if base is not None:
-        if not isinstance(base, str):
-            raise ConfigError(f"{path}: base: expected a config file path (got {base!r})")
-        base_path = _find_base(base, path)
-        if base_path in seen:
-            raise ConfigError(f"{path}: base: {base!r} includes itself")
-        config, extra = _read_chain(base_path, seen + (base_path,))
-        config.pop("name", None)  # a point's name comes from the experiment, not its base
-    own = {k: v for k, v in data.items() if k not in EXPERIMENT_KEYS}
-    sweep = data.get("sweep")
-    if isinstance(sweep, dict) and isinstance(extra.get("sweep"), dict):
-        sweep = {**extra["sweep"], **sweep}
-    extra = {**extra, **{k: data[k] for k in ("description", "select") if k in data}}
-    if "sweep" in data:
-        extra["sweep"] = sweep
-    return deep_merge(config, own), extra
-
-
-def _check_top_keys(data: dict, source: Path) -> None:
-    allowed = list(EXPERIMENT_KEYS) + list(RunConfig.model_fields)
-    for key in data:
-        if key not in allowed:
-            hint = difflib.get_close_matches(str(key), allowed, n=1)
-            tip = (
-                f"; did you mean '{hint[0]}'?"
-                if hint
-                else f"; expected one of: {', '.join(allowed)}"
-            )
-            raise ConfigError(f"{source}: {key}: unknown key{tip}")
 
 
 def _parse_select(value: Any, source: Path) -> Select | None:
@@ -267,7 +203,7 @@ def load_experiment(path: str | Path) -> Experiment:
         :class:`Point` per combination of swept values (grid order).
     """
     source = Path(path)
-    merged, extra = _read_chain(source, (source.resolve(),))
+    merged, extra = read_config_chain(source)
     name = str(merged.get("name") or source.stem)
     merged["name"] = name
     base = build_config(merged, str(source))
@@ -339,8 +275,7 @@ def run_sweep(
         index and how many points ran or were skipped.
     """
     from .embed import Embedder
-    from .outputs import json_text, run_files, write_run_dir
-    from .pipeline import fit, store_for
+    from .pipeline import run, store_for
 
     root = Path(out_dir) if out_dir else Path(exp.base.output_dir) / exp.name
     if root.exists() and not root.is_dir():
@@ -372,17 +307,20 @@ def run_sweep(
         if ekey not in embedders:
             embedders[ekey] = Embedder(point.cfg.embedding, store_for(point.cfg))
         try:
-            result = fit(point.cfg, log=lambda m: log(f"    {m}"), embedder=embedders[ekey])
-            files = run_files(result)
-            files[POINT_FILE] = json_text(
-                {
-                    "experiment": exp.name,
-                    "point": point.name,
-                    "params": point.params,
-                    "fingerprint": point.fingerprint,
-                }
+            record = {
+                "experiment": exp.name,
+                "point": point.name,
+                "params": point.params,
+                "fingerprint": point.fingerprint,
+            }
+            result = run(
+                point.cfg,
+                out_dir=target,
+                overwrite=True,
+                log=lambda m: log(f"    {m}"),
+                embedder=embedders[ekey],
+                extra_files={POINT_FILE: json_text(record)},
             )
-            write_run_dir(target, files, overwrite=True)
         except KeyboardInterrupt:
             log(
                 f"interrupted at point {i}/{n}; the {n_run + n_skipped} finished point(s) are kept — "
@@ -492,8 +430,6 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
 
 def comparison_csv(rows: list[dict[str, Any]], best: int | None) -> str:
     """``comparison.csv``: one row per point, its parameters, metrics, ``best`` flag and report."""
-    from .outputs import csv_text
-
     cols = _columns(rows)
     table = []
     for i, r in enumerate(rows):

@@ -435,7 +435,7 @@ def tree_metrics(tl: Timeline, tax) -> dict:
 
 def timeline_files(tl: Timeline, tax) -> dict[str, str]:
     """``topics_over_time.csv`` and ``topic_growth.csv`` of a dated run."""
-    from .outputs import csv_text
+    from .formats import csv_text
 
     order = tree_order(tax)
     labels = {n.node_id: n.label for n in tax.nodes.values()}
@@ -443,3 +443,24 @@ def timeline_files(tl: Timeline, tax) -> dict[str, str]:
         "topics_over_time.csv": csv_text(OVER_TIME_COLUMNS, over_time_rows(tl, order)),
         "topic_growth.csv": csv_text(GROWTH_COLUMNS, growth_rows(tl, order, labels)),
     }
+
+
+def resolve_time(cfg, tl: Timeline | None, date_field: str | None):
+    """A copy of the run config with the time settings it used, ``auto`` resolved.
+
+    ``corpus.date_field``: the field the dates came from (null when none had
+    one); ``taxonomy.time_bin`` and ``recent_periods``: the timeline's (for a
+    corpus without dates, what ``auto`` gives: month, one period). Updates read
+    them back, so they keep the fit's bin and window.
+    """
+    cfg = cfg.model_copy(deep=True)
+    if cfg.corpus.date_field == "auto":
+        cfg.corpus.date_field = date_field
+    t = cfg.taxonomy
+    if tl is not None:
+        t.time_bin = tl.time_bin
+        t.recent_periods = max(1, tl.recent_periods)
+    else:
+        t.time_bin = "month" if t.time_bin == "auto" else t.time_bin
+        t.recent_periods = 1 if t.recent_periods == "auto" else t.recent_periods
+    return cfg

@@ -293,19 +293,7 @@ def name_new_topics(
     for nid in list(nodes)[1:]:
         nodes["0.0"].children.append(nid)
     mini = Taxonomy(nodes, 1)
-    lab = labels_cfg
-    Labeller(
-        [texts[i] for i in docs],
-        X[docs],
-        embed,
-        n_keywords=lab.n_keywords,
-        ngram_range=tuple(lab.ngram_range),
-        max_words=lab.max_words,
-        n_candidates=lab.n_candidates,
-        diversity=lab.diversity,
-        n_representative=lab.n_representative,
-        extra_stop_words=lab.extra_stop_words,
-    ).label_tree(mini)
+    Labeller([texts[i] for i in docs], X[docs], embed, labels_cfg).label_tree(mini)
     out = []
     for k in range(len(groups)):
         node = mini.nodes[f"1.{k}"]
@@ -390,10 +378,11 @@ def concat_corpora(a: Corpus, b: Corpus, gold_fields: list[str]) -> Corpus:
         a.abstracts + b.abstracts,
         a.urls + b.urls,
         gold,
-        a.source,
-        len(a) + len(b),
-        {},
-        list(a.dates or [None] * len(a)) + list(b.dates or [None] * n_b),
+        source=a.source,
+        n_read=len(a) + len(b),
+        format=a.format,
+        dates=list(a.dates or [None] * len(a)) + list(b.dates or [None] * n_b),
+        date_field=a.date_field or b.date_field,
     )
 
 
@@ -426,7 +415,7 @@ def update_run(
     embedder=None,
 ) -> UpdateOutcome:
     """Place ``papers`` into the run at ``run_dir`` and write the updated run (see module doc)."""
-    from .assign import AssignModel
+    from .assign import AssignModel, Placement
     from .embed import Embedder, text_key
     from .outputs import check_target, write_run_dir
     from .pipeline import StageTimer, store_for
@@ -478,6 +467,10 @@ def update_run(
     probs = np.concatenate([base.probabilities, probs_new])
     xy = np.concatenate([base.xy, placed.xy.astype(np.float32)])
     origin = np.concatenate([base.origin, np.full(len(new), number, np.int16)])
+    how = np.array(
+        base.how + ["outlier" if o else h for h, o in zip(placed.how, outside)], dtype=object
+    )
+    after_place = topic_ids.copy()
     pooled_before = int((base.topic_ids == -1).sum())
     corpus = concat_corpora(base.corpus, new, cfg.corpus.gold_fields)
     tree = copy.deepcopy(base.tree)
@@ -508,6 +501,15 @@ def update_run(
             new_topics = add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder)
             # The rest of the pool joins them when close enough, as later papers will.
             join_topics(X, topic_ids, probs, [t["topic_id"] for t in new_topics])
+    # How each paper got its topic (assign.HOW): a proposed topic's papers were clustered,
+    # papers that joined a topic of an update joined it, and the pool's papers are outliers.
+    moved = topic_ids != after_place
+    founders = np.zeros(len(topic_ids), dtype=bool)
+    for g in groups:
+        founders[g] = True
+    how[moved & (topic_ids >= 0)] = "joined"
+    how[moved & founders] = "clustered"
+    how[topic_ids == -1] = "outlier"
     with timer("changes", "the tree with the new papers; what grew or shrank"):
         tax = tree_taxonomy(tree, topic_ids, corpus.ids)
         grew, shrank = share_changes(
@@ -562,7 +564,8 @@ def update_run(
             "new_topics": [t["node_id"] for t in new_topics],
         }
     )
-    result = updated_result(base, cfg, target, corpus, X, xy, topic_ids, probs, tax, changes, timer)
+    placement = Placement(topic_ids, probs, xy, how.tolist(), np.zeros(len(topic_ids), bool))
+    result = updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer)
     with timer("write", f"writing {target}"):
         files = update_files(base, result, new, origin, history)
         write_run_dir(target, files, overwrite)
@@ -627,6 +630,7 @@ def add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder) -> list
                 "node_id": node_id,
                 "level": n_levels,
                 "label": info["label"],
+                "description": "",
                 "size": int(g.size),
                 "keywords": info["keywords"],
                 "top_words": info["top_words"],
@@ -648,7 +652,7 @@ def add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder) -> list
     return out
 
 
-def updated_result(base, cfg, target, corpus, X, xy, topic_ids, probs, tax, changes, timer):
+def updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer):
     """The new run as a ``RunResult``, its timeline and metrics filled in."""
     from .pipeline import RunResult, library_versions
     from .timeline import tree_metrics, tree_timeline
@@ -665,8 +669,11 @@ def updated_result(base, cfg, target, corpus, X, xy, topic_ids, probs, tax, chan
         )
         if tl is not None:
             cfg.taxonomy.time_bin = tl.time_bin
-    result = RunResult(cfg, corpus, X, None, xy, topic_ids, probs, tax)
-    result.timeline, result.changes = tl, changes
+    topic_ids = placement.topic_ids
+    # raw_ids (HDBSCAN's labels) belong to a fit; the run carries the fit's assign model over.
+    result = RunResult(
+        cfg, corpus, X, None, placement.xy, topic_ids, placement, tax, timeline=tl, changes=changes
+    )
     metrics = {
         k: v for k, v in base.metrics.items() if k not in ("seconds", "time", "rising", "fading")
     }
@@ -688,14 +695,22 @@ def updated_result(base, cfg, target, corpus, X, xy, topic_ids, probs, tax, chan
 
 def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
     """Every file of the new run directory; the fit's model and papers are carried over as bytes."""
-    from .outputs import json_text, run_files
+    from .formats import json_text
+    from .pipeline import run_files
 
     files = run_files(result)
     files["model/assign.npz"] = (base.run_dir / "model/assign.npz").read_bytes()
     # New papers as one more gzip member: the run's papers are not recompressed.
     files[PAPERS_FILE] = (base.run_dir / PAPERS_FILE).read_bytes() + papers_gz(new)
     files[STATE_FILE] = lambda path: path.write_bytes(
-        state_npz(result.embeddings, result.topic_ids, result.probabilities, result.xy, origin)
+        state_npz(
+            result.embeddings,
+            result.topic_ids,
+            result.probabilities,
+            result.xy,
+            result.placement.how,
+            origin,
+        )
     )
     files[HISTORY_FILE] = json_text(history)
     return files

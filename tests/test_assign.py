@@ -1,15 +1,18 @@
-"""`taxonomy assign`: placing papers into an existing run (real run of the sample, real model)."""
+"""`taxonomy assign`: placing papers into an existing run by the fit's own rule."""
 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import taxonomy.assign as assign_mod
-from taxonomy.assign import ASSIGN_FILE, AssignModel
+from taxonomy.assign import ASSIGN_FILE, HOW, AssignModel, Placement, fit_placement, vote_size
 from taxonomy.cli import main
+from taxonomy.pipeline import papers_stem
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -18,8 +21,6 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def write_jsonl(path: Path, corpus, idx, *, drop_title: bool = False) -> Path:
-    import json
-
     with open(path, "w", encoding="utf-8") as f:
         for i in idx:
             title = "" if drop_title else corpus.titles[i]
@@ -35,7 +36,9 @@ class TestFittedPapers:
         result, run_dir = sample_run
         model = AssignModel.load(run_dir)
         assert model.embeddings.shape == result.embeddings.shape
-        assert np.array_equal(model.topic_ids, result.topic_ids)
+        assert np.array_equal(model.fitted.topic_ids, result.topic_ids)
+        assert np.array_equal(model.raw_ids, result.raw_ids)
+        assert model.k == vote_size(result.cfg.hdbscan.min_cluster_size)
 
     def test_a_fitted_paper_gets_its_fitted_node(self, sample_run, tmp_path):
         # BERTopic's transform disagrees with its own fit (#1582); ours must not.
@@ -48,19 +51,85 @@ class TestFittedPapers:
         assert len(placed) == len(fitted)
         for row in placed:
             ref = fitted[row["doc_id"]]
-            assert (row["topic_id"], row["path"], row["x"], row["y"]) == (
-                ref["topic_id"],
-                ref["path"],
-                ref["x"],
-                ref["y"],
-            )
+            assert row == ref
 
-    def test_knn_vote_alone_mostly_agrees_with_the_fit(self, sample_run):
-        # Without the text keys every paper is re-predicted by its neighbours' vote.
+    def test_the_rule_alone_reproduces_the_fit(self, sample_run):
+        # Without their text keys every paper is placed again by the rule; the issue's bar
+        # on the sample is 90 % (97-100 % over four seeds here; benchmarks/results/assign.md).
         result, run_dir = sample_run
         placed = AssignModel.load(run_dir).place(result.embeddings)
         assert not placed.in_fit.any()
-        assert np.mean(placed.topic_ids == result.topic_ids) >= 0.8
+        assert np.mean(placed.topic_ids == result.topic_ids) >= 0.9
+
+    def test_probability_and_how_mean_one_thing(self, sample_run):
+        result, _ = sample_run
+        p = result.placement
+        assert set(p.how) <= set(HOW)
+        assert ((p.probabilities >= 0) & (p.probabilities <= 1)).all()
+        for raw, topic, how, prob in zip(result.raw_ids, p.topic_ids, p.how, p.probabilities):
+            assert how == ("outlier" if topic < 0 else "clustered" if raw >= 0 else "joined")
+            if topic < 0:
+                assert prob == 0
+
+
+def synthetic_model(outlier_threshold: float = 0.5) -> tuple[AssignModel, np.ndarray]:
+    """Two tight topics on the first two axes, and three HDBSCAN outliers on the third."""
+    rng = np.random.default_rng(0)
+    a = np.eye(8)[0] + 0.05 * rng.standard_normal((20, 8))
+    b = np.eye(8)[1] + 0.05 * rng.standard_normal((20, 8))
+    o = np.eye(8)[2] + 0.05 * rng.standard_normal((3, 8))
+    X = np.vstack([a, b, o]).astype(np.float32)
+    raw = np.array([0] * 20 + [1] * 20 + [-1] * 3)
+    placement = fit_placement(X, raw, raw, np.zeros((len(X), 2), np.float32), k=5)
+    keys = [f"k{i}" for i in range(len(X))]
+    return AssignModel(X, raw, placement, keys, outlier_threshold, k=5), X
+
+
+class TestTheRule:
+    def test_a_paper_among_outliers_follows_the_outlier_rule(self):
+        model, _ = synthetic_model(outlier_threshold=0.5)
+        near_a = np.eye(8)[2] + 0.9 * np.eye(8)[0]  # among the outliers, close to topic 0's centre
+        far = np.eye(8)[2]  # among the outliers, close to no centre
+        placed = model.place(np.stack([near_a, far]))
+        assert placed.topic_ids.tolist() == [0, -1]
+        assert placed.how == ["assigned", "outlier"]
+        assert placed.probabilities[1] == 0
+
+    def test_a_paper_inside_a_topic_gets_it(self):
+        model, X = synthetic_model()
+        placed = model.place(X[:40] + 0.01)
+        assert placed.topic_ids.tolist() == [0] * 20 + [1] * 20
+        assert (placed.probabilities > 0.9).all()
+
+    def test_known_keys_keep_their_fitted_values(self):
+        model, X = synthetic_model()
+        placed = model.place(X[[0, 41]] * 0, keys=["k0", "k41"])  # vectors ignored for known keys
+        assert placed.topic_ids.tolist() == [0, -1] and placed.in_fit.all()
+
+    def test_save_and_load_round_trip(self, tmp_path):
+        model, X = synthetic_model()
+        (tmp_path / "model").mkdir()
+        model.save(tmp_path / ASSIGN_FILE)
+        again = AssignModel.load(tmp_path)
+        a, b = model.place(X + 0.01), again.place(X + 0.01)
+        assert np.array_equal(a.topic_ids, b.topic_ids) and a.how == b.how
+        np.testing.assert_allclose(a.probabilities, b.probabilities)
+
+    def test_chunking_does_not_change_placements(self, monkeypatch):
+        model, X = synthetic_model()
+        Y = X[::-1] + 0.01
+        whole = model.place(Y)
+        monkeypatch.setattr(assign_mod, "_CHUNK_CELLS", 7 * len(model.raw_ids))
+        chunked = model.place(Y)
+        assert np.array_equal(whole.topic_ids, chunked.topic_ids)
+        np.testing.assert_allclose(whole.xy, chunked.xy, atol=1e-4)  # BLAS sums differ by shape
+
+    def test_placements_concatenate(self):
+        model, X = synthetic_model()
+        parts = [model.place(X[:10]), model.place(X[10:])]
+        whole = Placement.concat(parts)
+        assert np.array_equal(whole.topic_ids, model.place(X).topic_ids)
+        assert len(Placement.concat([]).how) == 0
 
 
 class TestNewPapers:
@@ -78,17 +147,22 @@ class TestNewPapers:
         for r in placed:  # a placed paper carries its topic's label path and a map position
             if r["topic_id"] != "-1":
                 assert r["path"] and r["topic_label"] == r["path"].split(" > ")[-1]
+            assert r["placement"] in ("assigned", "outlier")
             assert np.isfinite(float(r["x"])) and np.isfinite(float(r["y"]))
 
-    def test_chunking_does_not_change_placements(self, sample_run, monkeypatch):
-        result, run_dir = sample_run
-        model = AssignModel.load(run_dir)
-        X = result.embeddings[::-1] + 0.01  # not identical to fitted vectors
-        whole = model.place(X)
-        monkeypatch.setattr(assign_mod, "_CHUNK_CELLS", 7 * len(model.topic_ids))
-        chunked = model.place(X)
-        assert np.array_equal(whole.topic_ids, chunked.topic_ids)
-        np.testing.assert_allclose(whole.xy, chunked.xy, atol=1e-4)  # BLAS sums differ by shape
+
+@pytest.mark.parametrize(
+    "name, stem",
+    [
+        ("a.v1.jsonl", "a.v1"),
+        ("a.v2.jsonl.gz", "a.v2"),
+        ("papers.csv", "papers"),
+        ("noext", "noext"),
+        (".hidden", ".hidden"),
+    ],
+)
+def test_default_output_folder_keeps_the_whole_name(name, stem):
+    assert papers_stem(name) == stem
 
 
 class TestErrors:

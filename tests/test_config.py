@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -69,7 +71,7 @@ class TestDefaults:
         assert load_config("config/default.yaml") == RunConfig()
 
     def test_default_yaml_lists_every_key(self):
-        data = yaml.safe_load(open("config/default.yaml"))
+        data = yaml.safe_load(Path("config/default.yaml").read_text(encoding="utf-8"))
         assert data == RunConfig().model_dump(mode="json")
 
     @pytest.mark.parametrize("n, nn, mcs", [(66, 11, 4), (300, 15, 9), (18077, 15, 67)])

@@ -13,21 +13,33 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config"
 EXPERIMENTS = CONFIG / "experiments"
 RUN_CONFIGS = sorted(p for p in CONFIG.glob("*.yaml"))
-EXPERIMENT_FILES = sorted(EXPERIMENTS.glob("*.yaml"))
+EXPERIMENT_FILES = sorted(p for p in EXPERIMENTS.glob("*.yaml") if "\nsweep:" in p.read_text())
+# Configs that build on another (base:) without a sweep: run them with 'taxonomy run'.
+DERIVED_CONFIGS = sorted(p for p in EXPERIMENTS.glob("*.yaml") if p not in EXPERIMENT_FILES)
 
 
 def test_every_yaml_is_covered():
     every = sorted(CONFIG.rglob("*.yaml")) + sorted(CONFIG.rglob("*.yml"))
-    assert sorted(every) == sorted(RUN_CONFIGS + EXPERIMENT_FILES), (
+    assert sorted(every) == sorted(RUN_CONFIGS + EXPERIMENT_FILES + DERIVED_CONFIGS), (
         "a YAML under config/ is not tested"
     )
-    assert len(EXPERIMENT_FILES) >= 2
+    assert len(EXPERIMENT_FILES) >= 2 and DERIVED_CONFIGS
 
 
-@pytest.mark.parametrize("path", RUN_CONFIGS, ids=lambda p: p.name)
-def test_run_config_loads(path):
+@pytest.mark.parametrize("path", RUN_CONFIGS + DERIVED_CONFIGS, ids=lambda p: p.name)
+def test_run_config_loads(path, monkeypatch):
+    monkeypatch.chdir(REPO)  # paths in configs (base:, corpus.path) are relative to it
     cfg = load_config(path)
     assert cfg.name and cfg.seed >= 0
+
+
+@pytest.mark.parametrize("path", EXPERIMENT_FILES, ids=lambda p: p.name)
+def test_run_refuses_a_sweep_and_names_the_command(path, monkeypatch):
+    from taxonomy.errors import ConfigError
+
+    monkeypatch.chdir(REPO)
+    with pytest.raises(ConfigError, match="taxonomy sweep"):
+        load_config(path)
 
 
 @pytest.mark.parametrize("path", EXPERIMENT_FILES, ids=lambda p: p.name)

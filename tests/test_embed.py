@@ -6,7 +6,8 @@ import numpy as np
 
 from taxonomy.cache import ArrayStore
 from taxonomy.config import EmbeddingConfig
-from taxonomy.embed import Embedder, model_location
+from taxonomy.embed import Embedder
+from taxonomy.models import model_location
 
 TEXTS = [
     "Dense retrieval with dual encoders.",
@@ -34,7 +35,7 @@ def test_embeddings_are_real_and_normalised(tmp_path):
 
 def test_second_run_embeds_nothing(tmp_path):
     cfg = EmbeddingConfig(show_progress_bar=False)
-    X1, s1 = Embedder(cfg, ArrayStore(tmp_path)).embed(TEXTS)
+    X1, _ = Embedder(cfg, ArrayStore(tmp_path)).embed(TEXTS)
     fresh = Embedder(cfg, ArrayStore(tmp_path))  # a new process would look the same
     X2, s2 = fresh.embed(TEXTS[::-1] + ["A brand new text about graph neural networks."])
     assert s2.n_cached == 3 and s2.n_embedded == 1

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from taxonomy.cli import main
 from taxonomy.config import CorpusConfig
 from taxonomy.corpus import load_corpus
-from taxonomy.outputs import csv_text, json_text, safe_cell, yaml_text
+from taxonomy.formats import csv_text, json_text, safe_cell, yaml_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = [
@@ -138,7 +138,7 @@ def test_skips_and_truncation_are_counted_and_shown(hostile_run):
     # The same count as the model's own tokenizer gives, over every paper (cached or not).
     from transformers import AutoTokenizer
 
-    from taxonomy.embed import bundled_model_path
+    from taxonomy.models import bundled_model_path
 
     tok = AutoTokenizer.from_pretrained(str(bundled_model_path()))
     lengths = [len(ids) for ids in tok(corpus.texts, truncation=False)["input_ids"]]

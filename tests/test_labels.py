@@ -15,19 +15,21 @@ import scipy.sparse as sp
 from conftest import DATASETS, sample_config
 
 from taxonomy.hierarchy import build_taxonomy, level_sizes
-from taxonomy.label import (
-    _lift,
-    _name_keys,
-    _norm_form,
-    c_tf_idf,
+from taxonomy.label import _lift, c_tf_idf
+from taxonomy.phrases import (
+    end_shares,
+    ends_in_a_noun,
     fragment_mask,
     make_analyzer,
-    mmr,
+    name_keys,
+    norm_form,
     phrase_chunks,
     stop_words,
 )
+from taxonomy.pipeline import corpus_title
 
 STOPS = stop_words()
+# Bare words that say nothing of a topic (the issue's examples among them).
 GENERIC = {
     "model",
     "models",
@@ -38,6 +40,14 @@ GENERIC = {
     "methods",
     "results",
     "tasks",
+    "norm",
+    "scale",
+    "image",
+    "images",
+    "dimensionality",
+    "architecture",
+    "example",
+    "matrix",
 }
 
 
@@ -66,11 +76,11 @@ def test_analyzer_makes_ngrams_inside_chunks_only():
     assert "retrieval sparse" not in grams  # never across a stop word
 
 
-def test_c_tf_idf_matches_the_formula():
+def test_c_tf_idf_is_bertopics():
     counts = sp.csr_matrix(np.array([[2, 0, 1], [0, 3, 1]], dtype=float))
     got = c_tf_idf(counts).toarray()
     tf = np.array([[2 / 3, 0, 1 / 3], [0, 3 / 4, 1 / 4]])
-    avg = 7 / 2  # mean words per class
+    avg = 3  # BERTopic: int(mean words per class)
     idf = np.log(1 + avg / np.array([2, 3, 2]))
     np.testing.assert_allclose(got, tf * idf)
     # BERTopic's reduce_frequent_words: square root of the term frequency
@@ -79,12 +89,14 @@ def test_c_tf_idf_matches_the_formula():
     )
 
 
-def test_mmr_prefers_varied_items():
-    vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]])
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    relevance = np.array([1.0, 0.95, 0.7])
-    assert mmr(relevance, vectors, 2, diversity=0.0) == [0, 1]
-    assert mmr(relevance, vectors, 2, diversity=0.5) == [0, 2]
+def test_a_name_ends_in_a_head_noun_not_a_modifier():
+    texts = ["deep learning for deep networks", "deep models and training", "model training"] * 3
+    shares = end_shares(texts, STOPS)
+    assert shares["deep"] == 0 and shares["training"] == 1
+    assert not ends_in_a_noun("training deep", shares)  # 'deep' never ends a run
+    assert ends_in_a_noun("deep learning", shares)
+    assert not ends_in_a_noun("efficiently", shares) and not ends_in_a_noun("proposed", shares)
+    assert ends_in_a_noun("anomaly", shares) and ends_in_a_noun("speed", shares)
 
 
 def test_fragment_mask_flags_phrases_that_live_inside_a_longer_one():
@@ -114,14 +126,14 @@ def test_lift_is_zero_for_as_often_and_near_one_for_only_here():
 
 
 def test_name_keys_merge_plurals_and_acronyms():
-    assert _norm_form("scaling laws") == _norm_form("scaling law")
-    assert _name_keys("large language models") & _name_keys("LLMs")
-    assert _name_keys("information retrieval") & _name_keys("IR")
-    assert not _name_keys("dense retrieval") & _name_keys("retrieval")
+    assert norm_form("scaling laws") == norm_form("scaling law")
+    assert name_keys("large language models") & name_keys("LLMs")
+    assert name_keys("information retrieval") & name_keys("IR")
+    assert not name_keys("dense retrieval") & name_keys("retrieval")
     # Word forms of one stem are one name (seen as siblings at 18k arXiv before stems).
-    assert _name_keys("superconductivity") & _name_keys("superconducting")
-    assert _name_keys("generative models") & _name_keys("generation models")
-    assert not _name_keys("superconductivity") & _name_keys("magnetism")
+    assert name_keys("superconductivity") & name_keys("superconducting")
+    assert name_keys("generative models") & name_keys("generation models")
+    assert not name_keys("superconductivity") & name_keys("magnetism")
 
 
 @pytest.mark.parametrize(
@@ -167,6 +179,9 @@ def name_problems(tax, stops=STOPS) -> list[str]:
     problems = []
     labels = {}
     for node in tax.nodes.values():
+        labels[node.node_id] = norm_form(node.label.lower())
+        if node.level == 0 or node.label.startswith("other — "):
+            continue  # the root is the corpus; "other — kw, kw" says a node has no good name
         words = node.label.split()
         low = [w.lower() for w in words]
         if not 1 <= len(words) <= 4:
@@ -175,7 +190,6 @@ def name_problems(tax, stops=STOPS) -> list[str]:
             problems.append(f"{node.node_id} {node.label!r}: starts or ends with a stop word")
         if any(re.fullmatch(r"[\d.,%]+", w) for w in words) or re.search(r"\(\d+\)", node.label):
             problems.append(f"{node.node_id} {node.label!r}: a number")
-        labels[node.node_id] = _norm_form(node.label.lower())
         if not node.keywords:
             problems.append(f"{node.node_id}: no keywords")
         if len(node.representative) != min(3, node.size):
@@ -223,7 +237,7 @@ def test_parents_are_named_from_their_own_papers(sample_run):
     tax = result.taxonomy
     texts = [t.lower() for t in result.corpus.texts]
     for node in tax.nodes.values():
-        if not node.children:
+        if not node.children or node.level == 0 or node.label.startswith("other — "):
             continue
         form = node.label.lower()
         assert any(form in texts[i] for i in node.doc_idx), node.label
@@ -269,3 +283,114 @@ def test_pwc_sample_names_follow_the_rules(pwc_200_run):
         if n.level > 0 and n.label.lower() in GENERIC
     ]
     assert generic == []
+
+
+# --- parents named as fields -------------------------------------------------------------
+
+
+def test_the_root_is_the_corpus_not_a_topic(sample_run):
+    result, _ = sample_run
+    tax = result.taxonomy
+    assert tax.root.label == corpus_title(result.cfg, result.corpus)
+    assert tax.root.label not in {n.label for n in tax.nodes.values() if n.level > 0}
+
+
+def test_the_root_takes_the_report_title(sample_run):
+    result, _ = sample_run
+    cfg = result.cfg.model_copy(
+        update={"report": result.cfg.report.model_copy(update={"title": "My reading list"})}
+    )
+    assert corpus_title(cfg, result.corpus) == "My reading list"
+
+
+def test_no_bare_generic_word_names_a_node(sample_run):
+    result, _ = sample_run
+    bad = [
+        n.label
+        for n in result.taxonomy.nodes.values()
+        if n.level > 0 and n.label.lower() in GENERIC
+    ]
+    assert bad == []
+
+
+def parent_problems(tax, labeller) -> list[str]:
+    """A parent's name must not be a child's name and must be used across its children."""
+    from taxonomy.label import MIN_BALANCE
+    from taxonomy.phrases import norm_form
+
+    problems = []
+    forms = {str(f): i for i, f in enumerate(labeller.vocab.forms)}
+    for node in tax.nodes.values():
+        if node.level == 0 or len(node.children) < 2 or node.label.startswith("other — "):
+            continue
+        kids = [tax.nodes[c] for c in node.children]
+        if any(name_keys(node.label) & name_keys(k.label) for k in kids):
+            problems.append(f"{node.label!r} is a child's name")
+        form = forms.get(norm_form(node.label.lower()))
+        if form is None:
+            problems.append(f"{node.label!r} is not a phrase of its papers")
+            continue
+        cover = labeller.vocab.doc_freq_in(node.doc_idx) / node.size
+        balance = labeller._balance(cover, [k.doc_idx for k in kids], node.size)[form]
+        if balance < MIN_BALANCE:
+            problems.append(f"{node.label!r} is mostly one child's phrase ({balance:.2f})")
+    return problems
+
+
+def labeller_of(result):
+    from taxonomy.cache import ArrayStore
+    from taxonomy.embed import Embedder
+    from taxonomy.label import Labeller
+
+    emb = Embedder(result.cfg.embedding, ArrayStore(result.cfg.cache.dir))
+    return Labeller(
+        result.corpus.texts, result.embeddings, lambda t: emb.embed(t)[0], result.cfg.labels
+    )
+
+
+def test_sample_parents_are_named_as_fields(sample_run):
+    result, _ = sample_run
+    assert parent_problems(result.taxonomy, labeller_of(result)) == []
+
+
+def test_a_parent_is_named_for_all_its_children_not_the_largest(tmp_path, shared_cache):
+    """Two children that share one phrase and each have their own: the parent takes the shared
+    phrase, never the larger child's."""
+    from taxonomy.hierarchy import Node, Taxonomy
+    from taxonomy.label import Labeller
+
+    def paper(i, own):
+        return f"Paper {i} on protein design. We study {own} for protein design."
+
+    texts = [paper(i, "antibody binding") for i in range(12)] + [
+        paper(i, "enzyme catalysis") for i in range(12, 20)
+    ]
+    texts += [
+        f"Paper {i}: galaxy surveys and dark energy from telescope data." for i in range(20, 30)
+    ]
+    from taxonomy.cache import ArrayStore
+    from taxonomy.config import EmbeddingConfig, LabelsConfig
+    from taxonomy.embed import Embedder
+
+    emb = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(shared_cache))
+
+    def embed(t):
+        return emb.embed(t, progress=False)[0]
+
+    X = embed(texts)
+    idx = np.arange(30)
+    nodes = {
+        "0.0": Node("0.0", 0, 0, None, idx, ["1.0", "1.1"]),
+        "1.0": Node("1.0", 1, 0, "0.0", idx[:20], ["2.0", "2.1"]),
+        "1.1": Node("1.1", 1, 1, "0.0", idx[20:], ["2.2"]),
+        "2.0": Node("2.0", 2, 0, "1.0", idx[:12]),
+        "2.1": Node("2.1", 2, 1, "1.0", idx[12:20]),
+        "2.2": Node("2.2", 2, 2, "1.1", idx[20:]),
+    }
+    tax = Taxonomy(nodes, 2)
+    lab = Labeller(texts, X, embed, LabelsConfig())
+    lab.label_tree(tax, root_name="test corpus")
+    assert tax.nodes["1.0"].label == "protein design"
+    assert "antibody" in tax.nodes["2.0"].label and "enzyme" in tax.nodes["2.1"].label
+    assert parent_problems(tax, lab) == []
+    assert tax.root.label == "test corpus"

@@ -100,7 +100,7 @@ def test_same_config_same_taxonomy(sample_run, tmp_path):
 
 
 def test_existing_run_is_not_clobbered(sample_run, tmp_path):
-    result, out = sample_run
+    _, out = sample_run
     before = (out / "documents.csv").read_bytes()
     cfg = sample_config(tmp_path)
     with pytest.raises(OutputError, match="--overwrite"):

@@ -18,6 +18,20 @@ from taxonomy.report import (
     unpacked,
 )
 
+
+def report_of(result, metrics=None) -> str:
+    metrics = result.metrics if metrics is None else metrics
+    return render_report(
+        result.corpus, result.taxonomy, result.xy, result.topic_ids, metrics, result.cfg
+    )
+
+
+def data_of(result, metrics):
+    return report_data(
+        result.corpus, result.taxonomy, result.xy, result.topic_ids, metrics, result.cfg
+    )
+
+
 PAYLOAD = re.compile(r'<script type="application/octet-stream" id="([a-z-]+)">([^<]*)</script>')
 
 
@@ -50,6 +64,18 @@ class TestPayload:
         )
         assert core["config"]["seed"] == result.cfg.seed
 
+    def test_no_local_paths_in_the_report(self, sample, tmp_path):
+        # A report is shared; where the corpus, outputs and cache live on this machine is not.
+        result, _, _ = sample
+        corpus_cfg = result.cfg.corpus.model_copy(update={"path": "/home/me/secret/papers.jsonl"})
+        cfg = result.cfg.model_copy(update={"corpus": corpus_cfg})
+        core, _ = data_of(replace(result, cfg=cfg), {})
+        assert core["config"]["corpus"]["path"] == "papers.jsonl"
+        assert "cache" not in core["config"] and "output_dir" not in core["config"]
+        html = report_of(replace(result, cfg=cfg))
+        assert "/home/me" not in str(unpacked(payloads(html)["core-gz"]))
+        assert str(result.cfg.cache.dir) not in str(unpacked(payloads(html)["core-gz"]))
+
     def test_base64_payloads_cannot_touch_the_html_parser(self, sample):
         for body in payloads(sample[2]).values():
             assert re.fullmatch(r"[A-Za-z0-9+/=]+", body)
@@ -57,7 +83,7 @@ class TestPayload:
     def test_same_run_same_bytes(self, sample):
         result, _, html = sample
         metrics = dict(result.metrics, seconds=result.seconds)
-        assert render_report(result, None, metrics) == html
+        assert report_of(result, metrics) == html
 
     def test_nan_and_numpy_values_become_plain_json(self):
         data = {
@@ -78,7 +104,7 @@ class TestPayload:
     def test_all_nodes_carry_colour_position_and_coherence(self, sample):
         result, _, _ = sample
         npmi = {nid: 0.1 * k for k, nid in enumerate(result.taxonomy.nodes)}
-        core, _ = report_data(result, dict(result.metrics, npmi_per_node=npmi))
+        core, _ = data_of(result, dict(result.metrics, npmi_per_node=npmi))
         tops = [n.node_id for n in result.taxonomy.level(1)]
         for nid, node in core["nodes"].items():
             assert node["coherence"] == pytest.approx(npmi[nid])
@@ -94,7 +120,7 @@ class TestText:
         cfg = result.cfg.model_copy(
             update={"report": result.cfg.report.model_copy(update={"max_abstract_chars": 40})}
         )
-        _, abstracts = report_data(replace(result, cfg=cfg), {})
+        _, abstracts = data_of(replace(result, cfg=cfg), {})
         for shown, full in zip(abstracts, result.corpus.abstracts):
             assert len(shown) <= 41 and (
                 shown == full or (shown.endswith("…") and full.startswith(shown[:-1]))
@@ -105,7 +131,7 @@ class TestText:
         cfg = result.cfg.model_copy(
             update={"report": result.cfg.report.model_copy(update={"max_abstract_chars": 0})}
         )
-        assert report_data(replace(result, cfg=cfg), {})[1] == []
+        assert data_of(replace(result, cfg=cfg), {})[1] == []
         assert shorten_abstract("abc", 0) == "" and shorten_abstract("abc", 3) == "abc"
 
     def test_hostile_report_title_is_escaped_and_corpus_text_only_in_payloads(self, sample):
@@ -115,7 +141,7 @@ class TestText:
             update={"report": result.cfg.report.model_copy(update={"title": evil})}
         )
         corpus = replace(result.corpus, titles=[evil + " " + t for t in result.corpus.titles])
-        html = render_report(replace(result, cfg=cfg, corpus=corpus))
+        html = report_of(replace(result, cfg=cfg, corpus=corpus))
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in html
         assert unpacked(payloads(html)["core-gz"])["docs"]["title"][0].startswith(evil)

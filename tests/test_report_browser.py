@@ -20,6 +20,13 @@ from conftest import CHROMIUM_ARGS, REPO, sample_config
 
 from taxonomy.report import label_positions, render_report, shorten_abstract
 
+
+def report_of(result, metrics) -> str:
+    return render_report(
+        result.corpus, result.taxonomy, result.xy, result.topic_ids, metrics, result.cfg
+    )
+
+
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -272,6 +279,26 @@ class TestSampleReport:
             page.close()
 
 
+def test_seed_topics_panel_shows_sizes_and_unformed_seeds(browser, sample_run, tmp_path):
+    result, _ = sample_run
+    seeds = [
+        {"name": "retrieval", "papers": 31, "formed": True},
+        {"name": "<b>protein</b> folding", "papers": 0, "formed": False, "note": "too few"},
+    ]
+    metrics = dict(result.metrics, seconds=result.seconds, seed_topics=seeds)
+    path = tmp_path / "report.html"
+    path.write_text(report_of(result, metrics), encoding="utf-8")
+    page = Page(browser, path)
+    try:
+        rows = page.js(
+            "Array.from(document.querySelectorAll('#run-seeds tr')).map(r => r.textContent)"
+        )
+        assert rows == ["retrieval31 papers", "<b>protein</b> foldingno node: too few"]
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_without_webgl_the_map_falls_back_to_svg(browser, sample_run):
     other = browser.browser_type.launch(
         executable_path=_chromium(), args=CHROMIUM_ARGS + ["--disable-webgl"]
@@ -327,13 +354,14 @@ def hostile_run(tmp_path_factory, sample_run):
     result = replace(copy.deepcopy(base), cfg=cfg, corpus=corpus)
     metrics = dict(result.metrics, seconds=result.seconds)
     plain = tmp / "report.html"
-    plain.write_text(render_report(result, None, metrics), encoding="utf-8")
+    plain.write_text(report_of(result, metrics), encoding="utf-8")
     labels = {plain: {n.label for n in result.taxonomy.nodes.values()}}
     for k, node in enumerate(n for n in result.taxonomy.nodes.values() if n.level > 0):
         node.label = HOSTILE[k % len(HOSTILE)]
         node.keywords = [HOSTILE[(k + 1) % len(HOSTILE)], "plain"]
+        node.description = HOSTILE[(k + 2) % len(HOSTILE)]  # labels.method: llm's one line
     names = tmp / "report-hostile-names.html"
-    names.write_text(render_report(result, None, dict(metrics, note=HOSTILE[1])), encoding="utf-8")
+    names.write_text(report_of(result, dict(metrics, note=HOSTILE[1])), encoding="utf-8")
     labels[names] = set(HOSTILE)
     return result, labels
 
@@ -401,9 +429,12 @@ class TestHostileText:
         assert (
             page.js("document.querySelector('#panel a').href") == "https://arxiv.org/abs/2401.00003"
         )
-        # Every node: list it, and show all names on the map.
-        for node_id in result.taxonomy.nodes:
+        # Every node: list it (with its description, as text), and show all names on the map.
+        described = labels == set(HOSTILE)  # the report rendered after names were made hostile
+        for node_id, node in result.taxonomy.nodes.items():
             page.js("id => window.__report.selectNode(id)", node_id)
+            shown = page.js("() => document.querySelector('#panel .desc')?.textContent ?? null")
+            assert shown == (node.description if described and node.description else None)
         page.page.check("#show-names")
         page.page.wait_for_function(
             "n => document.querySelectorAll('#names .name').length > n",

@@ -108,11 +108,19 @@ sweep:
         assert {p.cfg.hdbscan.min_cluster_size for p in exp.points} == {4}
         assert {p.cfg.umap.min_dist for p in exp.points} == {0.05}
 
-    def test_base_relative_to_experiment_file(self, tmp_path):
+    def test_base_is_relative_to_the_working_directory_like_every_config_path(
+        self, tmp_path, monkeypatch
+    ):
         (tmp_path / "sub").mkdir()
         write_experiment(tmp_path, "seed: 7\n", "base.yaml")
-        exp = load_experiment(write_experiment(tmp_path / "sub", "base: ../base.yaml\n"))
+        exp_file = write_experiment(tmp_path / "sub", "base: base.yaml\n")
+        monkeypatch.chdir(tmp_path)
+        exp = load_experiment(exp_file)
         assert exp.base.seed == 7 and len(exp.points) == 1
+        # Not beside the experiment: one rule for base, corpus.path, output_dir and cache.dir.
+        monkeypatch.chdir(tmp_path / "sub")
+        with pytest.raises(ConfigError, match="relative to the working directory"):
+            load_experiment(exp_file.name)
 
     @pytest.mark.parametrize(
         "body, message",
@@ -170,7 +178,8 @@ sweep:
         assert "\n" not in text
         assert text.split("exp.yaml", 1)[1].startswith(message.split("exp.yaml", 1)[1]), text
 
-    def test_base_cycle(self, tmp_path):
+    def test_base_cycle(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
         write_experiment(tmp_path, "base: b.yaml\n", "a.yaml")
         write_experiment(tmp_path, "base: a.yaml\n", "b.yaml")
         with pytest.raises(ConfigError, match="includes itself"):
@@ -297,9 +306,7 @@ class TestSweep:
     def test_interrupted_sweep_resumes(self, swept, tmp_path):
         exp, result, _, _ = swept
         out = tmp_path / "resumed"
-        from taxonomy import outputs
-
-        real_write, written = outputs.write_run_dir, []
+        real_write, written = pipeline.write_run_dir, []
 
         def write_then_stop(target, files, overwrite):
             if len(written) == 2:
@@ -309,7 +316,7 @@ class TestSweep:
 
         log: list[str] = []
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(outputs, "write_run_dir", write_then_stop)
+            mp.setattr(pipeline, "write_run_dir", write_then_stop)
             with pytest.raises(KeyboardInterrupt):
                 run_sweep(exp, out_dir=out, log=log.append)
         assert "interrupted at point 3/4" in log[-1]

@@ -77,6 +77,8 @@
     const all = Object.values(nodes);
     const pathIds = (id) => { const up = []; for (let n = nodes[id]; n && n.level > 0; n = nodes[n.parent]) up.unshift(n.id); return up; };
     const pathText = (id) => pathIds(id).map((p) => nodes[p].label).join(" › ");
+    // A node's one-line description (labels.method: llm), appended to a tooltip.
+    const withDesc = (text, n) => (n.description ? text + "\n" + n.description : text);
     const leafPath = {};
     all.filter((n) => n.level === L).forEach((n) => { leafPath[n.id.slice(n.id.indexOf(".") + 1)] = pathIds(n.id); });
     const docPath = (i) => (docs.topic[i] >= 0 ? leafPath[docs.topic[i]] || [] : []);
@@ -358,7 +360,7 @@
       const kids = n.children.map((id) => nodes[id]).sort((a, b) => b.size - a.size);
       const caret = el("button", kids.length ? "▸" : "", { class: "caret", "aria-label": "expand " + n.label });
       if (!kids.length) caret.disabled = true;
-      const btn = el("button", null, { class: "tlabel", "data-node": n.id, title: pathText(n.id) });
+      const btn = el("button", null, { class: "tlabel", "data-node": n.id, title: withDesc(pathText(n.id), n) });
       const sw = el("span", null, { class: "swatch" });
       sw.style.background = n.color;
       btn.append(sw, el("span", n.label, { class: "tname" }), el("span", fmt(n.size), { class: "count" }));
@@ -403,6 +405,7 @@
       if (n.level > 0) revealInTree(id);
       const up = pathIds(id).slice(0, -1).map((p) => nodes[p].label).join(" › ");
       showList(n.level === 0 ? "All papers" : n.label, up, inRange(members[id]));
+      if (n.description) document.getElementById("list-title").after(el("p", n.description, { class: "desc" }));
     }
 
     // ---- search ------------------------------------------------------------------------------
@@ -497,9 +500,10 @@
       const name = el("td", null, { class: "tname lvl" + Math.min(n.level, 4) });
       const sw = el("span", null, { class: "swatch" });
       sw.style.background = n.color;
-      const b = el("button", n.label, { class: "linkish", title: pathText(n.id) });
+      const b = el("button", n.label, { class: "linkish", title: withDesc(pathText(n.id), n) });
       b.addEventListener("click", () => { selectNode(n.id); toMap(); });
       name.append(sw, b);
+      if (n.description) name.append(el("div", n.description, { class: "desc" }));
       const reps = el("td");
       n.rep.forEach((i) => {
         reps.append(paperItem(i, () => { showDoc(i, null); toMap(); }));
@@ -536,9 +540,10 @@
     const flat = (obj, prefix) => Object.entries(obj || {}).flatMap(([k, v]) =>
       v && typeof v === "object" && !Array.isArray(v) ? flat(v, prefix + k + ".") : [[prefix + k, v]]);
     const M = D.metrics || {};
-    const skip = new Set(["npmi_per_node", "seconds", "versions", "gold_scores", "rising", "fading"]);
+    const skip = new Set(["npmi_per_node", "seconds", "versions", "gold_scores", "seed_topics", "labels", "rising", "fading"]);
     document.getElementById("run-metrics").append(
-      table(flat(Object.fromEntries(Object.entries(M).filter(([k]) => !skip.has(k))), "")));
+      table(flat(Object.fromEntries(Object.entries(M).filter(([k]) => !skip.has(k))), "")
+        .filter(([k]) => !k.startsWith("labels.per_node."))));  // per node: in metrics.json
     const secs = Object.entries(M.seconds || {});
     const total = secs.reduce((s, [, v]) => s + (typeof v === "number" ? v : 0), 0);
     document.getElementById("run-seconds").append(table(secs.concat([["total", Math.round(total * 1000) / 1000]])));
@@ -559,6 +564,20 @@
       const box = document.getElementById("run-gold");
       box.hidden = false;
       box.append(el("h3", "Agreement with gold labels (all papers / covered papers)"), t);
+    }
+    // Seed topics asked for (taxonomy.seed_topics): size, and which formed no node.
+    const seeds = Array.isArray(M.seed_topics) ? M.seed_topics : [];
+    if (seeds.length) {
+      const rows = seeds.flatMap((s) => [[s.name, s], ...(s.children || []).map((c) => ["  " + c.name, c])]);
+      const t = el("table", null, { class: "kv" });
+      rows.forEach(([name, s]) => {
+        const tr = el("tr");
+        tr.append(el("th", name), el("td", s.formed ? fmt(s.papers) + " papers" : "no node: " + (s.note || "too few papers")));
+        t.append(tr);
+      });
+      const box = el("div", null, { id: "run-seeds" });
+      box.append(el("h3", "Seed topics"), t);
+      document.querySelector("#run .run-grid").append(box);
     }
     document.getElementById("run-config").textContent = JSON.stringify(D.config, null, 2);
 

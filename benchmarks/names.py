@@ -1,0 +1,320 @@
+"""Names measured apart from clustering: does a node's name point at what people call its papers?
+
+On one fitted taxonomy (this project at defaults), every node of every level
+gets names from several namers: ours (the run's labels), BERTopic's default
+representation (top-4 c-TF-IDF words of its own ``ClassTfidfTransformer`` with
+``CountVectorizer(stop_words="english")``) and BERTopic's ``KeyBERTInspired``
+(top 4), both fitted by BERTopic's manual topic modelling on exactly our nodes
+(``y`` = the node of each paper), so every namer names the same nodes.
+
+A node's gold class is the majority class of its papers (per gold field). A
+name is right when, among the human names of all classes of that field, the one
+nearest to it (cosine of the bundled all-MiniLM-L6-v2 embeddings) is its gold
+class's name (acc@1), or among the 3 nearest (acc@3); ``cos`` is the mean cosine
+between a name and its gold class's name. Human names: arXiv category, archive
+and group names (``category_names.tsv``), Papers-with-Code area and task slugs
+with "-" read as a space. They check names only; no namer sees them.
+
+Each corpus is scored on a fit of all its papers and on a fit of its test half
+(benchmarks/halves.py): name rules were developed on the tuning halves only.
+
+    nice .venv/bin/python benchmarks/names.py                 # arXiv 18k and PwC, all + test half
+    nice .venv/bin/python benchmarks/names.py --only pwc --halves tune   # what development looks at
+
+Writes ``benchmarks/results/names.json`` (rows, kept per corpus and half) and ``names.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from taxonomy.cache import ArrayStore
+from taxonomy.config import build_config
+from taxonomy.embed import Embedder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from halves import half_of
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "datasets"
+CACHE = REPO / ".cache" / "taxonomy"
+RESULTS = REPO / "benchmarks" / "results"
+NAMERS = ["ours", "bertopic", "keybert"]
+NAMER_TITLES = {
+    "ours": "ours",
+    "bertopic": "BERTopic top-4 c-TF-IDF words",
+    "keybert": "BERTopic KeyBERTInspired (top 4)",
+}
+
+
+def arxiv_names() -> dict[str, str]:
+    rows = (DATA / "arxiv_daily_2025_2026/category_names.tsv").read_text().splitlines()[1:]
+    return dict(line.split("\t") for line in rows if "\t" in line)
+
+
+CORPORA = {
+    "arxiv": {
+        "corpus": {
+            "path": str(DATA / "arxiv_daily_2025_2026/docs.jsonl.gz"),
+            "format": "arxiv",
+            "gold_fields": ["group", "archive", "primary_category"],
+        },
+        "id": "id",
+        # level -> gold fields it is scored against (headline first)
+        "pairs": {
+            1: ["archive", "group"],
+            2: ["primary_category", "archive"],
+            3: ["primary_category"],
+        },
+        "name_of": lambda field, code: arxiv_names().get(code, code),
+    },
+    "pwc": {
+        "corpus": {
+            "path": str(DATA / "paperswithcode_area_task/docs.jsonl.gz"),
+            "id_field": "arxiv_id",
+            "gold_fields": ["area", "task"],
+        },
+        "id": "arxiv_id",
+        "pairs": {1: ["area"], 2: ["task", "area"], 3: ["task"]},
+        "name_of": lambda field, code: code.replace("-", " "),
+    },
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def half_file(spec: dict, id_field: str, half: str, tmp: Path) -> dict:
+    """The corpus restricted to one half, as a JSONL file with the same fields."""
+    import gzip
+
+    src = Path(spec["corpus"]["path"])
+    out = tmp / f"{src.name.split('.')[0]}-{half}.jsonl"
+    with gzip.open(src, "rt", encoding="utf-8") as fh, open(out, "w", encoding="utf-8") as dst:
+        for line in fh:
+            rec = json.loads(line)
+            if half_of(rec, id_field) == half:
+                dst.write(line if line.endswith("\n") else line + "\n")
+    return {**spec["corpus"], "path": str(out)}
+
+
+def fit_run(corpus_cfg: dict, name: str):
+    from taxonomy.pipeline import fit
+
+    cfg = build_config(
+        {
+            "name": name,
+            "corpus": corpus_cfg,
+            "cache": {"dir": str(CACHE)},
+            "embedding": {"show_progress_bar": False},
+        }
+    )
+    return fit(cfg, log=lambda m: log("  " + m.strip()))
+
+
+def bertopic_names(texts: list[str], X: np.ndarray, labels: np.ndarray, model) -> dict:
+    """``{"bertopic": {node: name}, "keybert": {...}}`` from BERTopic's manual topic modelling."""
+    from bertopic import BERTopic
+    from bertopic.cluster import BaseCluster
+    from bertopic.dimensionality import BaseDimensionalityReduction
+    from bertopic.representation import KeyBERTInspired
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    keep = np.flatnonzero(labels >= 0)
+    docs = [texts[i] for i in keep]
+    y = labels[keep]
+    tm = BERTopic(
+        embedding_model=model,
+        umap_model=BaseDimensionalityReduction(),
+        hdbscan_model=BaseCluster(),
+        vectorizer_model=CountVectorizer(stop_words="english"),
+        representation_model={"KeyBERT": KeyBERTInspired()},
+    )
+    topics, _ = tm.fit_transform(docs, embeddings=X[keep], y=y)
+    topics = np.asarray(topics)
+    out: dict[str, dict[int, str]] = {"bertopic": {}, "keybert": {}}
+    for node in np.unique(y):
+        t = int(np.bincount(topics[y == node] + 1).argmax()) - 1  # BERTopic renumbers topics
+        out["bertopic"][int(node)] = " ".join(w for w, _ in tm.get_topic(t)[:4])
+        out["keybert"][int(node)] = " ".join(w for w, _ in tm.topic_aspects_["KeyBERT"][t][:4])
+    return out
+
+
+def score_level(
+    names: dict[str, dict[int, str]],
+    majority: dict[int, str],
+    class_names: dict[str, str],
+    embed,
+) -> dict[str, dict]:
+    """acc@1, acc@3 and mean cosine of each namer's names against the classes' human names."""
+    codes = sorted(class_names)
+    G = embed([class_names[c] for c in codes])
+    out = {}
+    nodes = sorted(majority)
+    for namer, by_node in names.items():
+        N = embed([by_node[n] for n in nodes])
+        S = N @ G.T
+        order = np.argsort(-S, axis=1)
+        gold = np.array([codes.index(majority[n]) for n in nodes])
+        out[namer] = {
+            "acc1": round(float(np.mean(order[:, 0] == gold)), 3),
+            "acc3": round(float(np.mean([g in o[:3] for g, o in zip(gold, order)])), 3),
+            "cos": round(float(np.mean(S[np.arange(len(nodes)), gold])), 3),
+            "n": len(nodes),
+        }
+    return out
+
+
+def bench(corpus: str, half: str, tmp: Path, model, embed) -> dict:
+    spec = CORPORA[corpus]
+    corpus_cfg = spec["corpus"] if half == "all" else half_file(spec, spec["id"], half, tmp)
+    log(f"{corpus} ({half}): fitting")
+    r = fit_run(corpus_cfg, f"{corpus}-{half}")
+    tax, texts = r.taxonomy, r.corpus.texts
+    levels = {}
+    for lv in range(1, tax.n_levels + 1):
+        labels = tax.labels_at(lv, r.topic_ids)
+        log(f"  level {lv}: {len(tax.level(lv))} nodes; BERTopic namers")
+        names = {"ours": {n.index: n.label for n in tax.level(lv)}}
+        names.update(bertopic_names(texts, r.embeddings, labels, model))
+        rows = {}
+        for field in spec["pairs"].get(lv, []):
+            gold = np.array(r.corpus.gold[field], dtype=object)
+            majority = {}
+            for node in tax.level(lv):
+                vals = [g for g in gold[node.doc_idx] if g is not None]
+                if vals:
+                    majority[node.index] = max(set(vals), key=lambda v: (vals.count(v), v))
+            classes = {c: spec["name_of"](field, c) for c in {g for g in gold if g is not None}}
+            rows[field] = score_level(
+                {k: {i: v[i] for i in majority} for k, v in names.items()},
+                majority,
+                classes,
+                embed,
+            )
+            rows[field]["classes"] = len(classes)
+        levels[str(lv)] = {
+            "n_nodes": len(tax.level(lv)),
+            "scores": rows,
+            "names": {k: [v[n.index] for n in tax.level(lv)] for k, v in names.items()},
+            "sizes": [n.size for n in tax.level(lv)],
+        }
+    return {
+        "corpus": corpus,
+        "half": half,
+        "n_docs": len(texts),
+        "root": tax.root.label,
+        "levels": levels,
+    }
+
+
+def targets(rows: list[dict]) -> list[str]:
+    """Issue 11's bars, one line per corpus fit."""
+    out = []
+    for row in rows:
+        fails = []
+        for lv, info in row["levels"].items():
+            for field, sc in info["scores"].items():
+                ours = sc["ours"]["acc1"]
+                best = max(sc["bertopic"]["acc1"], sc["keybert"]["acc1"])
+                if ours < best + 0.15:
+                    fails.append(f"level {lv} vs {field}: {ours:.2f} < {best:.2f} + .15")
+        top = row["levels"]["1"]["scores"]
+        field = "archive" if row["corpus"] == "arxiv" else "area"
+        bar = 0.8 if row["corpus"] == "arxiv" else 0.6
+        if top[field]["ours"]["acc1"] < bar:
+            fails.append(f"top level vs {field}: {top[field]['ours']['acc1']:.2f} < {bar}")
+        verdict = "met" if not fails else "MISSED: " + "; ".join(fails)
+        out.append(f"- **{row['corpus']} ({row['half']}, {row['n_docs']} papers)**: {verdict}")
+    return out
+
+
+def write_md(rows: list[dict], path: Path) -> None:
+    lines = [
+        "# Names against human names (issue 11)",
+        "",
+        "Regenerate (repository root, `../shared` beside it; embeddings from the shared cache):",
+        "",
+        "    nice .venv/bin/python benchmarks/names.py",
+        "",
+        __doc__.split("\n\n")[1].replace("\n", " "),
+        "",
+        __doc__.split("\n\n")[2].replace("\n", " "),
+        "",
+        "## Targets",
+        "",
+        (
+            "Ours acc@1 ≥ the best BERTopic namer + .15 at every level; top level ≥ .8 against "
+            "arXiv archive names and ≥ .6 against PwC area names."
+        ),
+        "",
+        *targets(rows),
+    ]
+    for row in rows:
+        lines += [
+            "",
+            f"## {row['corpus']} — {row['half']} ({row['n_docs']} papers; root: {row['root']!r})",
+            "",
+            "| level | nodes | gold | classes | namer | acc@1 | acc@3 | cos |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for lv, info in row["levels"].items():
+            for field, sc in info["scores"].items():
+                for namer in NAMERS:
+                    s = sc[namer]
+                    lines.append(
+                        f"| {lv} | {info['n_nodes']} | {field} | {sc['classes']} | "
+                        f"{NAMER_TITLES[namer]} | {s['acc1']:.2f} | {s['acc3']:.2f} | {s['cos']:.2f} |"
+                    )
+        top = row["levels"]["1"]
+        lines += ["", "Top level, largest first (ours / BERTopic / KeyBERTInspired):", ""]
+        for i, size in enumerate(top["sizes"]):
+            lines.append(
+                f"- {size} papers: **{top['names']['ours'][i]}** / {top['names']['bertopic'][i]} / "
+                f"{top['names']['keybert'][i]}"
+            )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--only", help="comma-separated corpora (default: arxiv,pwc)")
+    p.add_argument("--halves", default="all,test", help="comma-separated: all, tune, test")
+    p.add_argument("--md-only", action="store_true", help="only rewrite names.md from names.json")
+    args = p.parse_args(argv)
+    json_path = RESULTS / "names.json"
+    rows = json.loads(json_path.read_text()) if json_path.exists() else []
+    if not args.md_only:
+        from taxonomy.config import EmbeddingConfig
+        from taxonomy.embed import load_sentence_transformer
+
+        model = load_sentence_transformer(EmbeddingConfig())  # BERTopic gets the object itself
+        embedder = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(CACHE))
+
+        def embed(texts: list[str]) -> np.ndarray:
+            V = embedder.embed(texts, progress=False)[0]
+            return V / np.linalg.norm(V, axis=1, keepdims=True)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for corpus in (args.only or "arxiv,pwc").split(","):
+                for half in args.halves.split(","):
+                    row = bench(corpus, half, Path(tmp), model, embed)
+                    rows = [r for r in rows if (r["corpus"], r["half"]) != (corpus, half)] + [row]
+                    rows.sort(key=lambda r: (list(CORPORA).index(r["corpus"]), r["half"]))
+                    RESULTS.mkdir(parents=True, exist_ok=True)
+                    json_path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+                    log(f"written {json_path}")
+    write_md(rows, RESULTS / "names.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
