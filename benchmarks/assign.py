@@ -57,7 +57,11 @@ def log(msg: str) -> None:
 
 def fit_on(corpus: dict):
     cfg = build_config(
-        {"corpus": corpus, "cache": {"dir": str(CACHE)}, "embedding": {"show_progress_bar": False}}
+        {
+            "corpus": corpus,
+            "cache": {"dir": str(CACHE)},
+            "embedding": {"backend": "torch", "show_progress_bar": False},
+        }
     )
     return fit(cfg, log=lambda m: None)
 

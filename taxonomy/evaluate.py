@@ -3,11 +3,15 @@
 Coherence is NPMI of each node's top-10 words with the corpus itself as the
 reference, in the setting of the BERTopic paper (OCTIS, i.e. gensim's
 ``c_npmi``): boolean sliding windows of 10 tokens, all word pairs, the
-arithmetic mean. Diversity is OCTIS' topic diversity (unique top-10 words over
-10 x topics). Agreement with gold labels uses scikit-learn's NMI, ARI and
-V-measure, over all papers (outliers as one class of their own) and over the
-covered ones. :func:`evaluate_run` runs inside every run;
-``taxonomy evaluate RUN_DIR`` (:func:`main_evaluate`) scores a written run.
+arithmetic mean. The reference tokens belong to no topic method:
+scikit-learn's default word analyzer with only its English stop words dropped
+(:func:`neutral_tokens`), so every method's top words are scored alike.
+Diversity is OCTIS' topic diversity (unique top-10 words over 10 x topics).
+Agreement with gold labels uses scikit-learn's NMI, ARI and V-measure, over
+all papers (outliers as one class of their own) and over the covered ones.
+:func:`evaluate_run` runs inside every run; ``taxonomy evaluate RUN_DIR``
+(:func:`main_evaluate`) scores a written run. :func:`holdout_half` and
+:func:`stability` serve the quality benchmark.
 """
 
 from __future__ import annotations
@@ -39,12 +43,26 @@ _LATEX = re.compile(r"\$[^$]*\$|\\[A-Za-z]+")
 
 
 def reference_tokens(texts: Sequence[str], stops: frozenset[str]) -> list[list[str]]:
-    """Lower-cased word tokens of each text, stop words dropped (as OCTIS preprocesses)."""
+    """Lower-cased word tokens of each text, ``stops`` and LaTeX dropped (the labeller's view)."""
     out = []
     for text in texts:
         words = _WORD.findall(_LATEX.sub(" ", text).lower())
         out.append([w for w in words if w not in stops and len(w) > 1])
     return out
+
+
+def neutral_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """The NPMI reference of every run and benchmark: tokens no topic method chose.
+
+    scikit-learn's default word analyzer (lower-cased, ``(?u)\\b\\w\\w+\\b``, so
+    "pre-trained" is "pre" and "trained") with only its ``ENGLISH_STOP_WORDS``
+    dropped: a method's top word scores by how it co-occurs in the texts, not by
+    whether our own stop-word list or tokeniser happened to keep it.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    analyze = CountVectorizer(stop_words="english").build_analyzer()
+    return [analyze(t) for t in texts]
 
 
 def _window_incidence(docs: list[np.ndarray], n_words: int, window: int) -> sp.csc_matrix:
@@ -248,6 +266,44 @@ def gold_agreement(levels: dict[int, np.ndarray], gold: dict[str, list]) -> dict
     }
 
 
+# --- the benchmark's protocol: held-out halves and stability across seeds ---------------
+
+
+def holdout_half(doc_id: str, seed: int = 0) -> str:
+    """``"tune"`` or ``"test"`` for a paper, fixed by its id: one bit of a seeded BLAKE2b hash.
+
+    Defaults are chosen on the tuning half and reported on the test half; the
+    split depends on nothing but the id and ``seed``, so it is the same on every
+    machine, for every method and after the corpus grows.
+    """
+    import hashlib
+
+    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8, key=str(seed).encode()).digest()
+    return "test" if digest[0] & 1 else "tune"
+
+
+def stability(assignments: Sequence[Sequence[int]]) -> dict:
+    """Mean pairwise NMI and ARI between assignments of the same papers (one per seed).
+
+    Outliers (-1) are one class, as in the gold scores: a paper that is an
+    outlier in one fit and in a topic in another counts as moved.
+    """
+    from itertools import combinations
+
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    pairs = list(combinations(range(len(assignments)), 2))
+    if not pairs:
+        return {"nmi": None, "ari": None, "n_pairs": 0}
+    nmi = [normalized_mutual_info_score(assignments[a], assignments[b]) for a, b in pairs]
+    ari = [adjusted_rand_score(assignments[a], assignments[b]) for a, b in pairs]
+    return {
+        "nmi": round(float(np.mean(nmi)), 4),
+        "ari": round(float(np.mean(ari)), 4),
+        "n_pairs": len(pairs),
+    }
+
+
 # --- one entry point for runs and written runs ------------------------------------------
 
 
@@ -256,7 +312,7 @@ def evaluate_nodes(
     levels: dict[int, np.ndarray],
     texts: Sequence[str],
     gold: dict[str, list] | None = None,
-    stops: frozenset[str] | None = None,
+    reference: Sequence[Sequence[str]] | None = None,
 ) -> dict:
     """All metrics from node records and per-paper node indices.
 
@@ -266,14 +322,11 @@ def evaluate_nodes(
     levels : level number (1 = top) -> node index of each paper at that level, -1 for outliers.
     texts : the papers' texts (title and abstract), the reference corpus for NPMI.
     gold : optional gold labels, field -> label per paper, broad to fine.
-    stops : stop words dropped from the reference (default: the labeller's).
+    reference : tokenised NPMI reference (default: :func:`neutral_tokens` of ``texts``).
     """
-    if stops is None:
-        from .label import stop_words
-
-        stops = stop_words()
     leaves = max(levels) if levels else 0
-    reference = reference_tokens(texts, stops)
+    if reference is None:
+        reference = neutral_tokens(texts)
     scored = [n for n in nodes if n["level"] > 0]
     npmi = npmi_coherence([n["top_words"] for n in scored], reference)
     per_node = {
@@ -312,7 +365,6 @@ def evaluate_taxonomy(
     topic_ids: np.ndarray,
     texts: Sequence[str],
     gold: dict[str, list] | None,
-    stops: frozenset[str],
 ) -> dict:
     """Metrics of a fitted taxonomy (called by every run).
 
@@ -322,7 +374,6 @@ def evaluate_taxonomy(
     topic_ids : leaf topic of each paper (-1 = outlier).
     texts : the papers' texts, the reference corpus for NPMI.
     gold : optional gold labels, field -> label per paper, broad to fine (empty fields ignored).
-    stops : stop words dropped from the reference.
     """
     nodes = [
         {"node_id": n.node_id, "level": n.level, "size": n.size, "top_words": n.top_words}
@@ -330,7 +381,7 @@ def evaluate_taxonomy(
     ]
     levels = {lv: tax.labels_at(lv, topic_ids) for lv in range(1, tax.n_levels + 1)}
     gold = {f: v for f, v in (gold or {}).items() if v} or None
-    return evaluate_nodes(nodes, levels, texts, gold, stops)
+    return evaluate_nodes(nodes, levels, texts, gold)
 
 
 # --- taxonomy evaluate RUN_DIR -----------------------------------------------------------
@@ -386,7 +437,6 @@ def main_evaluate(args) -> int:
     from .config import build_config, read_yaml
     from .corpus import load_corpus
     from .errors import ConfigError
-    from .label import stop_words
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.yaml").is_file():
@@ -421,9 +471,7 @@ def main_evaluate(args) -> int:
         )
     gold = {f: [v[i] for i in keep] for f, v in docs.gold.items()}
     texts = docs.texts
-    metrics = evaluate_nodes(
-        nodes, levels, [texts[i] for i in keep], gold, stop_words(cfg.labels.extra_stop_words)
-    )
+    metrics = evaluate_nodes(nodes, levels, [texts[i] for i in keep], gold)
     metrics["n_docs"] = len(keep)
     metrics["n_docs_not_in_corpus"] = len(topic_of) - len(keep)
     out = run_dir / "evaluation.json"

@@ -151,7 +151,17 @@ def build_taxonomy(
         parent_of[held] = base + (group_seed[held] if level == 1 else np.arange(held.size))
         parent_of = _renumber(parent_of, weights)
         member[level] = parent_of[below]
+    return taxonomy_from_members(topic_ids, member)
 
+
+def taxonomy_from_members(topic_ids: np.ndarray, member: dict[int, np.ndarray]) -> Taxonomy:
+    """The tree from ``member[level][topic]``, each leaf topic's node index at every level.
+
+    ``member`` runs from level 1 (the top) to the leaves (``member[L]`` is the
+    identity); it must be nested: leaves sharing a node at one level share
+    their nodes at every level above.
+    """
+    n_levels = max(member)
     nodes: dict[str, Node] = {}
     covered = np.flatnonzero(topic_ids >= 0)
     nodes["0.0"] = Node("0.0", 0, 0, None, covered)

@@ -395,7 +395,8 @@ class Labeller:
 
     def _top_words(self, row: sp.csr_matrix) -> list[str]:
         idx, vals = row.indices, row.data
-        uni = self.vocab.n_words[idx] == 1
+        # Unigrams the NPMI reference also has as one token (it splits "pre-trained" in two).
+        uni = (self.vocab.n_words[idx] == 1) & self.vocab.plain_word[idx]
         order = np.argsort(-vals[uni], kind="stable")
         return [str(self.vocab.vocab[i]) for i in idx[uni][order][:10]]
 

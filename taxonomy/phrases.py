@@ -224,6 +224,7 @@ class Vocabulary:
         self.doc_terms = vectorizer.fit_transform(texts).tocsr()
         self.vocab = vectorizer.get_feature_names_out()
         self.n_words = np.array([len(v.split()) for v in self.vocab])
+        self.plain_word = np.array([v.isalnum() for v in self.vocab])
         doc_freq = np.asarray((self.doc_terms > 0).sum(axis=0)).ravel()
         self.fragment = fragment_mask(self.vocab, doc_freq)
         shares = end_shares(texts, stops)

@@ -36,7 +36,7 @@ from .errors import InputError, OutputError
 from .evaluate import evaluate_taxonomy
 from .formats import csv_text, json_text, yaml_text
 from .hierarchy import Taxonomy, build_taxonomy, level_sizes
-from .label import Labeller, stop_words
+from .label import Labeller
 from .llm import apply_llm_names
 from .outputs import (
     DOCUMENT_COLUMNS,
@@ -52,6 +52,7 @@ from .reduce import REDUCE_VERSION, reduce_embeddings
 from .report import render_report, report_title, save_map_image
 from .runstate import run_state_files
 from .seeds import SeedPlacement, place_seeds
+from .shape import shape_taxonomy
 from .timeline import Timeline, resolve_time, timeline_files, tree_metrics, tree_timeline
 
 MIN_DOCS = 10
@@ -61,6 +62,7 @@ LIBRARIES = [
     "torch",
     "umap-learn",
     "hdbscan",
+    "evoc",
     "scikit-learn",
     "numpy",
     "bertopic",
@@ -246,9 +248,23 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
 
     n_topics = int(topic_ids.max()) + 1
     with timer("taxonomy", f"grouping {n_topics} topics into a taxonomy"):
-        # Grouped in the UMAP space the topics were found in (see hierarchy.py).
-        tax = build_taxonomy(Z, topic_ids, tree_sizes(cfg, topic_seed), topic_seed[:, 0])
-        mark_seeds(tax, topic_seed, seeds)
+        if (topic_seed[:, 0] >= 0).any():
+            # Seeds are top-level nodes; the other topics are grouped by Ward in Z beside them.
+            tax = build_taxonomy(Z, topic_ids, tree_sizes(cfg, topic_seed), topic_seed[:, 0])
+            mark_seeds(tax, topic_seed, seeds)
+        else:
+            # Parents by cfg.taxonomy.parents (shape.py): EVoC layers of X, or Ward / density in Z.
+            tax = shape_taxonomy(
+                cfg.taxonomy.parents,
+                points=Z,
+                embeddings=X,
+                topic_ids=topic_ids,
+                levels=cfg.taxonomy.levels,
+                top_level=cfg.taxonomy.top_level,
+                min_cluster_size=h.min_cluster_size,
+                min_samples=h.min_samples,
+                random_state=cfg.seed,
+            )
         cfg = resolve_shape(cfg, tax.n_levels, len(tax.level(1)))
 
     with timer("label", f"naming {len(tax.nodes)} nodes"):
@@ -283,8 +299,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
         "evaluate",
         "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else ""),
     ):
-        stops = stop_words(cfg.labels.extra_stop_words)
-        metrics.update(evaluate_taxonomy(tax, topic_ids, corpus.texts, corpus.gold, stops))
+        metrics.update(evaluate_taxonomy(tax, topic_ids, corpus.texts, corpus.gold))
     return RunResult(
         cfg,
         corpus,
