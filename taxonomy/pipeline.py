@@ -442,8 +442,14 @@ def backend_metrics(estats: EmbedStats) -> dict:
 # --- writing a run ----------------------------------------------------------------
 
 
-def run_files(r: RunResult) -> dict[str, str | Callable[[Path], None]]:
-    """Every file of a run directory, by name (writers take the path they write)."""
+def run_files(
+    r: RunResult, previous_report: dict[str, str] | None = None
+) -> dict[str, str | Callable[[Path], None]]:
+    """Every file of a run directory, by name (writers take the path they write).
+
+    ``previous_report``: payloads of a report this run extends (``taxonomy update``), so
+    what it holds unchanged is not compressed again (``report.render_report``).
+    """
     tax, c = r.taxonomy, r.corpus
     metrics = dict(r.metrics, seconds=r.seconds)
     tree = tree_dict(r.cfg.name, tax, c.ids, int((r.topic_ids == -1).sum()))
@@ -456,7 +462,6 @@ def run_files(r: RunResult) -> dict[str, str | Callable[[Path], None]]:
         rows += document_rows(
             r.rest.ids, r.rest.titles, p.topic_ids, p.probabilities, p.how, p.xy, paths
         )
-    model = assign_model(r)
     return {
         "documents.csv": csv_text(DOCUMENT_COLUMNS, rows),
         "topics.csv": csv_text(TOPIC_COLUMNS, topics_rows(tax)),
@@ -465,11 +470,19 @@ def run_files(r: RunResult) -> dict[str, str | Callable[[Path], None]]:
         "metrics.json": json_text(metrics),
         "config.yaml": dump_config(r.cfg),
         "report.html": render_report(
-            c, tax, r.xy, r.topic_ids, metrics, r.cfg, timeline=r.timeline, changes=r.changes
+            c,
+            tax,
+            r.xy,
+            r.topic_ids,
+            metrics,
+            r.cfg,
+            timeline=r.timeline,
+            changes=r.changes,
+            previous=previous_report,
         ),
         "map.png": lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
         # What 'taxonomy assign' needs to place new papers (taxonomy/assign.py).
-        ASSIGN_FILE: model.save,
+        ASSIGN_FILE: lambda path: assign_model(r).save(path),
         # What 'taxonomy update' and 'run --previous' build on (taxonomy/runstate.py).
         **run_state_files(c, r.embeddings, r.topic_ids, r.probabilities, r.xy, r.placement.how),
         **(timeline_files(r.timeline, tax) if r.timeline is not None else {}),

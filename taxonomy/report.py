@@ -3,7 +3,8 @@
 The page is a Jinja2 template (autoescaped) with its CSS and JS kept as real
 files and inlined at render time. Three payloads travel inside it as
 gzip + base64 text: plotly.js, the core data (map, taxonomy, metrics) and the
-abstracts. The browser inflates them with ``DecompressionStream``, so one file
+abstracts (in chunks of ``TEXT_CHUNK`` papers, so a report that extends another,
+as an update's does, compresses only the chunks that changed). The browser inflates them with ``DecompressionStream``, so one file
 of an 18,000-paper run stays well under 15 MB and opens offline. Base64 has no
 ``<``, ``&`` or quote, so no corpus text can reach the HTML parser, and the
 script puts corpus text into the page with ``textContent`` only.
@@ -15,6 +16,7 @@ import base64
 import gzip
 import json
 import math
+import re
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -83,6 +85,33 @@ def packed(data: object) -> str:
     return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode(
         "ascii"
     )
+
+
+# Abstracts per payload: an update re-packs only the chunks its new papers are in.
+TEXT_CHUNK = 4096
+PAYLOAD_ID = r"plotly-gz|core-gz|text-gz(?:-\d+)?"
+
+
+def text_payloads(abstracts: list[str], previous: dict[str, str] | None = None) -> list[str]:
+    """The abstracts as packed chunks of ``TEXT_CHUNK``; a chunk a previous report holds
+    unchanged (``previous``: its payloads by element id) is taken as it is."""
+    previous = previous or {}
+    out = []
+    for k, start in enumerate(range(0, max(len(abstracts), 1), TEXT_CHUNK)):
+        chunk = abstracts[start : start + TEXT_CHUNK]
+        old = previous.get("text-gz" if k == 0 else f"text-gz-{k}")
+        text = json.dumps(_plain(chunk), ensure_ascii=False, separators=(",", ":"))
+        same = old is not None and gzip.decompress(base64.b64decode(old)) == text.encode("utf-8")
+        out.append(old if same else packed(text))
+    return out
+
+
+def report_payloads(html: str) -> dict[str, str]:
+    """The packed payloads of a written report, by element id (for :func:`render_report`)."""
+    found = re.findall(
+        rf'<script type="application/octet-stream" id="({PAYLOAD_ID})">([^<]*)</script>', html
+    )
+    return dict(found)
 
 
 def unpacked(b64: str, *, as_json: bool = True) -> object:
@@ -223,6 +252,7 @@ def render_report(
     *,
     timeline: Timeline | None = None,
     changes: dict | None = None,
+    previous: dict[str, str] | None = None,
 ) -> str:
     """The report page of a run as one self-contained HTML string.
 
@@ -236,7 +266,14 @@ def render_report(
     cfg : the resolved config (shown without local paths; ``report`` settings apply).
     timeline : topics over time of a dated run (sparklines, trends panel, time filter).
     changes : ``changes.json`` of an update or a ``--previous`` refit ("What changed").
+    previous : the payloads of a report this one extends (:func:`report_payloads`): the
+        plotly bundle and every chunk of abstracts it holds unchanged are not packed again.
     """
+    previous = previous or {}
+    bundle = _static(PLOTLY_BUNDLE)
+    plotly = previous.get("plotly-gz")
+    if plotly is None or unpacked(plotly, as_json=False) != bundle:
+        plotly = packed(bundle)
     core, abstracts = report_data(
         corpus, tax, xy, topic_ids, metrics, cfg, timeline=timeline, changes=changes
     )
@@ -247,8 +284,8 @@ def render_report(
             title=core["title"],
             n_docs=len(corpus),
             core_b64=packed(core),
-            text_b64=packed(abstracts),
-            plotly_b64=packed(_static(PLOTLY_BUNDLE)),
+            text_chunks=text_payloads(abstracts, previous),
+            plotly_b64=plotly,
             report_js=_static("report.js"),
             report_css=_static("report.css"),
         )

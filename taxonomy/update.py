@@ -39,7 +39,9 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -697,9 +699,13 @@ def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
     """Every file of the new run directory; the fit's model and papers are carried over as bytes."""
     from .formats import json_text
     from .pipeline import run_files
+    from .report import report_payloads
 
-    files = run_files(result)
-    files["model/assign.npz"] = (base.run_dir / "model/assign.npz").read_bytes()
+    report = base.run_dir / "report.html"
+    previous = report_payloads(report.read_text(encoding="utf-8")) if report.is_file() else None
+    files = run_files(result, previous_report=previous)
+    # The fit's model, unchanged: a hard link where the file system allows (never written to).
+    files["model/assign.npz"] = lambda path: link_or_copy(base.run_dir / "model/assign.npz", path)
     # New papers as one more gzip member: the run's papers are not recompressed.
     files[PAPERS_FILE] = (base.run_dir / PAPERS_FILE).read_bytes() + papers_gz(new)
     files[STATE_FILE] = lambda path: path.write_bytes(
@@ -714,6 +720,13 @@ def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
     )
     files[HISTORY_FILE] = json_text(history)
     return files
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def main_update(args: argparse.Namespace) -> int:

@@ -199,3 +199,60 @@ def test_a_refit_report_lists_merges_splits_new_and_vanished(browser, sample_run
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_abstracts_in_chunks_load_whole_and_an_extension_reuses_them(
+    browser,  # noqa: F811
+    dated_run,
+    tmp_path,
+    monkeypatch,
+):
+    """Abstracts travel in chunks of report.TEXT_CHUNK: the page joins them in order, and a
+    report of more papers (an update) takes the previous report's full chunks as they are."""
+    from taxonomy import report
+    from taxonomy.report import (
+        render_report,
+        report_payloads,
+        shorten_abstract,
+        text_payloads,
+        unpacked,
+    )
+
+    result, _ = dated_run
+    monkeypatch.setattr(report, "TEXT_CHUNK", 10)
+    c = result.corpus
+    args = (c, result.taxonomy, result.xy, result.topic_ids, result.metrics, result.cfg)
+    html = render_report(*args, timeline=result.timeline)
+    chunks = [k for k in report_payloads(html) if k.startswith("text-gz")]
+    assert len(chunks) == -(-len(c) // 10)
+    path = tmp_path / "chunked.html"
+    path.write_text(html, encoding="utf-8")
+    page = Page(browser, path)
+    try:
+        limit = result.cfg.report.max_abstract_chars
+        for i in (0, 10, len(c) - 1):  # first paper of the first, second and last chunk
+            page.js(f"window.__report.showDoc({i}, null)")
+            assert page.page.text_content("#doc-abstract") == shorten_abstract(
+                c.abstracts[i], limit
+            )
+        assert page.js(
+            "window.__report.search('retrieval').then(() => window.__report.highlighted().length)"
+        ) == sum(
+            "retrieval" in (t + "\n" + shorten_abstract(a, limit)).lower()
+            for t, a in zip(c.titles, c.abstracts)
+        )
+        assert page.errors == []
+    finally:
+        page.close()
+    # Previous payloads of the first 30 papers: their three full chunks are reused byte for byte.
+    previous = report_payloads(html)
+    abstracts = (
+        unpacked(previous["text-gz"])
+        + unpacked(previous["text-gz-1"])
+        + unpacked(previous["text-gz-2"])
+    )
+    grown = text_payloads(abstracts + ["a new abstract"], previous)
+    assert grown[:3] == [previous["text-gz"], previous["text-gz-1"], previous["text-gz-2"]]
+    assert unpacked(grown[3]) == ["a new abstract"]
+    changed = text_payloads(["changed"] + abstracts[1:], previous)
+    assert changed[0] != previous["text-gz"] and changed[1] == previous["text-gz-1"]

@@ -19,7 +19,7 @@
   }
 
   function base64Bytes(id) {
-    const s = document.getElementById(id).textContent.trim();
+    const s = (typeof id === "string" ? document.getElementById(id) : id).textContent.trim();
     if (Uint8Array.fromBase64) return Uint8Array.fromBase64(s);
     const bin = atob(s), out = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -414,8 +414,10 @@
     let textReady = null;
     const parsed = () => (document.readyState !== "loading" ? Promise.resolve()
       : new Promise((done) => document.addEventListener("DOMContentLoaded", done, { once: true })));
-    const loadText = () => textReady || (textReady = parsed().then(() => inflate("text-gz")).then((s) => {
-      abstracts = JSON.parse(s);
+    // The abstracts come in chunks (text-gz, text-gz-1, ...), in paper order.
+    const chunks = () => Promise.all(Array.from(document.querySelectorAll('script[id^="text-gz"]'), inflate));
+    const loadText = () => textReady || (textReady = parsed().then(chunks).then((parts) => {
+      abstracts = parts.flatMap((s) => JSON.parse(s));
       api.textReady = true;
       mark("text");
     }).catch(fail));
