@@ -31,7 +31,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         data["corpus"]["format"] = args.format or data["corpus"]["format"]
         cfg = build_config(data, "--input/--format")
     result = run(
-        cfg, out_dir=Path(args.out) if args.out else None, overwrite=args.overwrite, log=_progress
+        cfg,
+        out_dir=Path(args.out) if args.out else None,
+        overwrite=args.overwrite,
+        log=_progress,
+        previous=Path(args.previous) if args.previous else None,
     )
     m = result.metrics
     per_level = ", ".join(f"level {k}: {v}" for k, v in m["n_topics_per_level"].items())
@@ -48,6 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{m['n_truncated']} texts longer than {cfg.embedding.max_seq_length} tokens were "
             "truncated for embedding (embedding.max_seq_length)"
         )
+    if result.changes is not None:
+        print(result.changes["summary"])
     print(f"report: {(result.out_dir / 'report.html').resolve()}")
     return 0
 
@@ -93,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", help="corpus format for --input (default: from the extension)")
     r.add_argument("--out", help="run directory (default: <output_dir>/<name>)")
     r.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    r.add_argument(
+        "--previous",
+        help="an earlier run directory: keep its topic ids and names where the new tree matches it",
+    )
     r.set_defaults(func=cmd_run)
 
     # Other commands live beside the stage they drive; each module has a ``main_<command>(args)``.
@@ -134,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("out", help="the folder to write (BERTopic.load(out) opens it)")
     x.add_argument("--overwrite", action="store_true", help="replace an existing export")
     x.set_defaults(func=cmd_export)
+
+    u = sub.add_parser(
+        "update",
+        help="add new papers to a saved run: place them, propose new topics, write a new run",
+    )
+    u.add_argument("run_dir", help="a run directory written by 'taxonomy run' or 'taxonomy update'")
+    u.add_argument("papers", help="corpus file of the new papers")
+    u.add_argument("--format", help="corpus format (default: from the extension)")
+    u.add_argument("--out", help="the new run directory (default: <run_dir>-update<N> beside it)")
+    u.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    u.set_defaults(func=_lazy("update", "main_update"))
     return p
 
 

@@ -124,7 +124,8 @@ def topic_centroids(Xn: np.ndarray, topic_ids: np.ndarray) -> np.ndarray:
     """Unit-length mean embedding of each topic (rows in topic id order)."""
     n_topics = int(topic_ids.max(initial=-1)) + 1
     C = np.zeros((n_topics, Xn.shape[1]), dtype=np.float32)
-    for t in range(n_topics):
+    # Ids may have gaps (a refit with --previous keeps old ids): an absent topic's row stays 0.
+    for t in np.unique(topic_ids[topic_ids >= 0]):
         C[t] = Xn[topic_ids == t].mean(axis=0)
     return unit_rows(C)
 

@@ -73,6 +73,11 @@ class CorpusConfig(_Section):
     gold_fields: list[str] = []
     encoding: str = "utf-8"
     max_docs: int | None = Field(default=None, ge=1)
+    # When each paper appeared (topics over time, timeline.py): a field name, "auto" (the first of
+    # date, published, listing_date, update_date a record has) or null for none.
+    date_field: str | None = "auto"
+    # A paper with no date takes the year-month of its arXiv id (2503.01234 -> 2025-03).
+    date_from_id: bool = False
 
     @field_validator("path")
     @classmethod
@@ -268,6 +273,10 @@ class TaxonomyConfig(_Section):
     # coarsest layer of 4-12 nodes is the top level), Ward on the centroids, or HDBSCAN's
     # condensed tree. Chosen on the tuning halves (benchmarks/results/quality.md).
     parents: Literal["evoc", "ward", "density"] = "evoc"
+    # Periods of topics over time; auto picks from the dates' span (timeline.choose_time_bin).
+    time_bin: Literal["auto", "week", "month", "quarter", "year"] = "auto"
+    # Periods at the end that count as "recent" for rising/fading; auto = a quarter of them.
+    recent_periods: int | Auto = "auto"
     # Topics the user asks for (a guided taxonomy): papers close to one form its node.
     seed_topics: list[SeedTopic] = []
     # A paper joins its most similar seed topic when the cosine reaches this (BERTopic's name
@@ -300,6 +309,13 @@ class TaxonomyConfig(_Section):
     def _top(cls, v: Any) -> Any:
         if v != "auto" and v < 2:
             raise ValueError("an integer >= 2 or 'auto'")
+        return v
+
+    @field_validator("recent_periods")
+    @classmethod
+    def _recent(cls, v: Any) -> Any:
+        if v != "auto" and v < 1:
+            raise ValueError("an integer >= 1 or 'auto'")
         return v
 
 

@@ -15,14 +15,17 @@ import json
 import math
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
 from .config import SAMPLE_CORPUS, CorpusConfig
 from .errors import InputError
+from .timeline import arxiv_id_date, parse_date
 
 FORMATS_BY_SUFFIX = {
     ".txt": "papers_page",
@@ -79,6 +82,10 @@ class Corpus:
     skipped: dict[str, int] = field(default_factory=dict)
     # The format it was read as (``corpus.format: auto`` resolved).
     format: str = ""
+    # When each paper appeared (corpus.date_field); None where unknown.
+    dates: list[date | None] = field(default_factory=list)
+    # The field the dates came from (``corpus.date_field: auto`` resolved); None for none.
+    date_field: str | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -374,6 +381,8 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
     titles: list[str] = []
     abstracts: list[str] = []
     urls: list[str | None] = []
+    dates: list[date | None] = []
+    date_fields: Counter[str] = Counter()
     gold: dict[str, list[str | None]] = {f: [] for f in cfg.gold_fields}
     skipped = {"empty": 0, "duplicate_id": 0, "duplicate_text": 0}
     seen_ids: set[str] = set()
@@ -410,6 +419,10 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
         titles.append(title)
         abstracts.append(abstract)
         urls.append(_url(rec, cfg, doc_id))
+        found, source = record_date(rec, cfg, doc_id, path, line)
+        dates.append(found)
+        if source:
+            date_fields[source] += 1
         for f in cfg.gold_fields:
             value = rec.get(f)
             gold[f].append(None if value in (None, "") else str(value))
@@ -422,7 +435,53 @@ def load_corpus(cfg: CorpusConfig) -> Corpus:
             raise InputError(
                 path, f"gold field '{f}' is missing from every record (corpus.gold_fields)"
             )
-    return Corpus(ids, titles, abstracts, urls, gold, str(path), n_read, skipped, fmt)
+    date_field = date_fields.most_common(1)[0][0] if date_fields else None
+    return Corpus(
+        ids,
+        titles,
+        abstracts,
+        urls,
+        gold,
+        str(path),
+        n_read,
+        skipped,
+        fmt,
+        dates=dates,
+        date_field=date_field,
+    )
+
+
+DATE_FIELDS = ("date", "published", "listing_date", "update_date")
+
+
+def record_date(
+    rec: dict, cfg: CorpusConfig, doc_id: str, path: Path, line: int
+) -> tuple[date | None, str | None]:
+    """The paper's date from ``corpus.date_field`` (``auto``: the first of :data:`DATE_FIELDS`
+    the record has), else from its arXiv id when ``corpus.date_from_id``; None if neither.
+    Also the field it came from (None when from the id or from nowhere)."""
+    if cfg.date_field == "auto":
+        name = next((f for f in DATE_FIELDS if rec.get(f) not in (None, "")), None)
+    else:
+        name = cfg.date_field
+    value = rec.get(name) if name else None
+    try:
+        found = parse_date(value)
+    except (ValueError, TypeError) as err:
+        raise InputError(
+            path,
+            f"expected a date such as 2025-03-18, 2025-03 or 'Mon, 2 Apr 2007 19:18:42 GMT', {err}"
+            + (
+                "; set corpus.date_field to another field or null"
+                if cfg.date_field == "auto"
+                else ""
+            ),
+            line=line,
+            field=name,
+        ) from None
+    if found is None and cfg.date_from_id:
+        return arxiv_id_date(doc_id), None
+    return found, name if found is not None else None
 
 
 def _check_fields(

@@ -50,8 +50,10 @@ from .outputs import (
 )
 from .reduce import REDUCE_VERSION, reduce_embeddings
 from .report import render_report, report_title, save_map_image
+from .runstate import run_state_files
 from .seeds import SeedPlacement, place_seeds
 from .shape import shape_taxonomy
+from .timeline import Timeline, resolve_time, timeline_files, tree_metrics, tree_timeline
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -96,6 +98,11 @@ class RunResult:
     @property
     def probabilities(self) -> np.ndarray:
         return self.placement.probabilities
+
+    # Topics over time (timeline.py); None when no paper has a date.
+    timeline: Timeline | None = None
+    # What changed against a previous run or in an update (changes.json); None for a plain run.
+    changes: dict | None = None
 
 
 class StageTimer:
@@ -272,17 +279,40 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
                 tax, corpus.titles, X, cfg.labels, store=store, embed=embed_phrases, log=log
             )
 
+    with timer("timeline", "topics over time"):
+        timeline = tree_timeline(
+            corpus.dates,
+            tax,
+            time_bin=cfg.taxonomy.time_bin,
+            recent_periods=cfg.taxonomy.recent_periods,
+        )
+        # The bin and window used (and the date field found) go to config.yaml; updates keep them.
+        cfg = resolve_time(cfg, timeline, corpus.date_field)
+
     metrics = run_metrics(cfg, corpus, tax, estats, raw_ids, placement, n_joined)
     metrics["labels"] = label_metrics  # which namer won per node, and why
     if guided is not None:
         metrics["seed_topics"] = guided.report
+    if timeline is not None:
+        metrics.update(tree_metrics(timeline, tax))
     with timer(
         "evaluate",
         "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else ""),
     ):
         metrics.update(evaluate_taxonomy(tax, topic_ids, corpus.texts, corpus.gold))
     return RunResult(
-        cfg, corpus, X, Z, xy, raw_ids, placement, tax, metrics, timer.seconds, rest=rest
+        cfg,
+        corpus,
+        X,
+        Z,
+        xy,
+        raw_ids,
+        placement,
+        tax,
+        metrics,
+        timer.seconds,
+        rest=rest,
+        timeline=timeline,
     )
 
 
@@ -412,8 +442,14 @@ def backend_metrics(estats: EmbedStats) -> dict:
 # --- writing a run ----------------------------------------------------------------
 
 
-def run_files(r: RunResult) -> dict[str, str | Callable[[Path], None]]:
-    """Every file of a run directory, by name (writers take the path they write)."""
+def run_files(
+    r: RunResult, previous_report: dict[str, str] | None = None
+) -> dict[str, str | Callable[[Path], None]]:
+    """Every file of a run directory, by name (writers take the path they write).
+
+    ``previous_report``: payloads of a report this run extends (``taxonomy update``), so
+    what it holds unchanged is not compressed again (``report.render_report``).
+    """
     tax, c = r.taxonomy, r.corpus
     metrics = dict(r.metrics, seconds=r.seconds)
     tree = tree_dict(r.cfg.name, tax, c.ids, int((r.topic_ids == -1).sum()))
@@ -426,7 +462,6 @@ def run_files(r: RunResult) -> dict[str, str | Callable[[Path], None]]:
         rows += document_rows(
             r.rest.ids, r.rest.titles, p.topic_ids, p.probabilities, p.how, p.xy, paths
         )
-    model = assign_model(r)
     return {
         "documents.csv": csv_text(DOCUMENT_COLUMNS, rows),
         "topics.csv": csv_text(TOPIC_COLUMNS, topics_rows(tax)),
@@ -434,10 +469,24 @@ def run_files(r: RunResult) -> dict[str, str | Callable[[Path], None]]:
         "taxonomy.json": json_text(tree),
         "metrics.json": json_text(metrics),
         "config.yaml": dump_config(r.cfg),
-        "report.html": render_report(c, tax, r.xy, r.topic_ids, metrics, r.cfg),
+        "report.html": render_report(
+            c,
+            tax,
+            r.xy,
+            r.topic_ids,
+            metrics,
+            r.cfg,
+            timeline=r.timeline,
+            changes=r.changes,
+            previous=previous_report,
+        ),
         "map.png": lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
         # What 'taxonomy assign' needs to place new papers (taxonomy/assign.py).
-        ASSIGN_FILE: model.save,
+        ASSIGN_FILE: lambda path: assign_model(r).save(path),
+        # What 'taxonomy update' and 'run --previous' build on (taxonomy/runstate.py).
+        **run_state_files(c, r.embeddings, r.topic_ids, r.probabilities, r.xy, r.placement.how),
+        **(timeline_files(r.timeline, tax) if r.timeline is not None else {}),
+        **({"changes.json": json_text(r.changes)} if r.changes is not None else {}),
     }
 
 
@@ -449,16 +498,31 @@ def run(
     log: Log = print,
     embedder: Embedder | None = None,
     extra_files: dict[str, str] | None = None,
+    previous: Path | None = None,
 ) -> RunResult:
     """Fit and write the run directory (``out_dir`` or ``<output_dir>/<name>``), all or nothing.
 
     The one path of every command that builds a taxonomy: ``taxonomy run`` and
     each point of ``taxonomy sweep`` (which passes its own ``embedder``, so the
-    model loads once, and its point record in ``extra_files``).
+    model loads once, and its point record in ``extra_files``). With ``previous`` (a
+    run directory), nodes keep that run's ids and names where they match it
+    (lineage.py) and ``changes.json`` says what changed.
     """
     target = Path(out_dir) if out_dir else Path(cfg.output_dir) / cfg.name
     check_target(target, overwrite)  # before any work: fail fast, clobber nothing
+    prev = None
+    if previous is not None:  # read before the fit: a wrong path fails fast
+        from .runstate import load_run
+
+        prev = load_run(previous)
     result = fit(cfg, log=log, embedder=embedder)
+    if prev is not None:
+        from .lineage import refit_against
+
+        log(f"[lineage] matching the tree to {previous}")
+        t0 = time.perf_counter()
+        refit_against(result, prev)
+        result.seconds["lineage"] = round(time.perf_counter() - t0, 3)
     if result.rest is not None:
         assign_rest(result, log=log)
     log(f"[write] {target}")

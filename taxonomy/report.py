@@ -3,7 +3,8 @@
 The page is a Jinja2 template (autoescaped) with its CSS and JS kept as real
 files and inlined at render time. Three payloads travel inside it as
 gzip + base64 text: plotly.js, the core data (map, taxonomy, metrics) and the
-abstracts. The browser inflates them with ``DecompressionStream``, so one file
+abstracts (in chunks of ``TEXT_CHUNK`` papers, so a report that extends another,
+as an update's does, compresses only the chunks that changed). The browser inflates them with ``DecompressionStream``, so one file
 of an 18,000-paper run stays well under 15 MB and opens offline. Base64 has no
 ``<``, ``&`` or quote, so no corpus text can reach the HTML parser, and the
 script puts corpus text into the page with ``textContent`` only.
@@ -15,6 +16,7 @@ import base64
 import gzip
 import json
 import math
+import re
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -25,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .config import SAMPLE_CORPUS, RunConfig
 from .corpus import Corpus
 from .hierarchy import Taxonomy
+from .timeline import Timeline, report_payload
 
 # Tableau 10 then its lighter partners: distinct on white and in grey-scale print.
 PALETTE = [
@@ -82,6 +85,33 @@ def packed(data: object) -> str:
     return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode(
         "ascii"
     )
+
+
+# Abstracts per payload: an update re-packs only the chunks its new papers are in.
+TEXT_CHUNK = 4096
+PAYLOAD_ID = r"plotly-gz|core-gz|text-gz(?:-\d+)?"
+
+
+def text_payloads(abstracts: list[str], previous: dict[str, str] | None = None) -> list[str]:
+    """The abstracts as packed chunks of ``TEXT_CHUNK``; a chunk a previous report holds
+    unchanged (``previous``: its payloads by element id) is taken as it is."""
+    previous = previous or {}
+    out = []
+    for k, start in enumerate(range(0, max(len(abstracts), 1), TEXT_CHUNK)):
+        chunk = abstracts[start : start + TEXT_CHUNK]
+        old = previous.get("text-gz" if k == 0 else f"text-gz-{k}")
+        text = json.dumps(_plain(chunk), ensure_ascii=False, separators=(",", ":"))
+        same = old is not None and gzip.decompress(base64.b64decode(old)) == text.encode("utf-8")
+        out.append(old if same else packed(text))
+    return out
+
+
+def report_payloads(html: str) -> dict[str, str]:
+    """The packed payloads of a written report, by element id (for :func:`render_report`)."""
+    found = re.findall(
+        rf'<script type="application/octet-stream" id="({PAYLOAD_ID})">([^<]*)</script>', html
+    )
+    return dict(found)
 
 
 def unpacked(b64: str, *, as_json: bool = True) -> object:
@@ -157,6 +187,9 @@ def report_data(
     topic_ids: np.ndarray,
     metrics: dict,
     cfg: RunConfig,
+    *,
+    timeline: Timeline | None = None,
+    changes: dict | None = None,
 ) -> tuple[dict, list[str]]:
     """The page's data: the core (everything but abstracts) and the abstracts.
 
@@ -200,6 +233,11 @@ def report_data(
         "metrics": metrics,
         "config": public_config(cfg),
     }
+    if timeline is not None:  # sparklines, trends panel, time filter (timeline.py)
+        core["time"] = report_payload(timeline)
+        core["docs"]["period"] = timeline.doc_period.astype(int).tolist()
+    if changes is not None:  # what an update or a --previous refit changed (changes.json)
+        core["changes"] = changes
     abstracts = [shorten_abstract(a, limit) for a in corpus.abstracts] if limit > 0 else []
     return core, abstracts
 
@@ -211,6 +249,10 @@ def render_report(
     topic_ids: np.ndarray,
     metrics: dict,
     cfg: RunConfig,
+    *,
+    timeline: Timeline | None = None,
+    changes: dict | None = None,
+    previous: dict[str, str] | None = None,
 ) -> str:
     """The report page of a run as one self-contained HTML string.
 
@@ -222,8 +264,19 @@ def render_report(
     topic_ids : leaf topic of each paper (-1 = outlier).
     metrics : the run's metrics as written to ``metrics.json``.
     cfg : the resolved config (shown without local paths; ``report`` settings apply).
+    timeline : topics over time of a dated run (sparklines, trends panel, time filter).
+    changes : ``changes.json`` of an update or a ``--previous`` refit ("What changed").
+    previous : the payloads of a report this one extends (:func:`report_payloads`): the
+        plotly bundle and every chunk of abstracts it holds unchanged are not packed again.
     """
-    core, abstracts = report_data(corpus, tax, xy, topic_ids, metrics, cfg)
+    previous = previous or {}
+    bundle = _static(PLOTLY_BUNDLE)
+    plotly = previous.get("plotly-gz")
+    if plotly is None or unpacked(plotly, as_json=False) != bundle:
+        plotly = packed(bundle)
+    core, abstracts = report_data(
+        corpus, tax, xy, topic_ids, metrics, cfg, timeline=timeline, changes=changes
+    )
     return (
         _env()
         .get_template("report.html.j2")
@@ -231,8 +284,8 @@ def render_report(
             title=core["title"],
             n_docs=len(corpus),
             core_b64=packed(core),
-            text_b64=packed(abstracts),
-            plotly_b64=packed(_static(PLOTLY_BUNDLE)),
+            text_chunks=text_payloads(abstracts, previous),
+            plotly_b64=plotly,
             report_js=_static("report.js"),
             report_css=_static("report.css"),
         )

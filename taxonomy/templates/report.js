@@ -19,7 +19,7 @@
   }
 
   function base64Bytes(id) {
-    const s = document.getElementById(id).textContent.trim();
+    const s = (typeof id === "string" ? document.getElementById(id) : id).textContent.trim();
     if (Uint8Array.fromBase64) return Uint8Array.fromBase64(s);
     const bin = atob(s), out = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -95,6 +95,14 @@
     document.getElementById("stats").textContent =
       `${fmt(N)} papers · ${fmt(countAt[L] || 0)} topics · ${L} levels`;
 
+    // ---- time: each paper's period, the range shown on the map (dated runs only) ----------------
+    const T = D.time && docs.period ? D.time : null, P = T ? T.periods.length : 0;
+    let tFrom = 0, tTo = Math.max(0, P - 1);
+    const timeActive = () => T !== null && (tFrom > 0 || tTo < P - 1);
+    // Undated papers have period -1: a narrowed range hides them.
+    const inTime = (i) => docs.period[i] >= tFrom && docs.period[i] <= tTo;
+    const inRange = (idx) => (timeActive() ? idx.filter(inTime) : idx);
+
     // ---- map -------------------------------------------------------------------
     const gl = (() => { try { return !!document.createElement("canvas").getContext("webgl"); } catch (e) { return false; } })();
     const kind = gl ? "scattergl" : "scatter"; // SVG fallback where WebGL is off
@@ -111,10 +119,11 @@
       text: idx.map((i) => hover[i]), hoverinfo: "text",
       marker: { size, color, opacity: 0.8 },
     }, extra || {});
-    const traces = topLevel.map((n) => trace(members[n.id], n.label, n.color));
+    const baseIdx = topLevel.map((n) => members[n.id]); // papers of each base trace, all times
+    const traces = topLevel.map((n, k) => trace(baseIdx[k], n.label, n.color));
     const outliers = [];
     for (let i = 0; i < N; i++) if (!docPath(i).length) outliers.push(i);
-    if (outliers.length) traces.push(trace(outliers, "unassigned", D.outlier_color));
+    if (outliers.length) { baseIdx.push(outliers); traces.push(trace(outliers, "unassigned", D.outlier_color)); }
     const nBase = traces.length, HI = nBase, SEL = nBase + 1;
     traces.push(trace([], "highlighted", [], { showlegend: false,
       marker: { size: size + 3, color: [], opacity: 1, line: { color: "#111", width: 1.5 } } }));
@@ -207,8 +216,10 @@
     }).catch(fail);
 
     // Each restyle of a WebGL plot redraws it all (~0.2 s at 18k papers): skip the no-ops.
-    let dimmed = false, selected = null;
-    function highlight(idx) {
+    let dimmed = false, selected = null, wanted = [];
+    function highlight(all) {
+      wanted = all;
+      const idx = inRange(all);
       if (!idx.length && !gd.data[HI].x.length) return;
       Plotly.restyle(gd, {
         x: [idx.map((i) => docs.x[i])], y: [idx.map((i) => docs.y[i])], customdata: [idx],
@@ -218,6 +229,16 @@
         dimmed = idx.length > 0;
         Plotly.restyle(gd, { "marker.opacity": dimmed ? 0.18 : 0.8 }, [...Array(nBase).keys()]);
       }
+    }
+    // Show only the papers of periods tFrom..tTo (one restyle of the base traces).
+    function applyTime() {
+      const parts = baseIdx.map(inRange);
+      const done = Plotly.restyle(gd, {
+        x: parts.map((idx) => idx.map((i) => docs.x[i])), y: parts.map((idx) => idx.map((i) => docs.y[i])),
+        customdata: parts, text: parts.map((idx) => idx.map((i) => hover[i])),
+      }, [...Array(nBase).keys()]);
+      highlight(wanted);
+      return done;
     }
     function select(i) {
       if (i === selected) return;
@@ -383,7 +404,7 @@
       treeButtons[id].classList.add("selected");
       if (n.level > 0) revealInTree(id);
       const up = pathIds(id).slice(0, -1).map((p) => nodes[p].label).join(" › ");
-      showList(n.level === 0 ? "All papers" : n.label, up, members[id]);
+      showList(n.level === 0 ? "All papers" : n.label, up, inRange(members[id]));
       if (n.description) document.getElementById("list-title").after(el("p", n.description, { class: "desc" }));
     }
 
@@ -393,8 +414,10 @@
     let textReady = null;
     const parsed = () => (document.readyState !== "loading" ? Promise.resolve()
       : new Promise((done) => document.addEventListener("DOMContentLoaded", done, { once: true })));
-    const loadText = () => textReady || (textReady = parsed().then(() => inflate("text-gz")).then((s) => {
-      abstracts = JSON.parse(s);
+    // The abstracts come in chunks (text-gz, text-gz-1, ...), in paper order.
+    const chunks = () => Promise.all(Array.from(document.querySelectorAll('script[id^="text-gz"]'), inflate));
+    const loadText = () => textReady || (textReady = parsed().then(chunks).then((parts) => {
+      abstracts = parts.flatMap((s) => JSON.parse(s));
       api.textReady = true;
       mark("text");
     }).catch(fail));
@@ -419,13 +442,46 @@
       select(null);
       highlight(idx);
       document.querySelectorAll("#tree .selected").forEach((e) => e.classList.remove("selected"));
-      count.textContent = fmt(idx.length) + " matching";
-      showList("Search: " + q, null, idx);
+      const shown = inRange(idx); // within the time range, when one is set
+      count.textContent = fmt(shown.length) + " matching";
+      showList("Search: " + q, null, shown);
     }
     box.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(runSearch, 150); });
     document.addEventListener("keydown", (ev) => {
       if (ev.key === "Escape") { box.value = ""; count.textContent = ""; clearAll(); }
     });
+
+    // ---- sparklines and growth ----------------------------------------------------------------
+    const SVG = "http://www.w3.org/2000/svg";
+    const svgEl = (tag, attrs) => {
+      const e = document.createElementNS(SVG, tag);
+      for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+      return e;
+    };
+    const pct = (x) => (100 * x).toFixed(x < 0.001 ? 2 : 1) + " %";
+    // A node's share of each period's papers; the recent periods are shaded.
+    function spark(id, w = 96, h = 22) {
+      const c = T.counts[id];
+      if (!c) return el("span", "–");
+      const share = c.map((v, p) => (T.totals[p] ? v / T.totals[p] : 0));
+      const top = share.reduce((a, b) => Math.max(a, b), 0) || 1;
+      const X = (p) => (P > 1 ? 1 + (p * (w - 2)) / (P - 1) : w / 2), Y = (v) => h - 1 - (v / top) * (h - 3);
+      const svg = svgEl("svg", { class: "spark", width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "data-node": id });
+      const k = T.recent_periods || 0;
+      if (k && P > 1) svg.append(svgEl("rect", { x: X(P - k) - 0.5 * (w - 2) / (P - 1), y: 0, width: w - X(P - k) + 0.5 * (w - 2) / (P - 1), height: h }));
+      svg.append(svgEl("polyline", { points: share.map((v, p) => X(p).toFixed(1) + "," + Y(v).toFixed(1)).join(" ") }));
+      svg.append(svgEl("circle", { cx: X(P - 1), cy: Y(share[P - 1]), r: 1.8 }));
+      const first = share.findIndex((v, p) => T.totals[p] > 0);
+      const t = svgEl("title", {});
+      t.textContent = `${T.periods[0]} – ${T.periods[P - 1]}: share ${pct(share[Math.max(first, 0)])} → ${pct(share[P - 1])}; ` +
+        `papers per ${T.bin}: ` + c.join(" ");
+      svg.append(t);
+      svg.setAttribute("aria-label", t.textContent);
+      return svg;
+    }
+    const ratio = (x) => "×" + (2 ** x).toFixed(2 ** x >= 10 ? 0 : 1);
+    const growthText = (g) => `${ratio(g[0])} (${ratio(g[1])}–${ratio(g[2])})`;
+    const trendClass = (g) => (g[1] > 0 ? "up" : g[2] < 0 ? "down" : "");
 
     // ---- topic table -------------------------------------------------------------------------
     const tbody = document.querySelector("#topics tbody");
@@ -433,9 +489,16 @@
     const dfs = (n) => { if (n.level > 0) rows.push(n); n.children.map((id) => nodes[id]).sort((a, b) => b.size - a.size).forEach(dfs); };
     dfs(nodes["0.0"]);
     const toMap = () => document.querySelector("main").scrollIntoView({ behavior: "instant", block: "start" });
+    if (T) {
+      const head = document.querySelector("#topics thead tr");
+      head.append(el("th", "Over time", { title: "share of each period's papers" }),
+        el("th", "Growth", { "data-sort": "growth", title: "recent share / earlier share, with its 90 % interval" }));
+    }
     rows.forEach((n, order) => {
       const tr = el("tr", null, { "data-node": n.id });
-      tr._key = { order, level: n.level, size: -n.size, coherence: n.coherence === null ? Infinity : -n.coherence };
+      const g = T ? T.growth[n.id] : null;
+      tr._key = { order, level: n.level, size: -n.size, coherence: n.coherence === null ? Infinity : -n.coherence,
+        growth: g ? -g[1] : Infinity };
       const name = el("td", null, { class: "tname lvl" + Math.min(n.level, 4) });
       const sw = el("span", null, { class: "swatch" });
       sw.style.background = n.color;
@@ -449,6 +512,11 @@
       });
       tr.append(name, el("td", n.level), el("td", fmt(n.size)), el("td", n.keywords.join(", ")), reps,
         el("td", typeof n.coherence === "number" ? n.coherence.toFixed(3) : "–"));
+      if (T) {
+        const sp = el("td", null, { class: "spark-cell" });
+        sp.append(spark(n.id));
+        tr.append(sp, el("td", g ? growthText(g) : "–", { class: g ? trendClass(g) : "" }));
+      }
       tbody.append(tr);
     });
     let sortKey = "order", sortDir = 1;
@@ -474,7 +542,7 @@
     const flat = (obj, prefix) => Object.entries(obj || {}).flatMap(([k, v]) =>
       v && typeof v === "object" && !Array.isArray(v) ? flat(v, prefix + k + ".") : [[prefix + k, v]]);
     const M = D.metrics || {};
-    const skip = new Set(["npmi_per_node", "seconds", "versions", "gold_scores", "seed_topics", "labels"]);
+    const skip = new Set(["npmi_per_node", "seconds", "versions", "gold_scores", "seed_topics", "labels", "rising", "fading"]);
     document.getElementById("run-metrics").append(
       table(flat(Object.fromEntries(Object.entries(M).filter(([k]) => !skip.has(k))), "")
         .filter(([k]) => !k.startsWith("labels.per_node."))));  // per node: in metrics.json
@@ -515,6 +583,98 @@
     }
     document.getElementById("run-config").textContent = JSON.stringify(D.config, null, 2);
 
+    // ---- rising and fading (leaf topics; metrics.json "rising"/"fading") -----------------------
+    const nodeButton = (id, label) => {
+      if (!nodes[id]) return el("span", label);
+      const b = el("button", nodes[id].label, { class: "linkish", "data-node": id, title: pathText(id) });
+      b.addEventListener("click", () => { selectNode(id); toMap(); });
+      return b;
+    };
+    if (T && P > 1) {
+      const k = T.recent_periods, unit = T.bin + (k > 1 ? "s" : "");
+      document.getElementById("trends").hidden = false;
+      document.getElementById("trends-rule").textContent =
+        `A topic's share of the papers in the last ${k} ${unit} (${T.periods[P - k]} – ${T.periods[P - 1]}) ` +
+        `against its share before; ×2 = doubled. Listed only when the whole 90 % interval is above ×1 ` +
+        `(rising) or below it (fading), surest first, so a topic of a few papers cannot top the list.`;
+      for (const [key, list] of [["rising", M.rising], ["fading", M.fading]]) {
+        const ol = document.getElementById(key);
+        if (!Array.isArray(list) || !list.length) { ol.append(el("li", "none for sure", { class: "hint" })); continue; }
+        for (const r of list) {
+          const li = el("li", null, { "data-node": r.node_id });
+          const row = el("span", null, { class: "item" });
+          const g = T.growth[r.node_id] || [r.growth, r.low, r.high];
+          row.append(spark(r.node_id), nodeButton(r.node_id, r.label),
+            el("span", growthText(g), { class: trendClass(g) }),
+            el("span", `${fmt(r.recent)} recent / ${fmt(r.earlier)} before`, { class: "hint" }));
+          li.append(row);
+          ol.append(li);
+        }
+      }
+    }
+
+    // ---- what changed (changes.json of an update or a refit with --previous) --------------------
+    const C = D.changes;
+    if (C) {
+      const box = document.getElementById("changes-body");
+      document.getElementById("changes").hidden = false;
+      box.append(el("p", C.summary || "", { id: "changes-summary" }));
+      const lists = [
+        ["new_topics", "New topics", (r) => [nodeButton(r.node_id, r.label), el("span", ` under ${r.parent_label || "–"} · ${fmt(r.size)} papers`, { class: "hint" })]],
+        ["grew", "Grew", (r) => [nodeButton(r.node_id, r.label), el("span", ` +${fmt(r.added)} papers (${fmt(r.before)} before) · share ${ratio(r.growth)}`, { class: "up" })]],
+        ["shrank", "Shrank (share)", (r) => [nodeButton(r.node_id, r.label), el("span", ` +${fmt(r.added)} papers (${fmt(r.before)} before) · share ${ratio(r.growth)}`, { class: "down" })]],
+        ["merges", "Merged", (r) => [el("span", r.from.map((f) => f.label).join(" + ") + " → "), nodeButton(r.node_id, r.label)]],
+        ["splits", "Split", (r) => [el("span", r.old_label + " → "), ...r.into.flatMap((f, j) => (j ? [el("span", " + "), nodeButton(f.node_id, f.label)] : [nodeButton(f.node_id, f.label)]))]],
+        ["vanished_topics", "Vanished", (r) => [el("span", `${r.label} (${r.old_node_id}, ${fmt(r.size)} papers)`)]],
+        ["renamed", "Renamed", (r) => [el("span", r.old_label + " → "), nodeButton(r.node_id, r.label)]],
+      ];
+      for (const [key, title, render] of lists) {
+        const list = C[key];
+        if (!Array.isArray(list) || !list.length) continue;
+        box.append(el("h3", `${title} (${list.length})`));
+        const ol = el("ol", null, { id: "changes-" + key });
+        for (const r of list) {
+          const li = el("li", null, r.node_id ? { "data-node": r.node_id } : {});
+          li.append(...render(r));
+          ol.append(li);
+        }
+        box.append(ol);
+      }
+    }
+
+    // ---- time filter -----------------------------------------------------------------------------
+    const from = document.getElementById("time-from"), to = document.getElementById("time-to");
+    const timeLabel = () => {
+      let n = 0;
+      for (let i = 0; i < N; i++) if (!timeActive() || inTime(i)) n++;
+      document.getElementById("time-label").textContent = `${T.periods[tFrom]} – ${T.periods[tTo]} · ${fmt(n)} papers`;
+    };
+    function setTimeRange(a, b) {
+      tFrom = Math.max(0, Math.min(a, b, P - 1));
+      tTo = Math.min(P - 1, Math.max(a, b, 0));
+      from.value = String(tFrom);
+      to.value = String(tTo);
+      timeLabel();
+      return applyTime();
+    }
+    if (T && P > 0) {
+      from.max = to.max = String(P - 1);
+      to.value = String(P - 1);
+      document.getElementById("timebar").hidden = false;
+      timeLabel();
+      let tt = null;
+      const onInput = (ev) => {
+        let a = +from.value, b = +to.value;
+        if (a > b) { if (ev.target === from) b = a; else a = b; }
+        tFrom = a; tTo = b; from.value = String(a); to.value = String(b);
+        timeLabel();
+        clearTimeout(tt);
+        tt = setTimeout(applyTime, 120);
+      };
+      from.addEventListener("input", onInput);
+      to.addEventListener("input", onInput);
+    }
+
     function ready() {
       status.hidden = true;
       mark("ready");
@@ -526,6 +686,8 @@
         mapPoints: () => gd.data.slice(0, nBase).reduce((s, t) => s + t.x.length, 0),
         mapIds: () => gd.data.slice(0, nBase).flatMap((t) => Array.from(t.customdata)),
         members: (id) => members[id].slice(),
+        setTimeRange: (a, b) => (T ? setTimeRange(a, b) : Promise.resolve()),
+        timeRange: () => (T ? [T.periods[tFrom], T.periods[tTo]] : null),
       });
     }
   }

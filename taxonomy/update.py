@@ -1,0 +1,753 @@
+"""``taxonomy update RUN_DIR NEW_PAPERS``: new papers into a saved taxonomy, new topics from a pool.
+
+An update never changes what an existing id means. It
+
+1. reads the run (:func:`taxonomy.runstate.load_run`) and the new papers (with the
+   run's corpus settings); papers already in the run (same title + abstract) or
+   with an id already there are left out and counted;
+2. embeds the new papers and places them with the fit's own rule,
+   :meth:`taxonomy.assign.AssignModel.place` on the run's ``model/assign.npz``
+   (the same as ``taxonomy assign``). A paper fits no topic when the placement
+   says so (-1) or when, by the fit's own outlier rule, it would not have been
+   let into any topic: its cosine to every fit topic's centroid is below
+   ``hdbscan.outlier_threshold`` (:func:`fits_no_topic`). Such a paper may join a
+   topic an earlier update proposed, when it is at least as close to that
+   topic's centroid as nine in ten of its members are; otherwise it goes to the
+   *pool*, kept in the run directory with every paper that fits no topic;
+3. looks for dense groups in the pool with the fit's HDBSCAN settings
+   (``min_cluster_size``, ``min_samples``, selection method and epsilon from the
+   run's ``config.yaml``) on cosine distances of the embeddings; a group keeps
+   the papers at least as close to its centre as 95 % of the fit's papers are to
+   theirs, and is proposed as a new topic when it still has ``min_cluster_size``
+   papers and is at least as cohesive (mean cosine of its papers to their
+   centroid) as the fit's topics at their 10th percentile. A new topic gets the
+   next unused leaf id, the level above's node nearest its centroid as parent,
+   and a name from the :class:`~taxonomy.label.Labeller` (the same rules as every
+   name), contrasted with its parent's other papers and distinct from every name
+   in the tree; the rest of the pool then joins it when close enough (as in 2);
+4. writes a **new** run directory (all-or-nothing), holding old and new papers:
+   report, topics over time, ``changes.json`` (new topics, topics whose share
+   grew or shrank with this update, by the growth rule of ``timeline.py``).
+
+The fit's ``model/assign.npz`` is carried over unchanged, so every update places
+papers by the same fit. Quality metrics (coherence, gold agreement) are those of
+the fit and are not measured again. docs/time.md has the details and the cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import RUN_NAME_PATTERN, RunConfig, build_config
+from .corpus import Corpus, load_corpus
+from .errors import InputError, OutputError
+from .hierarchy import Node, Taxonomy
+from .runstate import (
+    PAPERS_FILE,
+    STATE_FILE,
+    SavedRun,
+    load_run,
+    papers_gz,
+    state_npz,
+    tree_taxonomy,
+)
+from .timeline import share_growth
+
+HISTORY_FILE = "model/updates.json"
+# Pooled papers clustered at once (most recent first): the distance matrix is n^2 float64.
+POOL_MAX = 5000
+# A pool group must be at least as cohesive as this quantile of the fit's topics.
+COHESION_QUANTILE = 0.1
+# A paper of a proposed topic is as close to its centre as this quantile of the fit's papers
+# are to their topics' centres.
+MEMBER_QUANTILE = 0.05
+# A pooled paper joins an update-born topic when at least as close as this quantile of its members.
+JOIN_QUANTILE = 0.1
+CHANGE_LIST = 20
+Embed = Callable[[list[str]], np.ndarray]
+
+
+# --- pure steps ---------------------------------------------------------------------------
+
+
+def unit(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+
+def cohesion(X: np.ndarray) -> float:
+    """Mean cosine of unit vectors ``X`` to their (unit) centroid."""
+    c = X.mean(axis=0)
+    c /= max(float(np.linalg.norm(c)), 1e-12)
+    return float((X @ c).mean())
+
+
+def fit_bars(X: np.ndarray, topic_ids: np.ndarray, topics: list[int]) -> tuple[float, float]:
+    """What a proposed topic must match, from the fit's topics (unit embeddings ``X``):
+    the ``COHESION_QUANTILE`` of their cohesions, and the ``MEMBER_QUANTILE`` of their
+    papers' cosines to their own topic's centroid."""
+    cohesions, sims = [], []
+    for t in topics:
+        members = X[topic_ids == t]
+        if len(members):
+            c = members.mean(axis=0)
+            s = members @ (c / max(float(np.linalg.norm(c)), 1e-12))
+            cohesions.append(float(s.mean()))
+            sims.append(s)
+    if not cohesions:
+        return -1.0, -1.0
+    return (
+        float(np.quantile(cohesions, COHESION_QUANTILE)),
+        float(np.quantile(np.concatenate(sims), MEMBER_QUANTILE)),
+    )
+
+
+def pool_groups(
+    X: np.ndarray,
+    *,
+    min_cluster_size: int,
+    min_samples: int | None,
+    cluster_selection_method: str = "eom",
+    cluster_selection_epsilon: float = 0.0,
+    min_cohesion: float = -1.0,
+    min_similarity: float = -1.0,
+) -> list[np.ndarray]:
+    """Dense groups among pooled papers (unit embeddings ``X``): indices into ``X``, largest first.
+
+    HDBSCAN with the fit's settings on cosine distances; a single dense group is
+    allowed (a pool often holds one new topic and scattered misfits). A paper stays
+    out of a group when its cosine to the group's centroid is below
+    ``min_similarity``; a group is kept only when it still has ``min_cluster_size``
+    papers and its :func:`cohesion` is at least ``min_cohesion``.
+    """
+    import hdbscan
+
+    n = len(X)
+    if n < max(2, min_cluster_size):
+        return []
+    D = np.clip(1.0 - (X @ X.T).astype(np.float64), 0.0, 2.0)
+    np.fill_diagonal(D, 0.0)
+    h = hdbscan.HDBSCAN(
+        min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
+        metric="precomputed",
+        cluster_selection_method=cluster_selection_method,
+        cluster_selection_epsilon=cluster_selection_epsilon,
+        allow_single_cluster=True,
+    ).fit(D)
+    groups = []
+    for label in sorted(set(h.labels_.tolist()) - {-1}):
+        g = np.flatnonzero(h.labels_ == label)
+        # Misfits that hang on a group only where it was born stay pooled: a member must be
+        # as close to the group's centre as the fit's papers are to their topics'.
+        c = X[g].mean(axis=0)
+        g = g[X[g] @ (c / max(float(np.linalg.norm(c)), 1e-12)) >= min_similarity]
+        if g.size >= min_cluster_size and cohesion(X[g]) >= min_cohesion:
+            groups.append(g)
+    return sorted(groups, key=lambda g: (-g.size, int(g[0])))
+
+
+def fits_no_topic(
+    X: np.ndarray,
+    fit_X: np.ndarray,
+    fit_topic_ids: np.ndarray,
+    topics: list[int],
+    threshold: float,
+) -> np.ndarray:
+    """True for papers (unit embeddings ``X``) that the fit would have left out.
+
+    The fit lets a paper HDBSCAN leaves out join a topic only when its cosine to
+    that topic's centroid is at least ``hdbscan.outlier_threshold``
+    (``cluster.assign_outliers``); a new paper below that bar for the centroid of
+    every topic of the fit (``fit_X``, ``fit_topic_ids``: the fit's papers) fits
+    none by the same confidence. ``AssignModel.place`` votes such papers into a
+    topic anyway (its neighbours all have one), so the update applies this too;
+    a placement that already says -1 for them makes it a no-op.
+    """
+    if not len(X) or not topics:
+        return np.zeros(len(X), dtype=bool)
+    C = np.stack([fit_X[fit_topic_ids == t].mean(axis=0) for t in topics])
+    C /= np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+    return (X @ C.T).max(axis=1) < threshold
+
+
+def base_pool_mask(base: SavedRun, n: int) -> np.ndarray:
+    """Papers of the new run that were in the base run's pool."""
+    mask = np.zeros(n, dtype=bool)
+    mask[: len(base.topic_ids)] = base.topic_ids == -1
+    return mask
+
+
+def join_topics(X: np.ndarray, topic_ids: np.ndarray, probs: np.ndarray, topics: list[int]) -> int:
+    """Papers that fit no topic (-1) join one of ``topics`` by :func:`join_born_topics`;
+    ``topic_ids`` and ``probs`` (cosine to the centroid) change in place. Returns how many."""
+    misfit = np.flatnonzero(topic_ids == -1)
+    members = {t: X[topic_ids == t] for t in topics}
+    joined = join_born_topics(X[misfit], members)
+    took = joined >= 0
+    for t in set(joined[took].tolist()):
+        c = unit(members[t].mean(axis=0, keepdims=True))[0]
+        rows = misfit[joined == t]
+        probs[rows] = np.clip(X[rows] @ c, 0.0, 1.0)
+    topic_ids[misfit[took]] = joined[took]
+    return int(took.sum())
+
+
+def join_born_topics(
+    X: np.ndarray, members: dict[int, np.ndarray], quantile: float = JOIN_QUANTILE
+) -> np.ndarray:
+    """For papers ``X`` that fit no topic of the fit: the update-born topic each joins, or -1.
+
+    ``members`` maps such a topic to its papers' unit embeddings. A paper joins the
+    topic whose centroid is most similar when that similarity is at least the
+    ``quantile`` of the members' own similarities to it.
+    """
+    out = np.full(len(X), -1, dtype=np.int64)
+    if not members or not len(X):
+        return out
+    topics = sorted(members)
+    C = np.stack([unit(members[t].mean(axis=0, keepdims=True))[0] for t in topics])
+    bar = np.array([np.quantile(members[t] @ C[k], quantile) for k, t in enumerate(topics)])
+    S = X @ C.T
+    best = S.argmax(axis=1)
+    ok = S[np.arange(len(X)), best] >= bar[best]
+    out[ok] = np.array(topics)[best[ok]]
+    return out
+
+
+def share_changes(
+    tax: Taxonomy, before: np.ndarray, added: np.ndarray, n_before: int, n_added: int
+) -> tuple[list[dict], list[dict]]:
+    """Leaf topics whose share of this update's papers is surely above / below their share before.
+
+    ``before`` and ``added`` are boolean masks over the papers of ``tax``. Same rule as
+    rising/fading (:func:`taxonomy.timeline.share_growth`): the whole 90 % interval
+    of the log2 share ratio above 0 (grew) or below 0 (shrank).
+    """
+    if not n_before or not n_added:
+        return [], []
+    rows = []
+    for node in tax.level(tax.n_levels):
+        a, b = int(added[node.doc_idx].sum()), int(before[node.doc_idx].sum())
+        if b == 0:  # born in this update: listed as new, not as grown
+            continue
+        g = share_growth(a, b, n_added, n_before)
+        rows.append(
+            {
+                "node_id": node.node_id,
+                "label": node.label,
+                "before": b,
+                "added": a,
+                "growth": round(g.growth, 3),
+                "low": round(g.low, 3),
+                "high": round(g.high, 3),
+            }
+        )
+    grew = sorted((r for r in rows if r["low"] > 0), key=lambda r: (-r["low"], r["node_id"]))
+    shrank = sorted((r for r in rows if r["high"] < 0), key=lambda r: (r["high"], r["node_id"]))
+    return grew[:CHANGE_LIST], shrank[:CHANGE_LIST]
+
+
+# --- naming new topics ------------------------------------------------------------------------
+
+
+def name_new_topics(
+    groups: list[np.ndarray],
+    scope: np.ndarray,
+    texts: list[str],
+    X: np.ndarray,
+    embed: Embed,
+    labels_cfg,
+    taken: set[str],
+) -> list[dict]:
+    """Name, keywords, top words and representatives of each new topic (indices into ``texts``).
+
+    The :class:`~taxonomy.label.Labeller` sees a small tree: the parent's papers
+    (``scope``) as the root, each new topic and the rest of the scope as its
+    children, so a name says what sets the new papers apart within their parent.
+    A name already in the tree (``taken``, lower case) gives way to the first
+    untaken keyword.
+    """
+    from .label import Labeller
+
+    in_new = np.concatenate(groups)
+    rest = np.setdiff1d(scope, in_new)
+    docs = np.concatenate([in_new, rest])  # local row -> global index
+    local = {int(g): i for i, g in enumerate(docs)}
+    nodes: dict[str, Node] = {"0.0": Node("0.0", 0, 0, None, np.arange(len(docs)))}
+    for k, g in enumerate(groups):
+        nodes[f"1.{k}"] = Node(f"1.{k}", 1, k, "0.0", np.array([local[int(i)] for i in g]))
+    if rest.size:
+        k = len(groups)
+        nodes[f"1.{k}"] = Node(
+            f"1.{k}", 1, k, "0.0", np.array([local[int(i)] for i in rest], dtype=np.int64)
+        )
+    for nid in list(nodes)[1:]:
+        nodes["0.0"].children.append(nid)
+    mini = Taxonomy(nodes, 1)
+    Labeller([texts[i] for i in docs], X[docs], embed, labels_cfg).label_tree(mini)
+    out = []
+    for k in range(len(groups)):
+        node = mini.nodes[f"1.{k}"]
+        label = node.label
+        if label.lower() in taken:
+            label = next((w for w in node.keywords if w.lower() not in taken), f"{label} (new)")
+        taken.add(label.lower())
+        out.append(
+            {
+                "label": label,
+                "keywords": list(node.keywords),
+                "top_words": list(node.top_words),
+                "representative": [int(docs[i]) for i in node.representative],
+            }
+        )
+    return out
+
+
+# --- the update -----------------------------------------------------------------------------
+
+
+@dataclass
+class UpdateOutcome:
+    """What :func:`update_run` did; ``result`` is the new run (a ``RunResult``)."""
+
+    result: object
+    changes: dict
+    files: dict
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def history_of(base: SavedRun) -> dict:
+    """``model/updates.json``: the fit's leaf ids and one entry per update so far."""
+    path = base.run_dir / HISTORY_FILE
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    leaves = []
+
+    def walk(d: dict) -> None:
+        if "topic_id" in d:
+            leaves.append(int(d["topic_id"]))
+        for c in d.get("children", []):
+            walk(c)
+
+    walk(base.tree["root"])
+    return {"base_run": str(base.run_dir), "fit_topics": sorted(leaves), "updates": []}
+
+
+def new_papers(base: SavedRun, corpus: Corpus) -> tuple[Corpus, dict[str, int]]:
+    """The papers of ``corpus`` not yet in the run, and how many were left out and why."""
+    from .distributed import subset_corpus
+    from .embed import text_key
+
+    have_keys = {text_key(t) for t in base.corpus.texts}
+    have_ids = set(base.corpus.ids)
+    keep, already, dup_id = [], 0, 0
+    for i, (doc_id, text) in enumerate(zip(corpus.ids, corpus.texts)):
+        if text_key(text) in have_keys:
+            already += 1
+        elif doc_id in have_ids:
+            dup_id += 1
+        else:
+            keep.append(i)
+    counts = {
+        "read": corpus.n_read,
+        "skipped": corpus.n_skipped,
+        "already_in_run": already,
+        "duplicate_id": dup_id,
+    }
+    return subset_corpus(corpus, np.array(keep, dtype=np.int64)), counts
+
+
+def concat_corpora(a: Corpus, b: Corpus, gold_fields: list[str]) -> Corpus:
+    n_b = len(b)
+    gold = {
+        f: list(a.gold.get(f, [None] * len(a))) + list(b.gold.get(f, [None] * n_b))
+        for f in gold_fields
+    }
+    return Corpus(
+        a.ids + b.ids,
+        a.titles + b.titles,
+        a.abstracts + b.abstracts,
+        a.urls + b.urls,
+        gold,
+        source=a.source,
+        n_read=len(a) + len(b),
+        format=a.format,
+        dates=list(a.dates or [None] * len(a)) + list(b.dates or [None] * n_b),
+        date_field=a.date_field or b.date_field,
+    )
+
+
+def load_new_corpus(cfg: RunConfig, papers: str, fmt: str | None) -> Corpus:
+    """The new papers, read with the run's corpus settings (gold fields only if they have them)."""
+    data = cfg.model_dump(mode="json")
+    data["corpus"].update(path=papers, format=fmt or "auto", max_docs=None)
+    new_cfg = build_config(data, "--papers/--format")
+    try:
+        return load_corpus(new_cfg.corpus)
+    except InputError as err:
+        if not new_cfg.corpus.gold_fields or "gold field" not in err.reason:
+            raise
+        return load_corpus(new_cfg.corpus.model_copy(update={"gold_fields": []}))
+
+
+def default_target(run_dir: Path, number: int) -> Path:
+    stem = re.sub(r"-update\d+$", "", run_dir.resolve().name)
+    return run_dir.resolve().parent / f"{stem}-update{number}"
+
+
+def update_run(
+    run_dir: str | Path,
+    papers: str,
+    *,
+    out: str | Path | None = None,
+    fmt: str | None = None,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+    embedder=None,
+) -> UpdateOutcome:
+    """Place ``papers`` into the run at ``run_dir`` and write the updated run (see module doc)."""
+    from .assign import AssignModel, Placement
+    from .embed import Embedder, text_key
+    from .outputs import check_target, write_run_dir
+    from .pipeline import StageTimer, store_for
+
+    timer = StageTimer(log)
+    run_dir = Path(run_dir)
+    with timer("load", f"reading the run {run_dir}"):
+        base = load_run(run_dir)
+        history = history_of(base)
+        number = len(history["updates"]) + 1
+        target = Path(out) if out else default_target(run_dir, number)
+        if target.resolve() == run_dir.resolve():
+            raise OutputError(
+                f"{target}: an update never rewrites the run it reads; choose another --out"
+            )
+        check_target(target, overwrite)
+        cfg = base.cfg
+        new, counts = new_papers(base, load_new_corpus(cfg, papers, fmt))
+        model = AssignModel.load(run_dir)
+    log(
+        f"        {len(new)} new papers ({counts['already_in_run']} already in the run, "
+        f"{counts['duplicate_id']} with an id already there)"
+    )
+    embedder = embedder or Embedder(cfg.embedding, store_for(cfg))
+    with timer("embed", f"embedding {len(new)} papers with {cfg.embedding.model}"):
+        X_new = (
+            unit(embedder.embed(new.texts, progress=False)[0])
+            if len(new)
+            else np.zeros((0, base.embeddings.shape[1]), np.float32)
+        )
+    fit_topics = set(history["fit_topics"])
+    with timer("place", "placing them with the fit's rule (assign)"):
+        placed = model.place(X_new, [text_key(t) for t in new.texts])
+        topics_new = placed.topic_ids.astype(np.int64).copy()
+        fit_papers = base.origin == 0
+        outside = fits_no_topic(
+            X_new,
+            base.embeddings[fit_papers],
+            base.topic_ids[fit_papers],
+            sorted(fit_topics),
+            cfg.hdbscan.outlier_threshold,
+        )
+        topics_new[outside] = -1
+        probs_new = placed.probabilities.astype(np.float32).copy()
+        probs_new[topics_new == -1] = 0.0
+    n_placed = int((topics_new >= 0).sum())
+    X = np.concatenate([base.embeddings, X_new])
+    topic_ids = np.concatenate([base.topic_ids, topics_new])
+    probs = np.concatenate([base.probabilities, probs_new])
+    xy = np.concatenate([base.xy, placed.xy.astype(np.float32)])
+    origin = np.concatenate([base.origin, np.full(len(new), number, np.int16)])
+    how = np.array(
+        base.how + ["outlier" if o else h for h, o in zip(placed.how, outside)], dtype=object
+    )
+    after_place = topic_ids.copy()
+    pooled_before = int((base.topic_ids == -1).sum())
+    corpus = concat_corpora(base.corpus, new, cfg.corpus.gold_fields)
+    tree = copy.deepcopy(base.tree)
+    h = cfg.hdbscan
+    with timer("pool", "looking for new topics among papers that fit none"):
+        # This update's misfits and the pool so far: first into topics of earlier updates.
+        born = [int(t) for t in np.unique(topic_ids) if t >= 0 and int(t) not in fit_topics]
+        join_topics(X, topic_ids, probs, born)
+        pool = np.flatnonzero(topic_ids == -1)
+        pool = pool[np.argsort(-origin[pool], kind="stable")][:POOL_MAX]  # most recent first
+        pool.sort()
+        bar, near = fit_bars(X, topic_ids, sorted(fit_topics))
+        groups = [
+            pool[g]
+            for g in pool_groups(
+                X[pool],
+                min_cluster_size=int(h.min_cluster_size),
+                min_samples=h.min_samples,
+                cluster_selection_method=h.cluster_selection_method,
+                cluster_selection_epsilon=h.cluster_selection_epsilon,
+                min_cohesion=bar,
+                min_similarity=near,
+            )
+        ]
+    new_topics = []
+    if groups:
+        with timer("label", f"naming {len(groups)} new topic{'s' * (len(groups) > 1)}"):
+            new_topics = add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder)
+            # The rest of the pool joins them when close enough, as later papers will.
+            join_topics(X, topic_ids, probs, [t["topic_id"] for t in new_topics])
+    # How each paper got its topic (assign.HOW): a proposed topic's papers were clustered,
+    # papers that joined a topic of an update joined it, and the pool's papers are outliers.
+    moved = topic_ids != after_place
+    founders = np.zeros(len(topic_ids), dtype=bool)
+    for g in groups:
+        founders[g] = True
+    how[moved & (topic_ids >= 0)] = "joined"
+    how[moved & founders] = "clustered"
+    how[topic_ids == -1] = "outlier"
+    with timer("changes", "the tree with the new papers; what grew or shrank"):
+        tax = tree_taxonomy(tree, topic_ids, corpus.ids)
+        grew, shrank = share_changes(
+            tax, origin < number, origin == number, int((origin < number).sum()), len(new)
+        )
+    for t in new_topics:
+        t["size"] = tax.nodes[t["node_id"]].size
+    mine = origin == number
+    n_pooled = int((mine & (topic_ids == -1)).sum())
+    n_in_new = int(np.isin(topic_ids[mine], [t["topic_id"] for t in new_topics]).sum())
+    n_joined = len(new) - n_placed - n_in_new - n_pooled
+    changes = {
+        "kind": "update",
+        "summary": (
+            f"Update {number} of {history['base_run']}: {len(new)} papers added "
+            f"({n_placed} placed in the fit's topics, {n_joined} in topics of earlier updates, "
+            f"{n_in_new} in new topics, {n_pooled} pooled); "
+            f"{len(new_topics)} new topic{'' if len(new_topics) == 1 else 's'}; "
+            f"the pool holds {int((topic_ids == -1).sum())} papers."
+        ),
+        "base_run": history["base_run"],
+        "previous_run": str(run_dir),
+        "update": number,
+        "papers": dict(
+            counts,
+            added=len(new),
+            placed=n_placed,
+            joined_update_topics=n_joined,
+            in_new_topics=n_in_new,
+            pooled=n_pooled,
+        ),
+        "pool": {
+            "size": int((topic_ids == -1).sum()),
+            "before": pooled_before,
+            "left_for_topics": int(
+                ((origin < number) & (base_pool_mask(base, len(X))) & (topic_ids >= 0)).sum()
+            ),
+            "min_cluster_size": int(h.min_cluster_size),
+            "min_samples": h.min_samples,
+            "min_cohesion": round(bar, 4),
+            "min_similarity": round(near, 4),
+        },
+        "new_topics": new_topics,
+        "grew": grew,
+        "shrank": shrank,
+    }
+    history["updates"].append(
+        {
+            "number": number,
+            "papers": str(papers),
+            "added": len(new),
+            "new_topics": [t["node_id"] for t in new_topics],
+        }
+    )
+    placement = Placement(topic_ids, probs, xy, how.tolist(), np.zeros(len(topic_ids), bool))
+    result = updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer)
+    with timer("write", f"writing {target}"):
+        files = update_files(base, result, new, origin, history)
+        write_run_dir(target, files, overwrite)
+    result.out_dir = target
+    return UpdateOutcome(result, changes, files, timer.seconds)
+
+
+def add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder) -> list[dict]:
+    """Give each pool group a new leaf id, the nearest parent, and a name; edits ``tree``,
+    ``topic_ids`` and ``probs`` in place. Returns the new topics for ``changes.json``."""
+    n_levels = int(tree["n_levels"])
+    parents: list[dict] = []
+    leaves: list[int] = []
+    labels: set[str] = set()
+
+    def walk(d: dict) -> None:
+        labels.add(d.get("label", "").lower())
+        if int(d["level"]) == n_levels - 1 and d["level"] > 0:
+            parents.append(d)
+        if "topic_id" in d:
+            leaves.append(int(d["topic_id"]))
+        for c in d.get("children", []):
+            walk(c)
+
+    walk(tree["root"])
+    tax = tree_taxonomy(tree, topic_ids, corpus.ids)
+    if not parents:  # a one-level tree: new topics go under the root
+        parents = [tree["root"]]
+    P = np.stack(
+        [unit(X[tax.nodes[p["node_id"]].doc_idx].mean(0, keepdims=True))[0] for p in parents]
+    )
+    next_id = max(leaves, default=-1) + 1
+    by_parent: dict[int, list[int]] = {}
+    for k, g in enumerate(groups):
+        c = unit(X[g].mean(0, keepdims=True))[0]
+        by_parent.setdefault(int(np.argmax(P @ c)), []).append(k)
+    named: dict[int, dict] = {}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return embedder.embed(texts, progress=False)[0]
+
+    texts = corpus.texts
+    for p, ks in by_parent.items():
+        scope = np.union1d(
+            tax.nodes[parents[p]["node_id"]].doc_idx, np.concatenate([groups[k] for k in ks])
+        )
+        for k, info in zip(
+            ks, name_new_topics([groups[k] for k in ks], scope, texts, X, embed, cfg.labels, labels)
+        ):
+            named[k] = info
+    out = []
+    for k, g in enumerate(groups):
+        t = next_id + k
+        c = unit(X[g].mean(0, keepdims=True))[0]
+        topic_ids[g] = t
+        probs[g] = np.clip(X[g] @ c, 0.0, 1.0)  # like a joined outlier: cosine to the centroid
+        parent = parents[int(np.argmax(P @ c))]
+        info = named[k]
+        node_id = f"{n_levels}.{t}"
+        parent.setdefault("children", []).append(
+            {
+                "node_id": node_id,
+                "level": n_levels,
+                "label": info["label"],
+                "description": "",
+                "size": int(g.size),
+                "keywords": info["keywords"],
+                "top_words": info["top_words"],
+                "representative": [corpus.ids[i] for i in info["representative"]],
+                "topic_id": t,
+            }
+        )
+        out.append(
+            {
+                "node_id": node_id,
+                "topic_id": t,
+                "label": info["label"],
+                "parent_id": parent["node_id"],
+                "parent_label": parent.get("label", ""),
+                "size": int(g.size),
+                "keywords": info["keywords"][:5],
+            }
+        )
+    return out
+
+
+def updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer):
+    """The new run as a ``RunResult``, its timeline and metrics filled in."""
+    from .pipeline import RunResult, library_versions
+    from .timeline import tree_metrics, tree_timeline
+
+    cfg = cfg.model_copy(deep=True)
+    if re.match(RUN_NAME_PATTERN, target.name):
+        cfg.name = target.name
+    with timer("timeline", "topics over time"):
+        tl = tree_timeline(
+            corpus.dates,
+            tax,
+            time_bin=cfg.taxonomy.time_bin,
+            recent_periods=cfg.taxonomy.recent_periods,
+        )
+        if tl is not None:
+            cfg.taxonomy.time_bin = tl.time_bin
+    topic_ids = placement.topic_ids
+    # raw_ids (HDBSCAN's labels) belong to a fit; the run carries the fit's assign model over.
+    result = RunResult(
+        cfg, corpus, X, None, placement.xy, topic_ids, placement, tax, timeline=tl, changes=changes
+    )
+    metrics = {
+        k: v for k, v in base.metrics.items() if k not in ("seconds", "time", "rising", "fading")
+    }
+    metrics.update(
+        n_docs=len(corpus),
+        n_topics=len(tax.level(tax.n_levels)),
+        n_topics_per_level={str(lv): len(tax.level(lv)) for lv in range(1, tax.n_levels + 1)},
+        outlier_share=round(float(np.mean(topic_ids == -1)), 4),
+        versions=dict(library_versions()),
+        update=changes["update"],
+        quality_measured_on=f"the fit of {changes['base_run']}; an update does not measure again",
+    )
+    if tl is not None:
+        metrics.update(tree_metrics(tl, tax))
+    result.metrics = metrics
+    result.seconds = timer.seconds
+    return result
+
+
+def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
+    """Every file of the new run directory; the fit's model and papers are carried over as bytes."""
+    from .formats import json_text
+    from .pipeline import run_files
+    from .report import report_payloads
+
+    report = base.run_dir / "report.html"
+    previous = report_payloads(report.read_text(encoding="utf-8")) if report.is_file() else None
+    files = run_files(result, previous_report=previous)
+    # The fit's model, unchanged: a hard link where the file system allows (never written to).
+    files["model/assign.npz"] = lambda path: link_or_copy(base.run_dir / "model/assign.npz", path)
+    # New papers as one more gzip member: the run's papers are not recompressed.
+    files[PAPERS_FILE] = (base.run_dir / PAPERS_FILE).read_bytes() + papers_gz(new)
+    files[STATE_FILE] = lambda path: path.write_bytes(
+        state_npz(
+            result.embeddings,
+            result.topic_ids,
+            result.probabilities,
+            result.xy,
+            result.placement.how,
+            origin,
+        )
+    )
+    files[HISTORY_FILE] = json_text(history)
+    return files
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def main_update(args: argparse.Namespace) -> int:
+    """CLI: ``taxonomy update RUN_DIR NEW_PAPERS [--out DIR] [--format F] [--overwrite]``."""
+    import sys
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    done = update_run(
+        args.run_dir, args.papers, out=args.out, fmt=args.format, overwrite=args.overwrite, log=log
+    )
+    c = done.changes
+    p = c["papers"]
+    names = "; ".join(f"'{t['label']}' under '{t['parent_label']}'" for t in c["new_topics"])
+    print(
+        f"{p['added']} papers added: {p['placed']} placed, {p['joined_update_topics']} in topics "
+        f"of earlier updates, {p['in_new_topics']} in new topics, {p['pooled']} pooled "
+        f"(pool {c['pool']['size']}); "
+        f"{len(c['new_topics'])} new topics{': ' + names if names else ''}; "
+        f"{len(c['grew'])} grew, {len(c['shrank'])} shrank"
+    )
+    print(f"report: {(done.result.out_dir / 'report.html').resolve()}")
+    return 0

@@ -1,0 +1,234 @@
+"""`taxonomy update`: new papers into a saved run (real runs of the dated sample, real model)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import dated_records, sample_config
+
+from taxonomy.assign import AssignModel
+from taxonomy.cli import main
+from taxonomy.embed import text_key
+from taxonomy.errors import InputError
+from taxonomy.report import unpacked
+from taxonomy.runstate import load_run, tree_taxonomy
+from taxonomy.timeline import period_label, period_number
+from taxonomy.update import join_born_topics, pool_groups
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def write(path: Path, recs: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    return path
+
+
+def nodes_of(tree: dict) -> dict[str, tuple]:
+    out = {}
+
+    def walk(d, parent):
+        out[d["node_id"]] = (d["label"], d["level"], parent, tuple(d.get("keywords", [])))
+        for c in d.get("children", []):
+            walk(c, d["node_id"])
+
+    walk(tree["root"], None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def early(tmp_path_factory, sample_run):
+    """A run of the dated sample's papers up to June; July and August are left for updates."""
+    from taxonomy.pipeline import run
+
+    base = sample_run[0]
+    tmp = tmp_path_factory.mktemp("update")
+    recs = dated_records(base)
+    first = write(tmp / "early.jsonl", [r for r in recs if r["date"] < "2025-07"])
+    late = [r for r in recs if r["date"] >= "2025-07"]
+    cfg = sample_config(
+        tmp, name="early", corpus={"path": str(first)}, cache={"dir": base.cfg.cache.dir}
+    )
+    result = run(cfg, log=lambda m: None)
+    return result, result.out_dir, late, tmp
+
+
+def test_update_places_every_paper_keeps_every_id_and_leaves_the_run_alone(early, capsys):
+    result, run_dir, late, tmp = early
+    before = digest(run_dir)
+    papers = write(tmp / "late.jsonl", late)
+    assert main(["update", str(run_dir), str(papers)]) == 0
+    out = run_dir.parent / "early-update1"  # the default: beside the run, numbered
+    assert digest(run_dir) == before  # the run it reads is never rewritten
+    c = json.loads((out / "changes.json").read_text())
+    assert c["summary"] and "report:" in capsys.readouterr().out
+    p = c["papers"]
+    assert p["added"] == len(late)
+    assert p["placed"] + p["joined_update_topics"] + p["in_new_topics"] + p["pooled"] == len(late)
+    saved = load_run(out)
+    assert len(saved.corpus) == len(result.corpus) + len(late)
+    assert (saved.origin == 1).sum() == len(late)
+    new = saved.origin == 1
+    # Every new paper is placed in a topic or pooled (-1), and the pool is what changes.json says.
+    assert set(saved.topic_ids[new].tolist()) <= set(saved.topic_ids.tolist())
+    assert c["pool"]["size"] == int((saved.topic_ids == -1).sum())
+    # The fit's papers keep their topics; every node of the fit keeps id, name, level and parent.
+    assert np.array_equal(saved.topic_ids[~new], result.topic_ids)
+    old_nodes = nodes_of(json.loads((run_dir / "taxonomy.json").read_text()))
+    new_nodes = nodes_of(saved.tree)
+    assert {k: new_nodes[k] for k in old_nodes} == old_nodes
+    # Old and new papers everywhere: documents, topics over time, the report.
+    rows = (out / "documents.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(saved.corpus)
+    periods = {r.split(",")[1] for r in (out / "topics_over_time.csv").read_text().splitlines()[1:]}
+    # The run's time bin (weeks for its half year) is kept; the periods now reach into August.
+    time_bin = saved.cfg.taxonomy.time_bin
+    assert time_bin == result.cfg.taxonomy.time_bin != "auto"
+    dates = [d for d in saved.corpus.dates if d]
+    ends = {period_label(period_number(d, time_bin), time_bin) for d in (min(dates), max(dates))}
+    assert ends <= periods and max(dates).month == 8
+    html = (out / "report.html").read_text()
+    core = unpacked(html.split('id="core-gz">')[1].split("<")[0])
+    assert len(core["docs"]["id"]) == len(saved.corpus) and core["changes"]["update"] == 1
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["update"] == 1 and metrics["n_docs"] == len(saved.corpus)
+    # The fit's model travels unchanged: every update places papers by the same fit.
+    assert (out / "model/assign.npz").read_bytes() == (run_dir / "model/assign.npz").read_bytes()
+
+    # The same papers again: nothing to add, all counted, the next number.
+    assert main(["update", str(out), str(papers)]) == 0
+    again = json.loads((run_dir.parent / "early-update2" / "changes.json").read_text())
+    assert again["papers"]["added"] == 0 and again["papers"]["already_in_run"] == len(late)
+
+
+def test_an_update_never_writes_into_the_run_it_reads(early, capsys):
+    _, run_dir, late, tmp = early
+    before = digest(run_dir)
+    papers = write(tmp / "late2.jsonl", late)
+    assert main(["update", str(run_dir), str(papers), "--out", str(run_dir)]) == 2
+    assert "never rewrites" in capsys.readouterr().err
+    assert digest(run_dir) == before
+
+
+def test_a_dense_group_of_misfits_becomes_a_named_topic(early, sample_run, monkeypatch, tmp_path):
+    """Papers the fit's rule places nowhere (-1) are pooled; a dense group of them is proposed."""
+    result, run_dir, late, _ = early
+    # The full sample's largest leaf: its papers are all dated July/August, so the early fit
+    # never saw that topic. Make the fit's rule say they fit no topic, as a geometry-faithful
+    # rule would for a topic the fit lacks.
+    full = sample_run[0]
+    leaf = max(full.taxonomy.level(full.taxonomy.n_levels), key=lambda n: n.size)
+    novel = {text_key(full.corpus.texts[i]) for i in leaf.doc_idx}
+    real = AssignModel.place
+
+    def place(self, X, keys=None):
+        out = real(self, X, keys)
+        for i, k in enumerate(keys):
+            if k in novel:
+                out.topic_ids[i], out.probabilities[i] = -1, 0.0
+        return out
+
+    monkeypatch.setattr(AssignModel, "place", place)
+    papers = write(tmp_path / "late.jsonl", late)
+    out = tmp_path / "grown"
+    assert main(["update", str(run_dir), str(papers), "--out", str(out)]) == 0
+    c = json.loads((out / "changes.json").read_text())
+    assert c["new_topics"], c["summary"]
+    saved = load_run(out)
+    tax = tree_taxonomy(saved.tree, saved.topic_ids, saved.corpus.ids)
+    fit_leaves = {n.index for n in result.taxonomy.level(result.taxonomy.n_levels)}
+    labels = [n.label.lower() for n in tax.nodes.values()]
+    for t in c["new_topics"]:
+        node = tax.nodes[t["node_id"]]
+        assert node.index > max(fit_leaves) and node.level == tax.n_levels
+        assert node.parent_id in result.taxonomy.nodes  # under an existing parent
+        assert node.label and labels.count(node.label.lower()) == 1  # named, and uniquely
+        members = {text_key(saved.corpus.texts[i]) for i in node.doc_idx}
+        assert members <= novel  # made of pooled papers only
+        assert node.keywords and node.representative
+    assert c["papers"]["in_new_topics"] >= int(result.cfg.hdbscan.min_cluster_size)
+    # A later update of the same kind of paper joins the new topic instead of the pool.
+    history = json.loads((out / "model/updates.json").read_text())
+    assert history["updates"][0]["new_topics"] == [t["node_id"] for t in c["new_topics"]]
+
+
+def test_a_run_without_saved_papers_is_refused(early, tmp_path):
+    from taxonomy.update import update_run
+
+    _, run_dir, late, _ = early
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.yaml", "taxonomy.json", "metrics.json"):
+        (bare / name).write_bytes((run_dir / name).read_bytes())
+    with pytest.raises(InputError, match="no model/papers.jsonl.gz"):
+        update_run(bare, str(write(tmp_path / "l.jsonl", late)), log=lambda m: None)
+
+
+class TestPool:
+    def blobs(self, sizes, spread, seed=0, dim=32):
+        rng = np.random.default_rng(seed)
+        parts = [rng.normal(size=dim) + spread * rng.normal(size=(n, dim)) for n in sizes]
+        X = np.concatenate(parts)
+        return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+    def test_two_dense_groups_and_scattered_misfits(self):
+        X = np.concatenate([self.blobs([30, 25], 0.15), self.blobs([40], 3.0, seed=1)])
+        groups = pool_groups(X, min_cluster_size=10, min_samples=5, min_similarity=0.5)
+        assert len(groups) == 2 and groups[0].size >= groups[1].size
+        blobs = [set(range(30)), set(range(30, 55))]
+        homes = [
+            next(k for k, b in enumerate(blobs) if len(set(g) & b) > g.size / 2) for g in groups
+        ]
+        assert sorted(homes) == [0, 1]
+        for g, k in zip(groups, homes):  # mostly its blob's papers, at most a few misfits
+            assert len(set(g) & blobs[k]) >= 0.8 * len(blobs[k]) and not set(g) - blobs[k]
+
+    def test_one_group_is_enough_and_loose_groups_are_refused(self):
+        X = np.concatenate([self.blobs([30], 0.15), self.blobs([40], 3.0, seed=1)])
+        (g,) = pool_groups(X, min_cluster_size=10, min_samples=5, min_similarity=0.5)
+        assert set(g) <= set(range(30)) and g.size >= 10  # a core; the update lets the rest join
+        assert pool_groups(X, min_cluster_size=10, min_samples=5, min_cohesion=0.999) == []
+        assert pool_groups(X[:5], min_cluster_size=10, min_samples=5) == []
+
+    def test_misfits_join_a_born_topic_only_when_close(self):
+        X = self.blobs([30, 1], 0.15)
+        members = {7: X[:29]}
+        joined = join_born_topics(np.stack([X[29], -X[0]]), members)
+        assert joined.tolist() == [7, -1]
+        assert join_born_topics(X[:2], {}).tolist() == [-1, -1]
+
+
+def test_saved_papers_round_trip_and_an_appended_member_reads_as_one(tmp_path):
+    from datetime import date
+
+    from taxonomy.corpus import Corpus
+    from taxonomy.runstate import papers_gz, read_papers
+
+    c = Corpus(
+        ["a", "b", "c"],
+        ["T1", "Ünïcode ✓", ""],
+        ["x\ny", 'quote " and \\ back', "z"],
+        ["https://x", None, None],
+        {"group": ["cs", None, "physics"]},
+        dates=[date(2025, 1, 2), None, date(2026, 7, 1)],
+    )
+    path = tmp_path / "p.jsonl.gz"
+    path.write_bytes(papers_gz(c, range(2)) + papers_gz(c, range(2, 3)))
+    back = read_papers(path, ["group"])
+    assert (back.ids, back.titles, back.abstracts, back.urls) == (
+        c.ids,
+        c.titles,
+        c.abstracts,
+        c.urls,
+    )
+    assert back.dates == c.dates and back.gold == c.gold
+    assert papers_gz(c) == papers_gz(c)  # byte-stable
