@@ -69,7 +69,7 @@ def top_words_variants(r, reference) -> dict:
     """NPMI / TD of the leaves' top words with and without reduce_frequent_words."""
     from taxonomy.label import Labeller, c_tf_idf
 
-    lab = Labeller(r.corpus.texts, r.embeddings, embed=None)
+    lab = Labeller(r.corpus.texts, r.embeddings, embed=None, params=r.cfg.labels)
     out = {}
     tax = r.taxonomy
     for lv in (1, tax.n_levels):

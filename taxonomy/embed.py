@@ -259,13 +259,27 @@ class Embedder:
             stats.n_truncated = count_truncated(self.encoder, new_texts, self.cfg.max_seq_length)
         if len(todo) < len(texts):
             # Count over every text, cached ones too, so the figure does not depend on the cache.
-            n = count_truncated_offline(self.cfg, texts)
+            n = self._count_truncated_cached(texts, keys)
             stats.n_truncated = stats.n_truncated if n is None else n
         dim = next(iter(found.values())).shape[0] if found else 0
         out = np.empty((len(texts), dim), dtype=np.float32)
         for i, k in enumerate(keys):
             out[i] = found[k]
         return out, stats
+
+    def _count_truncated_cached(self, texts: list[str], keys: list[str]) -> int | None:
+        """:func:`count_truncated_offline`, kept in the cache per (model, length, texts): a
+        warm run of 18k papers would otherwise spend seconds tokenizing what it never embeds."""
+        store = self.cache.store
+        digest = hashlib.sha256("".join(keys).encode("ascii")).hexdigest()
+        key = hash_key("truncated", model_name(self.cfg), self.cfg.max_seq_length, digest)
+        hit = store.load("truncated", key)
+        if hit is not None:
+            return int(hit["n"])
+        n = count_truncated_offline(self.cfg, texts)
+        if n is not None:
+            store.save("truncated", key, n=np.array(n, dtype=np.int64))
+        return n
 
 
 def count_truncated_offline(cfg: EmbeddingConfig, texts: list[str]) -> int | None:

@@ -42,6 +42,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from . import phrases as phrase_rules
+from .cache import ArrayStore, hash_key
 from .cluster import unit_rows
 from .config import LabelsConfig
 from .hierarchy import Node, Taxonomy
@@ -61,7 +63,36 @@ MIN_FIT = 0.25
 MIN_BALANCE = 0.5
 MAX_PASSES = 4
 
-__all__ = ["Labeller", "stop_words"]
+__all__ = ["Labeller", "stop_words", "vocabulary"]
+
+
+def vocabulary(
+    texts: list[str], params: LabelsConfig, store: ArrayStore | None = None
+) -> Vocabulary:
+    """The corpus's candidate phrases, from the stage cache when it has them.
+
+    Counting every phrase of every paper is most of the naming time at 18k papers and
+    depends only on the texts and the phrase settings, so a re-run or a sweep point that
+    changes clustering settings reads it back. The key holds the texts, the settings, the
+    phrase rules' source and scikit-learn's version: a change to any recomputes it.
+    """
+    stops = stop_words(params.extra_stop_words)
+    args = (texts, stops, tuple(params.ngram_range), params.max_words)
+    if store is None or not store.enabled:
+        return Vocabulary(*args)
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
+    rules = hashlib.sha256(Path(phrase_rules.__file__).read_bytes()).hexdigest()
+    key = hash_key(
+        "vocabulary", digest, len(texts), sorted(stops), params.ngram_range,
+        params.max_words, rules, version("scikit-learn"), version("wordfreq"),
+    )  # fmt: skip
+    return Vocabulary.from_arrays(
+        store.get_or_compute("vocabulary", key, lambda: Vocabulary(*args).to_arrays())
+    )
 
 
 def _lift(df_in: np.ndarray, n_in: int, df_scope: np.ndarray, n_scope: int) -> np.ndarray:
@@ -98,14 +129,20 @@ class Labeller:
     X : (n, d) their embeddings.
     embed : embeds phrases with the same model (the pipeline passes the cached embedder).
     params : the ``labels`` config section.
+    vocab : the texts' :func:`vocabulary` when the caller has it (from the cache).
     """
 
-    def __init__(self, texts: list[str], X: np.ndarray, embed: Embed, params: LabelsConfig):
+    def __init__(
+        self,
+        texts: list[str],
+        X: np.ndarray,
+        embed: Embed,
+        params: LabelsConfig,
+        vocab: Vocabulary | None = None,
+    ):
         self.texts, self.embed, self.params = texts, embed, params
         self.Xn = unit_rows(X)
-        self.vocab = Vocabulary(
-            texts, stop_words(params.extra_stop_words), tuple(params.ngram_range), params.max_words
-        )
+        self.vocab = vocab if vocab is not None else vocabulary(texts, params)
 
     # --- the whole tree ------------------------------------------------------------
 
@@ -298,11 +335,12 @@ class Labeller:
 
         def objective(choice: list[int | None]) -> float:
             cols = columns(choice)
+            rivals = _best_other(cols)
             total = 0.0
             for g, c in enumerate(choice):
                 if c is None:
                     continue
-                others = np.delete(cols, g, axis=1).max(axis=1)
+                others = rivals(g)
                 # Relevance and margin per unit, then the reach over units (see _reach).
                 per_unit = [cols[u, g].mean() + (cols[u, g] - others[u]).mean() for u in units[g]]
                 total += _reach(per_unit) + PRIOR_WEIGHT * cands[g].prior[c]
@@ -429,6 +467,17 @@ def _reach(values: list[float]) -> float:
     """Mean of the mean and of the lower half: a parent's name must reach its weaker children too."""
     v = np.sort(np.asarray(values, dtype=np.float64))
     return float((v.mean() + v[: max(1, (len(v) + 1) // 2)].mean()) / 2)
+
+
+def _best_other(cols: np.ndarray) -> Callable[[int], np.ndarray]:
+    """``rivals(g)``: per row, the largest value of ``cols`` outside column ``g`` (from the
+    two largest per row, so each column costs O(rows), not a copy of the matrix)."""
+    if cols.shape[1] < 2:
+        return lambda g: np.full(cols.shape[0], -np.inf)
+    top2 = np.partition(cols, cols.shape[1] - 2, axis=1)[:, -2:]
+    first, second = top2[:, 1], top2[:, 0]
+    arg = cols.argmax(axis=1)
+    return lambda g: np.where(arg == g, second, first)
 
 
 def _keys_of(chosen: list[tuple[str, float]]) -> set[str]:

@@ -5,9 +5,10 @@ crosses a stop word, a number, punctuation, LaTeX or a URL, so no "of the" and
 no "method propose". Singular and plural forms count as one candidate (a
 *form*), shown as the variant most papers write. A form is *nameable* when it
 has at most ``max_words`` words, is not a fragment of a longer phrase
-("large language" inside "large language models"), and ends in a word the
+("large language" inside "large language models"), ends in a word the
 corpus uses as a head noun rather than as a modifier ("training deep" ends in
-"deep", which almost always precedes another word).
+"deep", which almost always precedes another word), and, as a single word, is
+not an everyday English word ("scale", "image"; see :data:`EVERYDAY_ZIPF`).
 """
 
 from __future__ import annotations
@@ -117,17 +118,21 @@ def phrase_chunks(text: str, stops: frozenset[str]) -> list[list[str]]:
     return chunks
 
 
+def run_grams(runs: list[list[str]], ngram_range: tuple[int, int]) -> list[str]:
+    """The n-grams inside each run of content words (never across two runs)."""
+    lo, hi = ngram_range
+    grams = []
+    for run in runs:
+        for n in range(lo, hi + 1):
+            grams.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
+    return grams
+
+
 def make_analyzer(
     stops: frozenset[str], ngram_range: tuple[int, int]
 ) -> Callable[[str], list[str]]:
-    lo, hi = ngram_range
-
     def analyze(text: str) -> list[str]:
-        grams = []
-        for run in phrase_chunks(text, stops):
-            for n in range(lo, hi + 1):
-                grams.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
-        return grams
+        return run_grams(phrase_chunks(text, stops), ngram_range)
 
     return analyze
 
@@ -183,9 +188,14 @@ def end_shares(texts: list[str], stops: frozenset[str]) -> dict[str, float]:
     A head noun often ends a run ("retrieval", "laws"); a modifier almost never
     does ("deep", "neural", "large"): the data tells them apart without a tagger.
     """
+    return run_end_shares([phrase_chunks(text, stops) for text in texts])
+
+
+def run_end_shares(runs_per_text: list[list[list[str]]]) -> dict[str, float]:
+    """:func:`end_shares` of texts already cut into runs."""
     ends, total = Counter(), Counter()
-    for text in texts:
-        for run in phrase_chunks(text, stops):
+    for runs in runs_per_text:
+        for run in runs:
             total.update(run)
             ends[run[-1]] += 1
     return {w: ends[w] / n for w, n in total.items()}
@@ -198,6 +208,22 @@ def ends_in_a_noun(phrase: str, end_share: dict[str, float]) -> bool:
     if _NOT_NOUN_END.search(last):
         return False
     return end_share.get(last, 1.0) >= MIN_END_SHARE
+
+
+# A single word everyday English uses this often names no topic on its own ("scale", "image",
+# "error", "quantum", "models"): wordfreq's Zipf scale, where 4 is ten uses per million words
+# of general text. A field's own terms are rarer ("retrieval" 3.3, "superconductivity" 2.5,
+# "embeddings" 1.8); such words still name topics inside phrases ("image segmentation").
+EVERYDAY_ZIPF = 4.0
+
+
+def everyday_word(word: str) -> bool:
+    """True for a plain word too common in general English to name a topic alone."""
+    if not word.isalpha():  # hyphenated compounds and words with digits are specific
+        return False
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= EVERYDAY_ZIPF
 
 
 class Vocabulary:
@@ -218,17 +244,18 @@ class Vocabulary:
         ngram_range: tuple[int, int],
         max_words: int,
     ):
+        # Each text is cut into runs once; the counts and the head-noun shares both read them.
+        runs = [phrase_chunks(text, stops) for text in texts]
         vectorizer = CountVectorizer(
-            analyzer=make_analyzer(stops, ngram_range), min_df=2 if len(texts) >= 20 else 1
+            analyzer=lambda r: run_grams(r, ngram_range), min_df=2 if len(texts) >= 20 else 1
         )
-        self.doc_terms = vectorizer.fit_transform(texts).tocsr()
+        self.doc_terms = vectorizer.fit_transform(runs).tocsr()
         self.vocab = vectorizer.get_feature_names_out()
         self.n_words = np.array([len(v.split()) for v in self.vocab])
         self.plain_word = np.array([v.isalnum() for v in self.vocab])
         doc_freq = np.asarray((self.doc_terms > 0).sum(axis=0)).ravel()
         self.fragment = fragment_mask(self.vocab, doc_freq)
-        shares = end_shares(texts, stops)
-        self._merge_forms(doc_freq, max_words, shares)
+        self._merge_forms(doc_freq, max_words, run_end_shares(runs))
 
     def _merge_forms(self, doc_freq: np.ndarray, max_words: int, shares: dict[str, float]) -> None:
         forms = [norm_form(str(v)) for v in self.vocab]
@@ -251,6 +278,7 @@ class Vocabulary:
             (self.form_words <= max_words)
             & ~fragment_mask(self.forms, self.df)
             & np.array([ends_in_a_noun(s, shares) for s in surface])
+            & ~np.array([n == 1 and everyday_word(s) for n, s in zip(self.form_words, surface)])
         )
         # Longer forms containing each form, for the "yield to a more specific phrase" rule.
         self.longer: dict[int, list[int]] = {}
@@ -263,6 +291,49 @@ class Vocabulary:
                     i = group_of.get(" ".join(words[k : k + n]))
                     if i is not None:
                         self.longer.setdefault(i, []).append(j)
+
+    # --- as arrays, for the stage cache (taxonomy.label.vocabulary) ----------------
+
+    _MATRICES = ("doc_terms", "present")
+    _ARRAYS = ("vocab", "n_words", "plain_word", "fragment", "forms", "df", "surface",
+               "form_words", "nameable")  # fmt: skip
+    _STRINGS = ("vocab", "forms", "surface")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every attribute as plain arrays (no pickles): :meth:`from_arrays` reads them back."""
+        out: dict[str, np.ndarray] = {}
+        for name in self._MATRICES:
+            m = getattr(self, name)
+            out |= {
+                f"{name}.data": m.data,
+                f"{name}.indices": m.indices,
+                f"{name}.indptr": m.indptr,
+                f"{name}.shape": np.array(m.shape, dtype=np.int64),
+            }
+        for name in self._ARRAYS:
+            a = getattr(self, name)
+            out[name] = a.astype(str) if name in self._STRINGS else np.asarray(a)
+        keys = sorted(self.longer)
+        out["longer.keys"] = np.array(keys, dtype=np.int64)
+        out["longer.counts"] = np.array([len(self.longer[k]) for k in keys], dtype=np.int64)
+        out["longer.values"] = np.array([j for k in keys for j in self.longer[k]], dtype=np.int64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> Vocabulary:
+        v = cls.__new__(cls)
+        for name in cls._MATRICES:
+            parts = (a[f"{name}.data"], a[f"{name}.indices"], a[f"{name}.indptr"])
+            setattr(v, name, sp.csr_matrix(parts, shape=tuple(a[f"{name}.shape"])))
+        for name in cls._ARRAYS:
+            setattr(v, name, a[name].astype(object) if name in cls._STRINGS else a[name])
+        ends = np.cumsum(a["longer.counts"])
+        starts = ends - a["longer.counts"]
+        v.longer = {
+            int(k): a["longer.values"][s:e].tolist()
+            for k, s, e in zip(a["longer.keys"], starts, ends)
+        }
+        return v
 
     def doc_freq_in(self, doc_idx: np.ndarray) -> np.ndarray:
         """Papers among ``doc_idx`` using each form."""

@@ -36,7 +36,7 @@ from .errors import InputError, OutputError
 from .evaluate import evaluate_taxonomy
 from .formats import csv_text, json_text, yaml_text
 from .hierarchy import Taxonomy, build_taxonomy, level_sizes
-from .label import Labeller
+from .label import Labeller, vocabulary
 from .llm import apply_llm_names
 from .outputs import (
     DOCUMENT_COLUMNS,
@@ -268,7 +268,8 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
         cfg = resolve_shape(cfg, tax.n_levels, len(tax.level(1)))
 
     with timer("label", f"naming {len(tax.nodes)} nodes"):
-        labeller = Labeller(corpus.texts, X, embed_phrases, cfg.labels)
+        vocab = vocabulary(corpus.texts, cfg.labels, store)
+        labeller = Labeller(corpus.texts, X, embed_phrases, cfg.labels, vocab)
         seed_texts = {s.name: s.text for s in seeds} | {
             c.name: c.text for s in seeds for c in s.children
         }

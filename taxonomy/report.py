@@ -75,14 +75,15 @@ def packed(data: object) -> str:
     """``data`` as gzip-compressed JSON (or UTF-8 text) in base64.
 
     ``mtime=0`` keeps the output byte-identical for the same input, so the same
-    run gives the same report.
+    run gives the same report. Level 6 (zlib's default): on an 18k-paper report level 9
+    saves 0.3-1.6 % of the bytes for 2.3x the time, which a daily update pays every time.
     """
     text = (
         data
         if isinstance(data, str)
         else json.dumps(_plain(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     )
-    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode(
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)).decode(
         "ascii"
     )
 

@@ -59,3 +59,18 @@ def test_long_texts_are_counted_as_truncated(tmp_path):
         [long_text, TEXTS[0]]
     )
     assert stats.n_truncated == 1
+
+
+def test_truncation_count_of_a_cached_run_is_kept_and_right(tmp_path):
+    """A fully cached run reads the count of long texts back instead of tokenizing again."""
+    texts = ["retrieval " * 400, TEXTS[0], "scaling " * 300]
+    cfg = EmbeddingConfig(show_progress_bar=False, max_seq_length=128)
+    store = ArrayStore(tmp_path)
+    assert Embedder(cfg, store).embed(texts)[1].n_truncated == 2
+    assert store.entries("truncated") == []  # counted while embedding, nothing to keep
+    _, warm = Embedder(cfg, store).embed(texts)
+    assert warm.n_embedded == 0 and warm.n_truncated == 2 and len(store.entries("truncated")) == 1
+    _, again = Embedder(cfg, store).embed(texts)
+    assert again.n_truncated == 2 and len(store.entries("truncated")) == 1
+    _, other = Embedder(cfg, store).embed(texts[1:])  # other texts: another entry, its own count
+    assert other.n_truncated == 1

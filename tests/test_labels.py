@@ -15,10 +15,12 @@ import scipy.sparse as sp
 from conftest import DATASETS, sample_config
 
 from taxonomy.hierarchy import build_taxonomy, level_sizes
-from taxonomy.label import _lift, c_tf_idf
+from taxonomy.label import _best_other, _lift, c_tf_idf
 from taxonomy.phrases import (
+    Vocabulary,
     end_shares,
     ends_in_a_noun,
+    everyday_word,
     fragment_mask,
     make_analyzer,
     name_keys,
@@ -134,6 +136,56 @@ def test_name_keys_merge_plurals_and_acronyms():
     assert name_keys("superconductivity") & name_keys("superconducting")
     assert name_keys("generative models") & name_keys("generation models")
     assert not name_keys("superconductivity") & name_keys("magnetism")
+
+
+def test_an_everyday_word_never_names_a_topic_alone():
+    """Single words common in general English (wordfreq) are not names; a field's terms,
+    compounds and acronyms are, and so are phrases that contain an everyday word."""
+    for word in ("scale", "image", "models", "error", "quantum", "systems"):
+        assert everyday_word(word), word
+    for word in ("superconductivity", "embeddings", "retrieval", "text-to-image", "llms", "gpt4"):
+        assert not everyday_word(word), word
+    texts = [
+        f"We study the scale of {x} and image segmentation at scale with scale." for x in "abcdef"
+    ]
+    v = Vocabulary(texts, STOPS, (1, 3), 4)
+    nameable = {str(s) for s, ok in zip(v.surface, v.nameable) if ok}
+    assert "scale" not in nameable and "image" not in nameable
+    assert "image segmentation" in nameable
+
+
+def test_vocabulary_reads_back_from_the_cache_unchanged(sample_run, tmp_path):
+    """The cached vocabulary (arrays, no pickles) is the one counting would give, and a
+    change to a phrase setting is a new entry."""
+    from taxonomy.cache import ArrayStore
+    from taxonomy.config import LabelsConfig
+    from taxonomy.label import vocabulary
+
+    texts = sample_run[0].corpus.texts
+    store, params = ArrayStore(tmp_path), LabelsConfig()
+    fresh = vocabulary(texts, params)
+    first = vocabulary(texts, params, store)
+    again = vocabulary(texts, params, store)
+    assert len(store.entries("vocabulary")) == 1
+    for v in (first, again):
+        for name in ("doc_terms", "present"):
+            a, b = getattr(fresh, name), getattr(v, name)
+            assert a.shape == b.shape and a.dtype == b.dtype and (a != b).nnz == 0
+        for name in Vocabulary._ARRAYS:
+            assert getattr(fresh, name).tolist() == getattr(v, name).tolist(), name
+        assert v.longer == fresh.longer and v.longer
+    vocabulary(texts, params.model_copy(update={"max_words": 3}), store)
+    vocabulary(texts[1:], params, store)
+    assert len(store.entries("vocabulary")) == 3
+
+
+def test_best_other_is_the_largest_value_outside_each_column():
+    rng = np.random.default_rng(0)
+    cols = rng.normal(size=(50, 4))
+    cols[:5, 1] = cols[:5, 2]  # ties
+    rivals = _best_other(cols)
+    for g in range(cols.shape[1]):
+        assert np.array_equal(rivals(g), np.delete(cols, g, axis=1).max(axis=1))
 
 
 @pytest.mark.parametrize(
