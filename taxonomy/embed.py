@@ -261,18 +261,24 @@ class Embedder:
             # Count over every text, cached ones too, so the figure does not depend on the cache.
             n = self._count_truncated_cached(texts, keys)
             stats.n_truncated = stats.n_truncated if n is None else n
+        else:  # every text was embedded just now: the count is known; keep it for a warm run
+            self.cache.store.save(
+                "truncated", self._truncated_key(keys), n=np.array(stats.n_truncated, np.int64)
+            )
         dim = next(iter(found.values())).shape[0] if found else 0
         out = np.empty((len(texts), dim), dtype=np.float32)
         for i, k in enumerate(keys):
             out[i] = found[k]
         return out, stats
 
+    def _truncated_key(self, keys: list[str]) -> str:
+        digest = hashlib.sha256("".join(keys).encode("ascii")).hexdigest()
+        return hash_key("truncated", model_name(self.cfg), self.cfg.max_seq_length, digest)
+
     def _count_truncated_cached(self, texts: list[str], keys: list[str]) -> int | None:
         """:func:`count_truncated_offline`, kept in the cache per (model, length, texts): a
         warm run of 18k papers would otherwise spend seconds tokenizing what it never embeds."""
-        store = self.cache.store
-        digest = hashlib.sha256("".join(keys).encode("ascii")).hexdigest()
-        key = hash_key("truncated", model_name(self.cfg), self.cfg.max_seq_length, digest)
+        store, key = self.cache.store, self._truncated_key(keys)
         hit = store.load("truncated", key)
         if hit is not None:
             return int(hit["n"])
