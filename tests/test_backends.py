@@ -119,6 +119,17 @@ def test_openvino_reads_the_same_export(sample, export_dir):
     assert not list(export_dir.glob("openvino"))  # no second conversion
 
 
+@needs("openvino")
+def test_openvino_keeps_its_compiled_graph_and_gives_the_same_vectors(sample, tmp_path):
+    """The second load reads the compiled graph OpenVINO kept beside the export."""
+    first = encode("openvino", sample[:4], tmp_path)
+    blobs = list(tmp_path.glob("onnx/*/openvino-blobs/*"))
+    assert blobs
+    again = encode("openvino", sample[:4], tmp_path)
+    assert np.array_equal(first, again)
+    assert sorted(tmp_path.glob("onnx/*/openvino-blobs/*")) == sorted(blobs)
+
+
 def test_torch_threads_are_restored(sample):
     import torch
 
