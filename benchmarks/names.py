@@ -38,7 +38,6 @@ import numpy as np
 from taxonomy.cache import ArrayStore
 from taxonomy.config import build_config
 from taxonomy.embed import Embedder
-from taxonomy.evaluate import holdout_half
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -66,7 +65,7 @@ CORPORA = {
             "format": "arxiv",
             "gold_fields": ["group", "archive", "primary_category"],
         },
-        "id": "id",
+        "halves": "arxiv_daily_2025_2026",  # its name in benchmarks/quality.py
         # level -> gold fields it is scored against (headline first)
         "pairs": {
             1: ["archive", "group"],
@@ -81,7 +80,7 @@ CORPORA = {
             "id_field": "arxiv_id",
             "gold_fields": ["area", "task"],
         },
-        "id": "arxiv_id",
+        "halves": "paperswithcode_area_task",
         "pairs": {1: ["area"], 2: ["task", "area"], 3: ["task"]},
         "name_of": lambda field, code: code.replace("-", " "),
     },
@@ -92,20 +91,12 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def half_file(spec: dict, id_field: str, half: str, tmp: Path) -> dict:
-    """The corpus restricted to one half, as a JSONL file with the same fields."""
-    import gzip
+def half_corpus(spec: dict, half: str, tmp: Path) -> dict:
+    """The corpus's tuning or test half, cut by benchmarks/quality.py's own rule."""
+    from quality import write_half
 
-    src = Path(spec["corpus"]["path"])
-    out = tmp / f"{src.name.split('.')[0]}-{half}.jsonl"
-    with gzip.open(src, "rt", encoding="utf-8") as fh, open(out, "w", encoding="utf-8") as dst:
-        for line in fh:
-            rec = json.loads(line)
-            # The halves of benchmarks/quality.py: PwC's own split, else the id hash.
-            own = {"valid": "tune", "test": "test"}.get(rec.get("split"))
-            if (own or holdout_half(str(rec[id_field]))) == half:
-                dst.write(line if line.endswith("\n") else line + "\n")
-    return {**spec["corpus"], "path": str(out)}
+    corpus_cfg, _ = write_half(spec["halves"], half, tmp)
+    return corpus_cfg
 
 
 def fit_run(corpus_cfg: dict, name: str):
@@ -177,7 +168,7 @@ def score_level(
 
 def bench(corpus: str, half: str, tmp: Path, model, embed) -> dict:
     spec = CORPORA[corpus]
-    corpus_cfg = spec["corpus"] if half == "all" else half_file(spec, spec["id"], half, tmp)
+    corpus_cfg = spec["corpus"] if half == "all" else half_corpus(spec, half, tmp)
     log(f"{corpus} ({half}): fitting")
     r = fit_run(corpus_cfg, f"{corpus}-{half}")
     tax, texts = r.taxonomy, r.corpus.texts

@@ -100,15 +100,9 @@ def fresh(path: Path) -> Path:
 
 
 def fit_nodes(tree: dict) -> dict[str, tuple]:
-    out = {}
+    from taxonomy.runstate import walk_tree
 
-    def walk(d, parent):
-        out[d["node_id"]] = (d["label"], d["level"], parent)
-        for c in d.get("children", []):
-            walk(c, d["node_id"])
-
-    walk(tree["root"], None)
-    return out
+    return {d["node_id"]: (d["label"], d["level"], p) for d, p in walk_tree(tree["root"])}
 
 
 def categories_of(ids: list[str], cat: dict[str, str], k: int = 3) -> list[list]:

@@ -21,7 +21,7 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -195,6 +195,14 @@ def load_run(run_dir: str | Path) -> SavedRun:
         [str(h) for h in state["how"]],
         state["origin"].astype(np.int16),
     )
+
+
+def walk_tree(node: dict, parent: str | None = None) -> Iterator[tuple[dict, str | None]]:
+    """Every node of a saved ``taxonomy.json`` tree under ``node``, with its parent's id,
+    parents before their children."""
+    yield node, parent
+    for child in node.get("children", []):
+        yield from walk_tree(child, node["node_id"])
 
 
 def tree_taxonomy(tree: dict, topic_ids: np.ndarray, doc_ids: list[str]) -> Taxonomy:

@@ -61,6 +61,7 @@ from .runstate import (
     papers_gz,
     state_npz,
     tree_taxonomy,
+    walk_tree,
 )
 from .timeline import share_growth
 
@@ -340,15 +341,7 @@ def history_of(base: SavedRun) -> dict:
     path = base.run_dir / HISTORY_FILE
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
-    leaves = []
-
-    def walk(d: dict) -> None:
-        if "topic_id" in d:
-            leaves.append(int(d["topic_id"]))
-        for c in d.get("children", []):
-            walk(c)
-
-    walk(base.tree["root"])
+    leaves = [int(d["topic_id"]) for d, _ in walk_tree(base.tree["root"]) if "topic_id" in d]
     return {"base_run": str(base.run_dir), "fit_topics": sorted(leaves), "updates": []}
 
 
@@ -591,16 +584,12 @@ def add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder) -> list
     leaves: list[int] = []
     labels: set[str] = set()
 
-    def walk(d: dict) -> None:
+    for d, _ in walk_tree(tree["root"]):
         labels.add(d.get("label", "").lower())
         if int(d["level"]) == n_levels - 1 and d["level"] > 0:
             parents.append(d)
         if "topic_id" in d:
             leaves.append(int(d["topic_id"]))
-        for c in d.get("children", []):
-            walk(c)
-
-    walk(tree["root"])
     tax = tree_taxonomy(tree, topic_ids, corpus.ids)
     if not parents:  # a one-level tree: new topics go under the root
         parents = [tree["root"]]

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from conftest import DATASETS, sample_config
 
+from taxonomy.runstate import walk_tree
+
 ARXIV = DATASETS / "arxiv_daily_2025_2026" / "docs.jsonl.gz"
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 N_FIT, N_RANDOM, N_NEW = 200, 15, 10
@@ -28,15 +30,7 @@ pytestmark = pytest.mark.skipif(not ARXIV.exists(), reason=f"{ARXIV} not here (n
 
 
 def nodes_of(tree: dict) -> dict[str, tuple]:
-    out = {}
-
-    def walk(d, parent):
-        out[d["node_id"]] = (d["label"], d["level"], parent)
-        for c in d.get("children", []):
-            walk(c, d["node_id"])
-
-    walk(tree["root"], None)
-    return out
+    return {d["node_id"]: (d["label"], d["level"], p) for d, p in walk_tree(tree["root"])}
 
 
 @pytest.fixture(scope="module")

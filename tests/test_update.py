@@ -15,7 +15,7 @@ from taxonomy.cli import main
 from taxonomy.embed import text_key
 from taxonomy.errors import InputError
 from taxonomy.report import unpacked
-from taxonomy.runstate import load_run, tree_taxonomy
+from taxonomy.runstate import load_run, tree_taxonomy, walk_tree
 from taxonomy.timeline import period_label, period_number
 from taxonomy.update import join_born_topics, pool_groups
 
@@ -34,15 +34,10 @@ def write(path: Path, recs: list[dict]) -> Path:
 
 
 def nodes_of(tree: dict) -> dict[str, tuple]:
-    out = {}
-
-    def walk(d, parent):
-        out[d["node_id"]] = (d["label"], d["level"], parent, tuple(d.get("keywords", [])))
-        for c in d.get("children", []):
-            walk(c, d["node_id"])
-
-    walk(tree["root"], None)
-    return out
+    return {
+        d["node_id"]: (d["label"], d["level"], p, tuple(d.get("keywords", [])))
+        for d, p in walk_tree(tree["root"])
+    }
 
 
 @pytest.fixture(scope="module")
