@@ -20,6 +20,12 @@ Each corpus is scored on a fit of all its papers and on a fit of its test half
 
     nice .venv/bin/python benchmarks/names.py                 # arXiv 18k and PwC, all + test half
     nice .venv/bin/python benchmarks/names.py --only pwc --halves tune   # what development looks at
+    TAXONOMY_LLM_URL=http://localhost:11434/v1 nice .venv/bin/python benchmarks/names.py \
+        --llm config/experiments/llm.yaml     # adds the LLM namer (labels.method: llm) as a row
+
+With ``--llm FILE`` the ``labels`` section of that run config names a copy of the same
+tree through its endpoint (:func:`taxonomy.llm.apply_llm_names`, guards and fallback
+included), scored as one more namer: abstractive names measured on the same nodes.
 
 Writes ``benchmarks/results/names.json`` (rows, kept per corpus and half) and ``names.md``.
 """
@@ -45,9 +51,10 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "datasets"
 CACHE = REPO / ".cache" / "taxonomy"
 RESULTS = REPO / "benchmarks" / "results"
-NAMERS = ["ours", "bertopic", "keybert"]
+NAMERS = ["ours", "llm", "bertopic", "keybert"]
 NAMER_TITLES = {
     "ours": "ours",
+    "llm": "ours, labels.method: llm",
     "bertopic": "BERTopic top-4 c-TF-IDF words",
     "keybert": "BERTopic KeyBERTInspired (top 4)",
 }
@@ -166,17 +173,35 @@ def score_level(
     return out
 
 
-def bench(corpus: str, half: str, tmp: Path, model, embed) -> dict:
+def llm_tree(r, labels_cfg, embed):
+    """A copy of the run's tree renamed through ``labels_cfg.llm``'s endpoint, and the
+    labels metrics (per node: ``llm``, or ``extractive`` where a guard or the endpoint refused)."""
+    import copy
+
+    from taxonomy.llm import apply_llm_names
+
+    tax = copy.deepcopy(r.taxonomy)
+    metrics = apply_llm_names(
+        tax, r.corpus.titles, r.embeddings, labels_cfg, store=ArrayStore(CACHE), embed=embed,
+        log=lambda m: log("  " + m.strip()),
+    )  # fmt: skip
+    return tax, metrics
+
+
+def bench(corpus: str, half: str, tmp: Path, model, embed, labels_llm=None) -> dict:
     spec = CORPORA[corpus]
     corpus_cfg = spec["corpus"] if half == "all" else half_corpus(spec, half, tmp)
     log(f"{corpus} ({half}): fitting")
     r = fit_run(corpus_cfg, f"{corpus}-{half}")
     tax, texts = r.taxonomy, r.corpus.texts
+    llm_tax, llm_metrics = llm_tree(r, labels_llm, embed) if labels_llm else (None, None)
     levels = {}
     for lv in range(1, tax.n_levels + 1):
         labels = tax.labels_at(lv, r.topic_ids)
         log(f"  level {lv}: {len(tax.level(lv))} nodes; BERTopic namers")
         names = {"ours": {n.index: n.label for n in tax.level(lv)}}
+        if llm_tax is not None:
+            names["llm"] = {n.index: n.label for n in llm_tax.level(lv)}
         names.update(bertopic_names(texts, r.embeddings, labels, model))
         rows = {}
         for field in spec["pairs"].get(lv, []):
@@ -200,33 +225,41 @@ def bench(corpus: str, half: str, tmp: Path, model, embed) -> dict:
             "names": {k: [v[n.index] for n in tax.level(lv)] for k, v in names.items()},
             "sizes": [n.size for n in tax.level(lv)],
         }
-    return {
+    out = {
         "corpus": corpus,
         "half": half,
         "n_docs": len(texts),
         "root": tax.root.label,
         "levels": levels,
     }
+    if llm_metrics is not None:
+        out["llm"] = {k: llm_metrics[k] for k in ("model", "n_llm", "n_extractive", "reasons")}
+    return out
 
 
 def targets(rows: list[dict]) -> list[str]:
-    """Issue 11's bars, one line per corpus fit."""
+    """Issue 11's bars, one line per corpus fit and per namer of ours in it."""
     out = []
     for row in rows:
-        fails = []
-        for lv, info in row["levels"].items():
-            for field, sc in info["scores"].items():
-                ours = sc["ours"]["acc1"]
-                best = max(sc["bertopic"]["acc1"], sc["keybert"]["acc1"])
-                if ours < best + 0.15:
-                    fails.append(f"level {lv} vs {field}: {ours:.2f} < {best:.2f} + .15")
-        top = row["levels"]["1"]["scores"]
-        field = "archive" if row["corpus"] == "arxiv" else "area"
-        bar = 0.8 if row["corpus"] == "arxiv" else 0.6
-        if top[field]["ours"]["acc1"] < bar:
-            fails.append(f"top level vs {field}: {top[field]['ours']['acc1']:.2f} < {bar}")
-        verdict = "met" if not fails else "MISSED: " + "; ".join(fails)
-        out.append(f"- **{row['corpus']} ({row['half']}, {row['n_docs']} papers)**: {verdict}")
+        ours_namers = [k for k in ("ours", "llm") if k in row["levels"]["1"]["names"]]
+        for namer in ours_namers:
+            fails = []
+            for lv, info in row["levels"].items():
+                for field, sc in info["scores"].items():
+                    ours = sc[namer]["acc1"]
+                    best = max(sc["bertopic"]["acc1"], sc["keybert"]["acc1"])
+                    if ours < best + 0.15:
+                        fails.append(f"level {lv} vs {field}: {ours:.2f} < {best:.2f} + .15")
+            top = row["levels"]["1"]["scores"]
+            field = "archive" if row["corpus"] == "arxiv" else "area"
+            bar = 0.8 if row["corpus"] == "arxiv" else 0.6
+            if top[field][namer]["acc1"] < bar:
+                fails.append(f"top level vs {field}: {top[field][namer]['acc1']:.2f} < {bar}")
+            verdict = "met" if not fails else "MISSED: " + "; ".join(fails)
+            who = "" if namer == "ours" else f", {NAMER_TITLES[namer]} ({row['llm']['model']})"
+            out.append(
+                f"- **{row['corpus']} ({row['half']}, {row['n_docs']} papers{who})**: {verdict}"
+            )
     return out
 
 
@@ -261,19 +294,33 @@ def write_md(rows: list[dict], path: Path) -> None:
         ]
         for lv, info in row["levels"].items():
             for field, sc in info["scores"].items():
-                for namer in NAMERS:
+                for namer in [n for n in NAMERS if n in sc]:
                     s = sc[namer]
                     lines.append(
                         f"| {lv} | {info['n_nodes']} | {field} | {sc['classes']} | "
                         f"{NAMER_TITLES[namer]} | {s['acc1']:.2f} | {s['acc3']:.2f} | {s['cos']:.2f} |"
                     )
-        top = row["levels"]["1"]
-        lines += ["", "Top level, largest first (ours / BERTopic / KeyBERTInspired):", ""]
-        for i, size in enumerate(top["sizes"]):
-            lines.append(
-                f"- {size} papers: **{top['names']['ours'][i]}** / {top['names']['bertopic'][i]} / "
-                f"{top['names']['keybert'][i]}"
+        if "llm" in row:
+            m = row["llm"]
+            reasons = ", ".join(f"{k} {v}" for k, v in m["reasons"].items()) or "none"
+            total = m["n_llm"] + m["n_extractive"]
+            said = (
+                f"LLM namer: model `{m['model']}`; {m['n_llm']} of {total} names from the model, "
+                f"the rest extractive (guards: {reasons})."
             )
+            lines += ["", said]
+        top = row["levels"]["1"]
+        namers = [n for n in NAMERS if n in top["names"]]
+        titles = {
+            "ours": "ours",
+            "llm": "LLM",
+            "bertopic": "BERTopic",
+            "keybert": "KeyBERTInspired",
+        }
+        lines += ["", f"Top level, largest first ({' / '.join(titles[n] for n in namers)}):", ""]
+        for i, size in enumerate(top["sizes"]):
+            shown = [f"**{top['names']['ours'][i]}**"] + [top["names"][n][i] for n in namers[1:]]
+            lines.append(f"- {size} papers: " + " / ".join(shown))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -282,7 +329,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", help="comma-separated corpora (default: arxiv,pwc)")
     p.add_argument("--halves", default="all,test", help="comma-separated: all, tune, test")
     p.add_argument("--md-only", action="store_true", help="only rewrite names.md from names.json")
+    p.add_argument("--llm", type=Path, help="run config whose labels section names through an LLM")
     args = p.parse_args(argv)
+    labels_llm = None
+    if args.llm:
+        from taxonomy.config import load_config
+
+        labels_llm = load_config(args.llm).labels
+        if labels_llm.method != "llm":
+            p.error(f"--llm {args.llm}: labels.method is {labels_llm.method!r}, not 'llm'")
     json_path = RESULTS / "names.json"
     rows = json.loads(json_path.read_text()) if json_path.exists() else []
     if not args.md_only:
@@ -301,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             for corpus in (args.only or "arxiv,pwc").split(","):
                 for half in args.halves.split(","):
-                    row = bench(corpus, half, Path(tmp), model, embed)
+                    row = bench(corpus, half, Path(tmp), model, embed, labels_llm)
                     rows = [r for r in rows if (r["corpus"], r["half"]) != (corpus, half)] + [row]
                     rows.sort(key=lambda r: (list(CORPORA).index(r["corpus"]), r["half"]))
                     RESULTS.mkdir(parents=True, exist_ok=True)
