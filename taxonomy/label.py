@@ -23,7 +23,9 @@ phrase yields to a longer one that most of its papers use ("scaling" ->
 "scaling laws"). No two nodes of the tree share a name (plural, stem and
 acronym forms count as the same name), so a child never repeats its parent. An
 only child, which has no siblings to be told apart from, takes the candidate
-closest to its papers that its parent's siblings do not claim. The root is the
+closest to its papers that its parent's siblings do not claim; it has its
+parent's papers, so of the two names the one nearer their centroid (the broader)
+goes to the parent ("game theory" > "nash equilibrium"). The root is the
 corpus (``root_name``), not a topic. A paper *relates* to a name when it uses the
 phrase or the name is the nearest of its siblings' names; the share of a node's
 papers that relate to its name (``name_fit``) is part of the objective, so a name
@@ -219,6 +221,8 @@ class Labeller:
                     if fit < MIN_FIT and not node.seed:
                         name = "other — " + ", ".join(node.keywords[:2])
                     node.label = node.seed or self._shown(name, node.doc_idx)
+                if len(group) == 1:
+                    self._broader_name_above(tax, group[0], centroids[parent.node_id])
         tax.root.label = root_name
 
     # --- candidates ----------------------------------------------------------------
@@ -405,6 +409,32 @@ class Labeller:
             if not cand.keys[k] & used:
                 return [(cand.phrases[k], 1.0)]
         return [(self._fallback_name(node, used), 1.0)]
+
+    def _broader_name_above(self, tax: Taxonomy, node: Node, centroid: np.ndarray) -> None:
+        """An only child has its parent's papers: of the two names, the one nearer their
+        centroid (it describes all of them) goes to the parent, the other to the child, so a
+        chain reads from broad to narrow ("game theory" > "nash equilibrium", not the reverse).
+        Moves up a chain of only children while the name is the broader one."""
+
+        def movable(n: Node) -> bool:  # a seed's name and an "other — …" label stay put
+            return (
+                not n.seed
+                and bool(getattr(n, "best_phrase", None))
+                and not n.label.startswith("other — ")
+            )
+
+        while node.parent_id is not None:
+            parent = tax.nodes[node.parent_id]
+            if parent.level == 0 or len(parent.children) != 1:
+                return
+            if not (movable(parent) and movable(node)):
+                return
+            V = unit_rows(self.embed([parent.best_phrase, node.best_phrase]))
+            if V[1] @ centroid <= V[0] @ centroid:
+                return
+            parent.label, node.label = node.label, parent.label
+            parent.best_phrase, node.best_phrase = node.best_phrase, parent.best_phrase
+            node = parent
 
     def _fallback_name(self, node: Node, used: set[str]) -> str:
         """Any unused phrase of the node's papers, most used first (tiny or repeated nodes)."""

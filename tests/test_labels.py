@@ -451,3 +451,61 @@ def test_a_parent_is_named_for_all_its_children_not_the_largest(tmp_path, shared
     assert "antibody" in tax.nodes["2.0"].label and "enzyme" in tax.nodes["2.1"].label
     assert parent_problems(tax, lab) == []
     assert tax.root.label == "test corpus"
+
+
+def test_an_only_child_chain_reads_from_broad_to_narrow(shared_cache):
+    """Parent and only child have the same papers: the name nearer their centroid goes up,
+    up a whole chain; a seed's name and an 'other — …' label never move."""
+    from taxonomy.cache import ArrayStore
+    from taxonomy.config import EmbeddingConfig, LabelsConfig
+    from taxonomy.embed import Embedder
+    from taxonomy.hierarchy import Node, Taxonomy
+    from taxonomy.label import Labeller
+
+    games = ["auctions", "bargaining", "voting", "poker", "congestion games", "matching markets"]
+    texts = [
+        f"Paper {i} in game theory: we find the nash equilibrium of {g} with strategic agents."
+        for i, g in enumerate(games * 2)
+    ]
+    emb = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(shared_cache))
+
+    def embed(t):
+        return emb.embed(t, progress=False)[0]
+
+    X = embed(texts)
+    idx = np.arange(len(texts))
+    names = ["nash equilibrium of poker", "strategic agents", "game theory"]  # narrow first
+
+    def chain() -> Taxonomy:
+        nodes = {"0.0": Node("0.0", 0, 0, None, idx, ["1.0"])}
+        for lv in (1, 2, 3):
+            kids = [f"{lv + 1}.0"] if lv < 3 else []
+            nodes[f"{lv}.0"] = Node(f"{lv}.0", lv, 0, f"{lv - 1}.0", idx, kids)
+            nodes[f"{lv}.0"].label = nodes[f"{lv}.0"].best_phrase = names[lv - 1]
+        return Taxonomy(nodes, 3)
+
+    lab = Labeller(texts, X, embed, LabelsConfig())
+    centroid = lab._centroid(idx)
+    near = {n: float(unit(embed([n])[0]) @ centroid) for n in names}
+    tax = chain()
+    for lv in (2, 3):  # as label_tree does, top-down, after naming each only child
+        lab._broader_name_above(tax, tax.nodes[f"{lv}.0"], centroid)
+    got = [tax.nodes[f"{lv}.0"].label for lv in (1, 2, 3)]
+    assert sorted(got) == sorted(names)
+    assert [near[n] for n in got] == sorted(near.values(), reverse=True), (got, near)
+    assert got[0] != names[0]  # the narrowest name did not stay on top
+
+    tax = chain()
+    tax.nodes["1.0"].seed = tax.nodes["1.0"].label  # a seed topic keeps its name
+    tax.nodes["3.0"].label = "other — poker, voting"
+    lab._broader_name_above(tax, tax.nodes["2.0"], centroid)
+    lab._broader_name_above(tax, tax.nodes["3.0"], centroid)
+    assert [tax.nodes[f"{lv}.0"].label for lv in (1, 2, 3)] == [
+        names[0],
+        names[1],
+        "other — poker, voting",
+    ]
+
+
+def unit(v):
+    return v / np.linalg.norm(v)
