@@ -474,7 +474,11 @@ class _Namer:
         if titles:
             lines.append("Papers:\n" + "\n".join(f"- {_one_line(t)}" for t in titles))
         if node.children:
-            lines.append("Name the broader topic that covers all its subtopics.")
+            # A parent is a field: its name is what researchers call the area, not one subtopic.
+            lines.append(
+                "Name the research field that covers all its subtopics, as researchers in it "
+                "call it: broader than any subtopic, not one of them."
+            )
         return [
             self._system(SYSTEM),
             {"role": "user", "content": EXAMPLE_PROMPT},
