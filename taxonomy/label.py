@@ -58,7 +58,7 @@ PRIOR_PAPERS = 1.0
 MIN_LIFT = 0.25
 # A phrase yields to a longer phrase containing it that this share of its papers use.
 SPECIFIC_SHARE = 0.5
-PRIOR_WEIGHT = 0.5
+PRIOR_WEIGHT = 1.0
 SINGLE_WORD_PENALTY = 0.2
 MIN_FIT = 0.25
 # A parent's name: its children use it at least this evenly (see Labeller._balance).
