@@ -51,6 +51,16 @@ VARIANTS: dict[str, dict[str, float]] = {
 }
 
 
+ABOUT = """\
+`nice .venv/bin/python benchmarks/name_routes.py` (repository root, `../shared` beside it) fits
+each corpus's tuning half once (torch embeddings) and, on that tree:
+
+- names it again under other values of the naming constants of `taxonomy/label.py`, scored as
+  in names.md (acc@1: the human class name nearest to a node's name is its majority class's);
+- oracle: the share of nodes for which any of their extractive candidates points at the gold
+  class, and at the top level which candidates do."""
+
+
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -147,17 +157,7 @@ def routes(corpus: str, tmp: Path, embed) -> dict:
 
 
 def write_md(rows: list[dict], path: Path) -> None:
-    lines = [
-        "# Routes towards the name targets (issue 11), on the tuning halves",
-        "",
-        "Regenerate (repository root, `../shared` beside it):",
-        "",
-        "    nice .venv/bin/python benchmarks/name_routes.py",
-        "",
-        __doc__.split("\n\n")[1].replace("\n", " "),
-        "",
-        __doc__.split("\n\n")[2].replace("\n", " "),
-    ]
+    lines = ["# Routes towards the name targets (issue 11), on the tuning halves", "", ABOUT]
     for row in rows:
         cols = list(row["oracle"])
         title = (
