@@ -25,7 +25,9 @@ Each corpus is scored on a fit of all its papers and on a fit of its test half
 
 With ``--llm FILE`` the ``labels`` section of that run config names a copy of the same
 tree through its endpoint (:func:`taxonomy.llm.apply_llm_names`, guards and fallback
-included), scored as one more namer: abstractive names measured on the same nodes.
+included), scored as one more namer: abstractive names measured on the same nodes. A
+run replaces the rows of the corpora and halves it fits, so one without ``--llm`` drops
+their LLM namer (its names depend on the extractive ones, so old figures would be stale).
 
 Writes ``benchmarks/results/names.json`` (rows, kept per corpus and half) and ``names.md``.
 """
@@ -270,6 +272,12 @@ def write_md(rows: list[dict], path: Path) -> None:
         "Regenerate (repository root, `../shared` beside it; embeddings from the shared cache):",
         "",
         "    nice .venv/bin/python benchmarks/names.py",
+        *[
+            f"    TAXONOMY_LLM_URL=... nice .venv/bin/python benchmarks/names.py "
+            f"--only {r['corpus']} --halves {r['half']} --llm CONFIG   # the LLM row"
+            for r in rows
+            if "llm" in r
+        ],
         "",
         __doc__.split("\n\n")[1].replace("\n", " "),
         "",

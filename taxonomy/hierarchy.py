@@ -35,6 +35,8 @@ class Node:
     representative: list[int] = field(default_factory=list)
     # Share of the node's papers nearer its name than its siblings' names (label.py).
     name_fit: float | None = None
+    # The phrase chosen as its name, before display case or an "other — …" label (label.py).
+    best_phrase: str | None = None
     # The user's seed topic this node stands for (taxonomy.seed_topics), named as given.
     seed: str | None = None
 

@@ -209,8 +209,8 @@ class Labeller:
         for level in range(tax.n_levels):
             for parent in tax.level(level):
                 group = [tax.nodes[c] for c in parent.children]
+                contrast = [centroids[o] for o in _ancestor_siblings(tax, group[0])]
                 if len(group) == 1:
-                    contrast = [centroids[o] for o in _ancestor_siblings(tax, group[0])]
                     chosen = self._only_child(group[0], candidates, vectors, contrast, used)
                 else:
                     chosen = self._name_siblings(tax, group, candidates, vectors, used)
@@ -222,7 +222,7 @@ class Labeller:
                         name = "other — " + ", ".join(node.keywords[:2])
                     node.label = node.seed or self._shown(name, node.doc_idx)
                 if len(group) == 1:
-                    self._broader_name_above(tax, group[0], centroids[parent.node_id])
+                    self._broader_name_above(tax, group[0], centroids[parent.node_id], contrast)
         tax.root.label = root_name
 
     # --- candidates ----------------------------------------------------------------
@@ -410,18 +410,20 @@ class Labeller:
                 return [(cand.phrases[k], 1.0)]
         return [(self._fallback_name(node, used), 1.0)]
 
-    def _broader_name_above(self, tax: Taxonomy, node: Node, centroid: np.ndarray) -> None:
+    def _broader_name_above(
+        self, tax: Taxonomy, node: Node, centroid: np.ndarray, contrast: list[np.ndarray]
+    ) -> None:
         """An only child has its parent's papers: of the two names, the one nearer their
         centroid (it describes all of them) goes to the parent, the other to the child, so a
         chain reads from broad to narrow ("game theory" > "nash equilibrium", not the reverse).
-        Moves up a chain of only children while the name is the broader one."""
+        Moves up a chain of only children while the name is the broader one.
+
+        The name that moves up was not weighed against the chain's siblings (``contrast``:
+        their centroids), so it moves only if it stays nearer its own papers than theirs.
+        """
 
         def movable(n: Node) -> bool:  # a seed's name and an "other — …" label stay put
-            return (
-                not n.seed
-                and bool(getattr(n, "best_phrase", None))
-                and not n.label.startswith("other — ")
-            )
+            return not n.seed and bool(n.best_phrase) and not n.label.startswith("other — ")
 
         while node.parent_id is not None:
             parent = tax.nodes[node.parent_id]
@@ -431,6 +433,8 @@ class Labeller:
                 return
             V = unit_rows(self.embed([parent.best_phrase, node.best_phrase]))
             if V[1] @ centroid <= V[0] @ centroid:
+                return
+            if contrast and max(float(V[1] @ c) for c in contrast) >= float(V[1] @ centroid):
                 return
             parent.label, node.label = node.label, parent.label
             parent.best_phrase, node.best_phrase = node.best_phrase, parent.best_phrase

@@ -455,7 +455,8 @@ def test_a_parent_is_named_for_all_its_children_not_the_largest(tmp_path, shared
 
 def test_an_only_child_chain_reads_from_broad_to_narrow(shared_cache):
     """Parent and only child have the same papers: the name nearer their centroid goes up,
-    up a whole chain; a seed's name and an 'other — …' label never move."""
+    up a whole chain; a seed's name, an 'other — …' label, and a name nearer the chain's
+    siblings than its own papers never move."""
     from taxonomy.cache import ArrayStore
     from taxonomy.config import EmbeddingConfig, LabelsConfig
     from taxonomy.embed import Embedder
@@ -474,7 +475,7 @@ def test_an_only_child_chain_reads_from_broad_to_narrow(shared_cache):
 
     X = embed(texts)
     idx = np.arange(len(texts))
-    names = ["nash equilibrium of poker", "strategic agents", "game theory"]  # narrow first
+    names = ["poker", "strategic agents", "game theory"]  # narrowest on top
 
     def chain() -> Taxonomy:
         nodes = {"0.0": Node("0.0", 0, 0, None, idx, ["1.0"])}
@@ -484,27 +485,30 @@ def test_an_only_child_chain_reads_from_broad_to_narrow(shared_cache):
             nodes[f"{lv}.0"].label = nodes[f"{lv}.0"].best_phrase = names[lv - 1]
         return Taxonomy(nodes, 3)
 
+    def labels(tax) -> list[str]:
+        return [tax.nodes[f"{lv}.0"].label for lv in (1, 2, 3)]
+
     lab = Labeller(texts, X, embed, LabelsConfig())
     centroid = lab._centroid(idx)
     near = {n: float(unit(embed([n])[0]) @ centroid) for n in names}
-    tax = chain()
-    for lv in (2, 3):  # as label_tree does, top-down, after naming each only child
-        lab._broader_name_above(tax, tax.nodes[f"{lv}.0"], centroid)
-    got = [tax.nodes[f"{lv}.0"].label for lv in (1, 2, 3)]
-    assert sorted(got) == sorted(names)
-    assert [near[n] for n in got] == sorted(near.values(), reverse=True), (got, near)
-    assert got[0] != names[0]  # the narrowest name did not stay on top
+    assert near["poker"] < near["strategic agents"] < near["game theory"]  # the premise
 
     tax = chain()
-    tax.nodes["1.0"].seed = tax.nodes["1.0"].label  # a seed topic keeps its name
+    for lv in (2, 3):  # as label_tree does, top-down, after naming each only child
+        lab._broader_name_above(tax, tax.nodes[f"{lv}.0"], centroid, [])
+    assert labels(tax) == ["game theory", "strategic agents", "poker"]
+
+    tax = chain()
+    tax.nodes["1.0"].seed = "poker"  # a seed topic keeps its name
     tax.nodes["3.0"].label = "other — poker, voting"
-    lab._broader_name_above(tax, tax.nodes["2.0"], centroid)
-    lab._broader_name_above(tax, tax.nodes["3.0"], centroid)
-    assert [tax.nodes[f"{lv}.0"].label for lv in (1, 2, 3)] == [
-        names[0],
-        names[1],
-        "other — poker, voting",
-    ]
+    for lv in (2, 3):
+        lab._broader_name_above(tax, tax.nodes[f"{lv}.0"], centroid, [])
+    assert labels(tax) == ["poker", "strategic agents", "other — poker, voting"]
+
+    # A sibling branch whose papers the broader name describes better: no swap.
+    tax = chain()
+    lab._broader_name_above(tax, tax.nodes["2.0"], centroid, [unit(embed(["strategic agents"])[0])])
+    assert labels(tax) == names
 
 
 def unit(v):
