@@ -31,7 +31,7 @@ import numpy as np
 
 import taxonomy.label as label_rules
 from taxonomy.cache import ArrayStore
-from taxonomy.config import EmbeddingConfig, build_config
+from taxonomy.config import EmbeddingConfig
 from taxonomy.embed import Embedder
 from taxonomy.label import Labeller, vocabulary
 
@@ -78,18 +78,13 @@ def constants(values: dict[str, float]):
             setattr(label_rules, k, v)
 
 
-def majority_of(node, gold: np.ndarray) -> str:
-    vals = [g for g in gold[node.doc_idx] if g is not None]
-    return max(set(vals), key=lambda v: (vals.count(v), v))
-
-
 def routes(corpus: str, tmp: Path, embed) -> dict:
     spec = bench.CORPORA[corpus]
     corpus_cfg = bench.half_corpus(spec, "tune", tmp)
     log(f"{corpus} (tune): fitting")
     r = bench.fit_run(corpus_cfg, f"{corpus}-tune")
     texts, tax = r.corpus.texts, r.taxonomy
-    labels_cfg = build_config({"name": "routes", "corpus": corpus_cfg}).labels
+    labels_cfg = r.cfg.labels
     vocab = vocabulary(texts, labels_cfg, ArrayStore(bench.CACHE))
     pairs = [(lv, f) for lv in (1, 2) for f in spec["pairs"].get(lv, [])]
     golds = {}
@@ -103,7 +98,7 @@ def routes(corpus: str, tmp: Path, embed) -> dict:
         for lv, field in pairs:
             gold, classes = golds[(lv, field)]
             nodes = tree.level(lv)
-            majority = {n.index: majority_of(n, gold) for n in nodes}
+            majority = {n.index: bench.majority_of(n.doc_idx, gold) for n in nodes}
             names = {"ours": {n.index: n.label for n in nodes}}
             out[f"{lv}:{field}"] = bench.score_level(names, majority, classes, embed)["ours"][
                 "acc1"
@@ -133,14 +128,14 @@ def routes(corpus: str, tmp: Path, embed) -> dict:
             if not cand.phrases:
                 continue
             right = (embed(cand.phrases) @ G.T).argmax(axis=1) == codes.index(
-                majority_of(node, gold)
+                bench.majority_of(node.doc_idx, gold)
             )
             found += bool(right.any())
             if lv == 1 and field == pairs[0][1]:
                 hits_at_top.append(
                     {
                         "name": node.label,
-                        "gold": classes[majority_of(node, gold)],
+                        "gold": classes[bench.majority_of(node.doc_idx, gold)],
                         "n_candidates": len(cand.phrases),
                         "pointing_at_gold": [p for p, ok in zip(cand.phrases, right) if ok][:6],
                     }

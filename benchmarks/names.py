@@ -122,6 +122,12 @@ def fit_run(corpus_cfg: dict, name: str):
     return fit(cfg, log=lambda m: log("  " + m.strip()))
 
 
+def majority_of(doc_idx: np.ndarray, gold: np.ndarray) -> str:
+    """The most common gold class among the papers (ties: the larger class code)."""
+    vals = [g for g in gold[doc_idx] if g is not None]
+    return max(set(vals), key=lambda v: (vals.count(v), v))
+
+
 def bertopic_names(texts: list[str], X: np.ndarray, labels: np.ndarray, model) -> dict:
     """``{"bertopic": {node: name}, "keybert": {...}}`` from BERTopic's manual topic modelling."""
     from bertopic import BERTopic
@@ -210,9 +216,8 @@ def bench(corpus: str, half: str, tmp: Path, model, embed, labels_llm=None) -> d
             gold = np.array(r.corpus.gold[field], dtype=object)
             majority = {}
             for node in tax.level(lv):
-                vals = [g for g in gold[node.doc_idx] if g is not None]
-                if vals:
-                    majority[node.index] = max(set(vals), key=lambda v: (vals.count(v), v))
+                if any(g is not None for g in gold[node.doc_idx]):
+                    majority[node.index] = majority_of(node.doc_idx, gold)
             classes = {c: spec["name_of"](field, c) for c in {g for g in gold if g is not None}}
             rows[field] = score_level(
                 {k: {i: v[i] for i in majority} for k, v in names.items()},

@@ -61,6 +61,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def _auto_or_at_least(low: int):
+    """A field validator: ``auto``, or an integer of at least ``low``."""
+
+    def check(v: Any) -> Any:
+        if v != "auto" and v < low:
+            raise ValueError(f"an integer >= {low} or 'auto'")
+        return v
+
+    return check
+
+
 class CorpusConfig(_Section):
     path: str = SAMPLE_CORPUS
     format: Literal["auto", "papers_page", "jsonl", "csv", "parquet", "arxiv"] = "auto"
@@ -119,12 +130,7 @@ class UmapConfig(_Section):
     # Layout of the 2-D map (a second UMAP, same neighbours, spread out for reading).
     map_min_dist: float = Field(default=0.1, ge=0.0, le=1.0)
 
-    @field_validator("n_neighbors")
-    @classmethod
-    def _nn(cls, v: Any) -> Any:
-        if v != "auto" and v < 2:
-            raise ValueError("an integer >= 2 or 'auto'")
-        return v
+    _nn = field_validator("n_neighbors")(_auto_or_at_least(2))
 
 
 class HdbscanConfig(_Section):
@@ -139,12 +145,7 @@ class HdbscanConfig(_Section):
     # A cluster holding more than this share of the papers is clustered again on its own.
     max_cluster_share: float = Field(default=0.25, gt=0.0, le=1.0)
 
-    @field_validator("min_cluster_size")
-    @classmethod
-    def _mcs(cls, v: Any) -> Any:
-        if v != "auto" and v < 2:
-            raise ValueError("an integer >= 2 or 'auto'")
-        return v
+    _mcs = field_validator("min_cluster_size")(_auto_or_at_least(2))
 
     @field_validator("min_samples")
     @classmethod
@@ -304,19 +305,9 @@ class TaxonomyConfig(_Section):
             raise ValueError("an integer in [2, 5] or 'auto'")
         return v
 
-    @field_validator("top_level")
-    @classmethod
-    def _top(cls, v: Any) -> Any:
-        if v != "auto" and v < 2:
-            raise ValueError("an integer >= 2 or 'auto'")
-        return v
+    _top = field_validator("top_level")(_auto_or_at_least(2))
 
-    @field_validator("recent_periods")
-    @classmethod
-    def _recent(cls, v: Any) -> Any:
-        if v != "auto" and v < 1:
-            raise ValueError("an integer >= 1 or 'auto'")
-        return v
+    _recent = field_validator("recent_periods")(_auto_or_at_least(1))
 
 
 class ReportConfig(_Section):

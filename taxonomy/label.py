@@ -209,8 +209,9 @@ class Labeller:
         for level in range(tax.n_levels):
             for parent in tax.level(level):
                 group = [tax.nodes[c] for c in parent.children]
-                contrast = [centroids[o] for o in _ancestor_siblings(tax, group[0])]
-                if len(group) == 1:
+                only = len(group) == 1
+                contrast = [centroids[o] for o in _ancestor_siblings(tax, group[0])] if only else []
+                if only:
                     chosen = self._only_child(group[0], candidates, vectors, contrast, used)
                 else:
                     chosen = self._name_siblings(tax, group, candidates, vectors, used)
@@ -221,7 +222,7 @@ class Labeller:
                     if fit < MIN_FIT and not node.seed:
                         name = "other — " + ", ".join(node.keywords[:2])
                     node.label = node.seed or self._shown(name, node.doc_idx)
-                if len(group) == 1:
+                if only:
                     self._broader_name_above(tax, group[0], centroids[parent.node_id], contrast)
         tax.root.label = root_name
 
