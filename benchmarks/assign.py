@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from taxonomy.assign import AssignModel, _weights, nearest, weighted_vote
 from taxonomy.config import build_config
 from taxonomy.pipeline import assign_model, fit
+from taxonomy.runs.assign import AssignModel, _weights, nearest, weighted_vote
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "datasets"

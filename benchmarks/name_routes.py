@@ -5,7 +5,7 @@ test halves and all papers) is fitted once with torch embeddings. Then, on that
 same tree:
 
 * **variants**: the tree is named again under other values of the naming
-  constants of :mod:`taxonomy.label` (prior weight, single-word penalty, parent
+  constants of :mod:`taxonomy.naming.extractive` (prior weight, single-word penalty, parent
   balance) and scored as benchmarks/names.py scores names (acc@1: the human class
   name nearest to a node's name is its majority class's);
 * **oracle**: per node, does any of its extractive candidates (the phrases the
@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-import taxonomy.label as label_rules
-from taxonomy.cache import ArrayStore
+import taxonomy.naming.extractive as label_rules
 from taxonomy.config import EmbeddingConfig
-from taxonomy.embed import Embedder
-from taxonomy.label import Labeller, vocabulary
+from taxonomy.embedding.encoder import Embedder
+from taxonomy.naming.extractive import Labeller, vocabulary
+from taxonomy.util.cache import ArrayStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import names as bench  # benchmarks/ is not a package: imported from its folder

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from taxonomy.cache import ArrayStore
 from taxonomy.config import CorpusConfig, EmbeddingConfig, build_config
 from taxonomy.corpus import load_corpus
-from taxonomy.embed import Embedder
+from taxonomy.embedding.encoder import Embedder
 from taxonomy.pipeline import fit
+from taxonomy.util.cache import ArrayStore
 
 REPO = Path(__file__).resolve().parents[1]
 PWC = REPO.parent / "shared" / "datasets" / "paperswithcode_area_task" / "docs.jsonl.gz"

@@ -24,7 +24,7 @@ Each corpus is scored on a fit of all its papers and on a fit of its test half
         --llm config/experiments/llm.yaml     # adds the LLM namer (labels.method: llm) as a row
 
 With ``--llm FILE`` the ``labels`` section of that run config names a copy of the same
-tree through its endpoint (:func:`taxonomy.llm.apply_llm_names`, guards and fallback
+tree through its endpoint (:func:`taxonomy.naming.llm.apply_llm_names`, guards and fallback
 included), scored as one more namer: abstractive names measured on the same nodes. A
 run replaces the rows of the corpora and halves it fits, so one without ``--llm`` drops
 their LLM namer (its names depend on the extractive ones, so old figures would be stale).
@@ -43,9 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
-from taxonomy.cache import ArrayStore
 from taxonomy.config import build_config
-from taxonomy.embed import Embedder
+from taxonomy.embedding.encoder import Embedder
+from taxonomy.util.cache import ArrayStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -186,7 +186,7 @@ def llm_tree(r, labels_cfg, embed):
     labels metrics (per node: ``llm``, or ``extractive`` where a guard or the endpoint refused)."""
     import copy
 
-    from taxonomy.llm import apply_llm_names
+    from taxonomy.naming.llm import apply_llm_names
 
     tax = copy.deepcopy(r.taxonomy)
     metrics = apply_llm_names(
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = json.loads(json_path.read_text()) if json_path.exists() else []
     if not args.md_only:
         from taxonomy.config import EmbeddingConfig
-        from taxonomy.embed import load_sentence_transformer
+        from taxonomy.embedding.encoder import load_sentence_transformer
 
         model = load_sentence_transformer(EmbeddingConfig())  # BERTopic gets the object itself
         embedder = Embedder(

@@ -258,8 +258,8 @@ def bench_seed(name, half, corpus_cfg, docs, X, model, seed, overrides, tag, met
 def bench(
     name: str, half: str, seeds, model, tmp: Path, overrides: dict, tag: str, methods: str
 ) -> None:
-    from taxonomy.cache import ArrayStore
-    from taxonomy.embed import Embedder
+    from taxonomy.embedding.encoder import Embedder
+    from taxonomy.util.cache import ArrayStore
 
     corpus_cfg, counts = write_half(name, half, tmp)
     docs = load_corpus(CorpusConfig(**corpus_cfg))
@@ -606,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tune_shape.main([])
 
-    from taxonomy.embed import load_sentence_transformer
+    from taxonomy.embedding.encoder import load_sentence_transformer
 
     model = load_sentence_transformer(EmbeddingConfig())  # BERTopic gets the model object itself
     with tempfile.TemporaryDirectory() as tmp:

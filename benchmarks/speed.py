@@ -93,7 +93,7 @@ def _children_cpu() -> float:
 
 def machine() -> dict:
     """The CPU and libraries a row was measured on."""
-    from taxonomy.backends import _versions, cpu_info
+    from taxonomy.embedding.auto import _versions, cpu_info
 
     return {"cpu": cpu_info(), "versions": _versions(), "load_avg_1m": round(os.getloadavg()[0], 1)}
 
@@ -102,7 +102,7 @@ def arxiv_texts(n: int, seed: int = 0):
     """``n`` arXiv papers drawn at random (the file is sorted by id, so a head would be biased)."""
     from taxonomy.config import CorpusConfig
     from taxonomy.corpus import load_corpus
-    from taxonomy.distributed import subset_corpus
+    from taxonomy.runs.distributed import subset_corpus
 
     corpus = load_corpus(CorpusConfig(path=str(ARXIV)))
     if n >= len(corpus):
@@ -130,9 +130,9 @@ def quality(n: int, backends: list[str] | None, threads: int | None, rounds: int
     """Every backend on the same ``n`` texts: fidelity on all, speed in alternating rounds."""
     import statistics
 
-    from taxonomy.backends import BACKENDS, MIN_MEAN_COSINE, MIN_TOP10_OVERLAP, runnable
     from taxonomy.config import EmbeddingConfig
-    from taxonomy.embed import load_encoder
+    from taxonomy.embedding.auto import BACKENDS, MIN_MEAN_COSINE, MIN_TOP10_OVERLAP, runnable
+    from taxonomy.embedding.encoder import load_encoder
 
     if not backends:
         backends = [b for b in BACKENDS if runnable(b) is None]
@@ -187,9 +187,9 @@ def quality(n: int, backends: list[str] | None, threads: int | None, rounds: int
 
 def auto() -> list[dict]:
     """``backend: auto`` measured afresh on this machine (and remembered for the runs after)."""
-    from taxonomy import backends
     from taxonomy.config import EmbeddingConfig
-    from taxonomy.embed import load_encoder
+    from taxonomy.embedding import auto as backends
+    from taxonomy.embedding.encoder import load_encoder
 
     cfg = EmbeddingConfig(show_progress_bar=False)
     with tempfile.TemporaryDirectory() as tmp:
@@ -249,7 +249,7 @@ def _bertopic(corpus, seed: int) -> dict:
     from sentence_transformers import SentenceTransformer
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from taxonomy.models import bundled_model_path
+    from taxonomy.embedding.models import bundled_model_path
 
     texts = corpus.texts
     c0 = time.process_time()

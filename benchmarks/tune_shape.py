@@ -67,7 +67,7 @@ def level_scores(tax, topic_ids, gold) -> list[dict]:
 
 def top_words_variants(r, reference) -> dict:
     """NPMI / TD of the leaves' top words with and without reduce_frequent_words."""
-    from taxonomy.label import Labeller, c_tf_idf
+    from taxonomy.naming.extractive import Labeller, c_tf_idf
 
     lab = Labeller(r.corpus.texts, r.embeddings, embed=None, params=r.cfg.labels)
     out = {}

@@ -100,7 +100,7 @@ def fresh(path: Path) -> Path:
 
 
 def fit_nodes(tree: dict) -> dict[str, tuple]:
-    from taxonomy.runstate import walk_tree
+    from taxonomy.runs.rundir import walk_tree
 
     return {d["node_id"]: (d["label"], d["level"], p) for d, p in walk_tree(tree["root"])}
 
@@ -117,8 +117,8 @@ def monthly() -> dict:
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
     from taxonomy.pipeline import run
-    from taxonomy.runstate import load_run, tree_taxonomy
-    from taxonomy.update import update_run
+    from taxonomy.runs.rundir import load_run, tree_taxonomy
+    from taxonomy.runs.update import update_run
 
     recs = arxiv_records()
     cat = {r["id"]: r["primary_category"] for r in recs}
@@ -296,10 +296,10 @@ def max_agreement(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def speed(reps: int = 3, backend: str = "auto") -> dict:
-    from taxonomy.cache import ArrayStore
     from taxonomy.config import EmbeddingConfig
-    from taxonomy.embed import Embedder
-    from taxonomy.update import update_run
+    from taxonomy.embedding.encoder import Embedder
+    from taxonomy.runs.update import update_run
+    from taxonomy.util.cache import ArrayStore
 
     base = OUT / "seeds" / "seed42"
     if not (base / "model" / "papers.jsonl.gz").exists():

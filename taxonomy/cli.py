@@ -77,7 +77,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_bertopic
+    from .outputs.export import export_bertopic
 
     out = export_bertopic(
         Path(args.run_dir), Path(args.out), overwrite=args.overwrite, log=_progress

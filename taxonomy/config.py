@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
-from .formats import yaml_text  # round-trips any string exactly (titles, paths)
+from .util.formats import yaml_text  # round-trips any string exactly (titles, paths)
 
 Auto = Literal["auto"]
 # Metrics that work on dense embeddings with no extra parameters (umap-learn's and

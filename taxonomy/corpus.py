@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .config import SAMPLE_CORPUS, CorpusConfig
 from .errors import InputError
-from .timeline import arxiv_id_date, parse_date
+from .util.dates import arxiv_id_date, parse_date
 
 FORMATS_BY_SUFFIX = {
     ".txt": "papers_page",

@@ -27,8 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import InputError
-from .formats import json_text, unsafe_cell
 from .hierarchy import Taxonomy
+from .util.formats import json_text, unsafe_cell
 
 TOPN = 10
 WINDOW = 10

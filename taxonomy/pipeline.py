@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .assign import ASSIGN_FILE, AssignModel, Placement, fit_placement, vote_size
-from .cache import ArrayStore, array_fingerprint, hash_key
 from .cluster import (
     assign_outliers,
     cluster_points,
@@ -31,14 +29,14 @@ from .cluster import (
 )
 from .config import RunConfig, SeedTopic, dump_config, resolve_auto, resolve_shape
 from .corpus import Corpus, load_corpus
-from .embed import Embedder, EmbedStats, text_key
+from .embedding.encoder import Embedder, EmbedStats, text_key
 from .errors import InputError, OutputError
 from .evaluate import evaluate_taxonomy
-from .formats import csv_text, json_text, yaml_text
 from .hierarchy import Taxonomy, build_taxonomy, level_sizes
-from .label import Labeller, vocabulary
-from .llm import apply_llm_names
-from .outputs import (
+from .naming.extractive import Labeller, vocabulary
+from .naming.llm import apply_llm_names
+from .outputs.report import render_report, report_title, save_map_image
+from .outputs.tables import (
     DOCUMENT_COLUMNS,
     TOPIC_COLUMNS,
     check_target,
@@ -49,11 +47,13 @@ from .outputs import (
     write_run_dir,
 )
 from .reduce import REDUCE_VERSION, reduce_embeddings
-from .report import render_report, report_title, save_map_image
-from .runstate import run_state_files
+from .runs.assign import ASSIGN_FILE, AssignModel, Placement, fit_placement, vote_size
+from .runs.rundir import run_state_files
+from .runs.timeline import Timeline, resolve_time, timeline_files, tree_metrics, tree_timeline
 from .seeds import SeedPlacement, place_seeds
 from .shape import shape_taxonomy
-from .timeline import Timeline, resolve_time, timeline_files, tree_metrics, tree_timeline
+from .util.cache import ArrayStore, array_fingerprint, hash_key
+from .util.formats import csv_text, json_text, yaml_text
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -200,7 +200,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
         corpus = load_papers(cfg, log)
     rest = None
     if cfg.engine.fit_sample and len(corpus) > cfg.engine.fit_sample:
-        from .distributed import split_sample
+        from .runs.distributed import split_sample
 
         corpus, rest = split_sample(corpus, cfg.engine.fit_sample, cfg.seed)
         log(
@@ -216,7 +216,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
         X, estats = embedder.embed(corpus.texts)
     log(f"        {estats.n_cached} from cache, {estats.n_embedded} embedded")
     if estats.backend_choice:
-        from .backends import describe
+        from .embedding.auto import describe
 
         log(f"        {describe(estats.backend_choice)}")
 
@@ -513,12 +513,12 @@ def run(
     check_target(target, overwrite)  # before any work: fail fast, clobber nothing
     prev = None
     if previous is not None:  # read before the fit: a wrong path fails fast
-        from .runstate import load_run
+        from .runs.rundir import load_run
 
         prev = load_run(previous)
     result = fit(cfg, log=log, embedder=embedder)
     if prev is not None:
-        from .lineage import refit_against
+        from .runs.lineage import refit_against
 
         log(f"[lineage] matching the tree to {previous}")
         t0 = time.perf_counter()
@@ -542,7 +542,7 @@ def assign_model(r: RunResult) -> AssignModel:
 
 def assign_rest(result: RunResult, log: Log = print) -> None:
     """Place the papers left out of a sampled fit (``engine.fit_sample``) with the fit's own rule."""
-    from .distributed import embed_and_place
+    from .runs.distributed import embed_and_place
 
     rest = result.rest
     t0 = time.perf_counter()
@@ -595,8 +595,8 @@ def assign_papers(
     import json
 
     from .config import build_config
-    from .distributed import embed_and_place
-    from .outputs import RUN_MARKER, tree_leaf_paths
+    from .outputs.tables import RUN_MARKER, tree_leaf_paths
+    from .runs.distributed import embed_and_place
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

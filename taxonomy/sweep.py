@@ -31,7 +31,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__
-from .cache import hash_key
 from .config import (
     RUN_NAME_PATTERN,
     RunConfig,
@@ -40,7 +39,9 @@ from .config import (
     set_dotted,
 )
 from .errors import ConfigError, OutputError
-from .formats import csv_text, json_text
+from .outputs.html import environment, static_text
+from .util.cache import hash_key
+from .util.formats import csv_text, json_text
 
 # Settings that cannot change a result: sweeping them would only repeat one run.
 NOT_SWEEPABLE = ("name", "output_dir", "cache", "embedding.show_progress_bar", "embedding.device")
@@ -274,7 +275,7 @@ def run_sweep(
         One row per point (parameters, metrics, report link), the best point's
         index and how many points ran or were skipped.
     """
-    from .embed import Embedder
+    from .embedding.encoder import Embedder
     from .pipeline import run, store_for
 
     root = Path(out_dir) if out_dir else Path(exp.base.output_dir) / exp.name
@@ -565,7 +566,6 @@ def metric_figure(
 def comparison_html(exp: Experiment, rows: list[dict[str, Any]], best: int | None) -> str:
     """The self-contained comparison page: sortable table, metric plots, links to each report."""
     import plotly.offline
-    from jinja2 import Environment, PackageLoader, select_autoescape
 
     params = list(exp.sweep)
     figures = []
@@ -584,11 +584,7 @@ def comparison_html(exp: Experiment, rows: list[dict[str, Any]], best: int | Non
             )
     cols = _columns(rows)
     metric_cols = [c for c in cols if c not in ("point", "best", "report", *params)]
-    env = Environment(
-        loader=PackageLoader("taxonomy", "templates"),
-        autoescape=select_autoescape(["html", "j2"], default=True),
-    )
-    static = Path(__file__).parent / "templates"
+    env = environment()
     return env.get_template("comparison.html.j2").render(
         exp=exp,
         rows=rows,
@@ -600,8 +596,8 @@ def comparison_html(exp: Experiment, rows: list[dict[str, Any]], best: int | Non
         value_text=_value_text,
         figures_json=script_json(figures),
         plotly_js=plotly.offline.get_plotlyjs(),
-        page_js=(static / "comparison.js").read_text(encoding="utf-8"),
-        page_css=(static / "comparison.css").read_text(encoding="utf-8"),
+        page_js=static_text("comparison.js"),
+        page_css=static_text("comparison.css"),
     )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import DATASETS, sample_config
 
-from taxonomy.runstate import walk_tree
+from taxonomy.runs.rundir import walk_tree
 
 ARXIV = DATASETS / "arxiv_daily_2025_2026" / "docs.jsonl.gz"
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
@@ -68,8 +68,8 @@ def test_monthly_updates_keep_the_fit_and_compare_with_a_refit(months):
     from sklearn.metrics import normalized_mutual_info_score
 
     from taxonomy.pipeline import run
-    from taxonomy.runstate import load_run
-    from taxonomy.update import update_run
+    from taxonomy.runs.rundir import load_run
+    from taxonomy.runs.update import update_run
 
     tmp, fit_path, month_paths, fit, monthly, new_fields = months
     assert NEW_FIELD in new_fields

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import taxonomy.assign as assign_mod
-from taxonomy.assign import ASSIGN_FILE, HOW, AssignModel, Placement, fit_placement, vote_size
+import taxonomy.runs.assign as assign_mod
 from taxonomy.cli import main
 from taxonomy.pipeline import papers_stem
+from taxonomy.runs.assign import ASSIGN_FILE, HOW, AssignModel, Placement, fit_placement, vote_size
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -10,13 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from taxonomy import backends
-from taxonomy.backends import BACKENDS, MIN_MEAN_COSINE, MIN_TOP10_OVERLAP, runnable
-from taxonomy.cache import ArrayStore
 from taxonomy.config import CorpusConfig, EmbeddingConfig, build_config
 from taxonomy.corpus import load_corpus
-from taxonomy.embed import Embedder, SentenceTransformerEncoder, load_encoder, model_key
+from taxonomy.embedding import auto as backends
+from taxonomy.embedding.auto import BACKENDS, MIN_MEAN_COSINE, MIN_TOP10_OVERLAP, runnable
+from taxonomy.embedding.encoder import Embedder, SentenceTransformerEncoder, load_encoder, model_key
 from taxonomy.errors import ConfigError
+from taxonomy.util.cache import ArrayStore
 
 OFFERED = [name for name in BACKENDS if name != "torch"]
 
@@ -89,7 +89,7 @@ class TestOnnx:
     def test_int8_quantises_only_the_ffn_inputs(self, sample, export_dir):
         import onnx
 
-        from taxonomy.onnx_backend import ffn_input_matmuls
+        from taxonomy.embedding.onnx import ffn_input_matmuls
 
         encode("onnx-int8", sample[:2], export_dir)
         (plain,) = export_dir.glob("onnx/*/model.onnx")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import sample_config
 
-from taxonomy.assign import AssignModel
 from taxonomy.config import build_config
-from taxonomy.distributed import batch_slices, embed_and_place, split_sample
 from taxonomy.errors import ConfigError
+from taxonomy.runs.assign import AssignModel
+from taxonomy.runs.distributed import batch_slices, embed_and_place, split_sample
 
 
 def new_texts(corpus, step: int = 3) -> list[str]:

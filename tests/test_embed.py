@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from taxonomy.cache import ArrayStore
 from taxonomy.config import EmbeddingConfig
-from taxonomy.embed import Embedder
-from taxonomy.models import model_location
+from taxonomy.embedding.encoder import Embedder
+from taxonomy.embedding.models import model_location
+from taxonomy.util.cache import ArrayStore
 
 TEXTS = [
     "Dense retrieval with dual encoders.",

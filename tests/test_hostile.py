@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from taxonomy.cli import main
 from taxonomy.config import CorpusConfig
 from taxonomy.corpus import load_corpus
-from taxonomy.formats import csv_text, json_text, safe_cell, yaml_text
+from taxonomy.util.formats import csv_text, json_text, safe_cell, yaml_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE = [
@@ -138,7 +138,7 @@ def test_skips_and_truncation_are_counted_and_shown(hostile_run):
     # The same count as the model's own tokenizer gives, over every paper (cached or not).
     from transformers import AutoTokenizer
 
-    from taxonomy.models import bundled_model_path
+    from taxonomy.embedding.models import bundled_model_path
 
     tok = AutoTokenizer.from_pretrained(str(bundled_model_path()))
     lengths = [len(ids) for ids in tok(corpus.texts, truncation=False)["input_ids"]]
@@ -185,7 +185,7 @@ def test_yaml_and_json_trees_round_trip_exactly(hostile_run):
 
 
 def test_report_html_runs_no_corpus_text(hostile_run, sample_run):
-    from taxonomy.report import unpacked
+    from taxonomy.outputs.report import unpacked
 
     run_dir, corpus, _, _ = hostile_run
     html = (run_dir / "report.html").read_text(encoding="utf-8")

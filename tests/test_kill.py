@@ -24,10 +24,10 @@ import yaml
 from conftest import sample_config
 from test_network import offline_env, taxonomy_cmd
 
-from taxonomy.cache import ArrayStore
 from taxonomy.config import CorpusConfig
 from taxonomy.corpus import resolve_corpus_path
-from taxonomy.outputs import check_target, remove_stale_staging, write_run_dir
+from taxonomy.outputs.tables import check_target, remove_stale_staging, write_run_dir
+from taxonomy.util.cache import ArrayStore
 
 # Mid-embedding (nothing cached), mid-clustering (embeddings and UMAP cached), mid-write.
 KILL_AT = ["[embed]", "[cluster]", "[write]"]

@@ -15,8 +15,8 @@ import scipy.sparse as sp
 from conftest import DATASETS, sample_config
 
 from taxonomy.hierarchy import build_taxonomy, level_sizes
-from taxonomy.label import _best_other, _lift, c_tf_idf
-from taxonomy.phrases import (
+from taxonomy.naming.extractive import _best_other, _lift, c_tf_idf
+from taxonomy.naming.phrases import (
     Vocabulary,
     end_shares,
     ends_in_a_noun,
@@ -157,9 +157,9 @@ def test_an_everyday_word_never_names_a_topic_alone():
 def test_vocabulary_reads_back_from_the_cache_unchanged(sample_run, tmp_path):
     """The cached vocabulary (arrays, no pickles) is the one counting would give, and a
     change to a phrase setting is a new entry."""
-    from taxonomy.cache import ArrayStore
     from taxonomy.config import LabelsConfig
-    from taxonomy.label import vocabulary
+    from taxonomy.naming.extractive import vocabulary
+    from taxonomy.util.cache import ArrayStore
 
     texts = sample_run[0].corpus.texts
     store, params = ArrayStore(tmp_path), LabelsConfig()
@@ -372,8 +372,8 @@ def test_no_bare_generic_word_names_a_node(sample_run):
 
 def parent_problems(tax, labeller) -> list[str]:
     """A parent's name must not be a child's name and must be used across its children."""
-    from taxonomy.label import MIN_BALANCE
-    from taxonomy.phrases import norm_form
+    from taxonomy.naming.extractive import MIN_BALANCE
+    from taxonomy.naming.phrases import norm_form
 
     problems = []
     forms = {str(f): i for i, f in enumerate(labeller.vocab.forms)}
@@ -395,9 +395,9 @@ def parent_problems(tax, labeller) -> list[str]:
 
 
 def labeller_of(result):
-    from taxonomy.cache import ArrayStore
-    from taxonomy.embed import Embedder
-    from taxonomy.label import Labeller
+    from taxonomy.embedding.encoder import Embedder
+    from taxonomy.naming.extractive import Labeller
+    from taxonomy.util.cache import ArrayStore
 
     emb = Embedder(result.cfg.embedding, ArrayStore(result.cfg.cache.dir))
     return Labeller(
@@ -414,7 +414,7 @@ def test_a_parent_is_named_for_all_its_children_not_the_largest(tmp_path, shared
     """Two children that share one phrase and each have their own: the parent takes the shared
     phrase, never the larger child's."""
     from taxonomy.hierarchy import Node, Taxonomy
-    from taxonomy.label import Labeller
+    from taxonomy.naming.extractive import Labeller
 
     def paper(i, own):
         return f"Paper {i} on protein design. We study {own} for protein design."
@@ -425,9 +425,9 @@ def test_a_parent_is_named_for_all_its_children_not_the_largest(tmp_path, shared
     texts += [
         f"Paper {i}: galaxy surveys and dark energy from telescope data." for i in range(20, 30)
     ]
-    from taxonomy.cache import ArrayStore
     from taxonomy.config import EmbeddingConfig, LabelsConfig
-    from taxonomy.embed import Embedder
+    from taxonomy.embedding.encoder import Embedder
+    from taxonomy.util.cache import ArrayStore
 
     emb = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(shared_cache))
 
@@ -457,11 +457,11 @@ def test_an_only_child_chain_reads_from_broad_to_narrow(shared_cache):
     """Parent and only child have the same papers: the name nearer their centroid goes up,
     up a whole chain; a seed's name, an 'other — …' label, and a name nearer the chain's
     siblings than its own papers never move."""
-    from taxonomy.cache import ArrayStore
     from taxonomy.config import EmbeddingConfig, LabelsConfig
-    from taxonomy.embed import Embedder
+    from taxonomy.embedding.encoder import Embedder
     from taxonomy.hierarchy import Node, Taxonomy
-    from taxonomy.label import Labeller
+    from taxonomy.naming.extractive import Labeller
+    from taxonomy.util.cache import ArrayStore
 
     games = ["auctions", "bargaining", "voting", "poker", "congestion games", "matching markets"]
     texts = [

@@ -12,9 +12,9 @@ import pytest
 from conftest import sample_config
 
 from taxonomy.corpus import Corpus
-from taxonomy.embed import text_key
-from taxonomy.lineage import apply_previous
-from taxonomy.runstate import load_run, tree_taxonomy
+from taxonomy.embedding.encoder import text_key
+from taxonomy.runs.lineage import apply_previous
+from taxonomy.runs.rundir import load_run, tree_taxonomy
 
 
 def tree(levels: dict[str, list[tuple[str, int, list[int]]]]) -> dict:

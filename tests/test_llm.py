@@ -21,12 +21,11 @@ import pytest
 import yaml
 from conftest import sample_config
 
-from taxonomy.cache import ArrayStore
 from taxonomy.cli import main
 from taxonomy.config import LabelsConfig, LLMConfig, build_config
 from taxonomy.errors import ConfigError
 from taxonomy.hierarchy import Node, Taxonomy
-from taxonomy.llm import (
+from taxonomy.naming.llm import (
     ChatClient,
     apply_llm_names,
     check_name,
@@ -37,7 +36,8 @@ from taxonomy.llm import (
     resolve_endpoint,
     title_keys,
 )
-from taxonomy.report import unpacked
+from taxonomy.outputs.report import unpacked
+from taxonomy.util.cache import ArrayStore
 
 REASONS = {
     "ok", "root", "empty", "too_long", "copies_title", "copies_example", "repeats_child",

@@ -94,8 +94,8 @@ def test_bundled_model_embeds_offline(tmp_path):
     """Load the default model and embed, from a fresh process and an empty cache, with no socket."""
     env, log = offline_env(tmp_path)
     code = (
-        "import sys; from taxonomy.config import EmbeddingConfig; from taxonomy.cache import ArrayStore;"
-        "from taxonomy.embed import Embedder;"
+        "import sys; from taxonomy.config import EmbeddingConfig; from taxonomy.util.cache import ArrayStore;"
+        "from taxonomy.embedding.encoder import Embedder;"
         "X, s = Embedder(EmbeddingConfig(show_progress_bar=False), ArrayStore(sys.argv[1])).embed("
         "['Graph neural networks for molecules.', 'Retrieval with dual encoders.']);"
         "print(X.shape, s.n_embedded)"

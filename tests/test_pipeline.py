@@ -11,7 +11,7 @@ from conftest import sample_config
 
 from taxonomy.config import load_config
 from taxonomy.errors import OutputError
-from taxonomy.outputs import DOCUMENT_COLUMNS, TOPIC_COLUMNS
+from taxonomy.outputs.tables import DOCUMENT_COLUMNS, TOPIC_COLUMNS
 from taxonomy.pipeline import run
 
 OUTPUT_FILES = {

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from taxonomy import reduce
-from taxonomy.cache import ArrayStore
 from taxonomy.config import CorpusConfig, EmbeddingConfig, UmapConfig
 from taxonomy.corpus import load_corpus
-from taxonomy.embed import Embedder
+from taxonomy.embedding.encoder import Embedder
+from taxonomy.util.cache import ArrayStore
 
 
 @pytest.fixture(scope="module")

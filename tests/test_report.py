@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from taxonomy.report import (
+from taxonomy.outputs.report import (
     PALETTE,
     label_positions,
     packed,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import CHROMIUM_ARGS, REPO, sample_config
 
-from taxonomy.report import label_positions, render_report, shorten_abstract
+from taxonomy.outputs.report import label_positions, render_report, shorten_abstract
 
 
 def report_of(result, metrics) -> str:

@@ -10,8 +10,8 @@ import pytest
 from conftest import dated_records
 from test_report_browser import ARTIFACTS, Page, browser  # noqa: F401 - browser: a fixture
 
-from taxonomy.assign import AssignModel
-from taxonomy.embed import text_key
+from taxonomy.embedding.encoder import text_key
+from taxonomy.runs.assign import AssignModel
 
 pytestmark = pytest.mark.browser
 
@@ -125,7 +125,7 @@ def grown(tmp_path_factory, sample_run):
     from conftest import sample_config
 
     from taxonomy.pipeline import run
-    from taxonomy.update import update_run
+    from taxonomy.runs.update import update_run
 
     full = sample_run[0]
     tmp = tmp_path_factory.mktemp("grown")
@@ -209,8 +209,8 @@ def test_abstracts_in_chunks_load_whole_and_an_extension_reuses_them(
 ):
     """Abstracts travel in chunks of report.TEXT_CHUNK: the page joins them in order, and a
     report of more papers (an update) takes the previous report's full chunks as they are."""
-    from taxonomy import report
-    from taxonomy.report import (
+    from taxonomy.outputs import report
+    from taxonomy.outputs.report import (
         render_report,
         report_payloads,
         shorten_abstract,

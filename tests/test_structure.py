@@ -17,24 +17,54 @@ from taxonomy.config import RunConfig
 PACKAGE = REPO / "taxonomy"
 
 
-def module_imports(path: Path) -> set[str]:
-    """Modules of the package a module imports anywhere, inside functions too."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                out.add(node.module.split(".")[0])
+def module_name(path: Path) -> str:
+    """``taxonomy/naming/llm.py`` -> ``taxonomy.naming.llm`` (a package is its ``__init__``)."""
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_modules() -> dict[str, Path]:
+    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imported_names(path: Path) -> list[tuple[str, str, int]]:
+    """``(module, name, line)`` for each ``from module import name`` anywhere in the file,
+    inside functions too, relative imports resolved (``name`` is "" for ``import module``)."""
+    me = module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
             else:
-                out.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("taxonomy."):
-            out.add(node.module.split(".")[1])
+                module = node.module or ""
+            out += [(module, a.name, node.lineno) for a in node.names]
+        elif isinstance(node, ast.Import):
+            out += [(a.name, "", node.lineno) for a in node.names]
+    return out
+
+
+def module_imports(path: Path, modules: set[str]) -> set[str]:
+    """Modules of the package a module imports anywhere, inside functions too."""
+    out = set()
+    for module, name, _ in imported_names(path):
+        if f"{module}.{name}" in modules:
+            out.add(f"{module}.{name}")
+        elif module in modules:
+            out.add(module)
     return out
 
 
 def test_no_import_cycles_even_inside_functions():
-    graph = {p.stem: module_imports(p) for p in PACKAGE.glob("*.py")}
-    graph = {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+    files = package_modules()
+    graph = {m: module_imports(p, set(files)) for m, p in files.items()}
+    # A package's __init__ only re-exports its modules: importing it is importing them.
+    graph = {
+        m: {d for d in deps if d != m and not m.startswith(d + ".")} for m, deps in graph.items()
+    }
     state: dict[str, int] = {}
     cycle: list[str] = []
 

@@ -11,10 +11,10 @@ import pytest
 from conftest import CHROMIUM_ARGS
 
 from taxonomy import pipeline
-from taxonomy.cachecli import cache_info, clear_cache
 from taxonomy.cli import main as cli_main
 from taxonomy.errors import ConfigError
 from taxonomy.sweep import POINT_FILE, load_experiment, point_names, run_sweep
+from taxonomy.util.cachecli import cache_info, clear_cache
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_SWEEP = REPO / "config" / "experiments" / "sample_sweep.yaml"
@@ -359,7 +359,7 @@ class TestCache:
             data = bytearray(e.read_bytes())
             data[len(data) // 2] ^= 0xFF
             e.write_bytes(bytes(data))
-        with caplog.at_level(logging.WARNING, logger="taxonomy.cache"):
+        with caplog.at_level(logging.WARNING, logger="taxonomy.util.cache"):
             again, reduce, cluster = spied_sweep(
                 load_experiment(sample_experiment(tmp_path, cache)), tmp_path / "after-damage"
             )
@@ -373,7 +373,7 @@ class TestCache:
     def test_info_and_clear(self, tmp_path, capsys):
         import numpy as np
 
-        from taxonomy.cache import ArrayStore
+        from taxonomy.util.cache import ArrayStore
 
         root = tmp_path / "cache"
         store = ArrayStore(root)

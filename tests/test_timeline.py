@@ -12,18 +12,17 @@ import pytest
 from taxonomy.config import CorpusConfig, build_config
 from taxonomy.corpus import load_corpus
 from taxonomy.errors import ConfigError, InputError
-from taxonomy.timeline import (
-    arxiv_id_date,
+from taxonomy.runs.timeline import (
     bin_dates,
     build_timeline,
     choose_time_bin,
     over_time_rows,
-    parse_date,
     period_label,
     period_number,
     rising_and_fading,
     share_growth,
 )
+from taxonomy.util.dates import arxiv_id_date, parse_date
 
 ABSTRACT = "We study dense retrieval with dual encoders trained on large query logs and more."
 

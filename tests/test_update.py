@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from conftest import dated_records, sample_config
 
-from taxonomy.assign import AssignModel
 from taxonomy.cli import main
-from taxonomy.embed import text_key
+from taxonomy.embedding.encoder import text_key
 from taxonomy.errors import InputError
-from taxonomy.report import unpacked
-from taxonomy.runstate import load_run, tree_taxonomy, walk_tree
-from taxonomy.timeline import period_label, period_number
-from taxonomy.update import join_born_topics, pool_groups
+from taxonomy.outputs.report import unpacked
+from taxonomy.runs.assign import AssignModel
+from taxonomy.runs.rundir import load_run, tree_taxonomy, walk_tree
+from taxonomy.runs.timeline import period_label, period_number
+from taxonomy.runs.update import join_born_topics, pool_groups
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -157,7 +157,7 @@ def test_a_dense_group_of_misfits_becomes_a_named_topic(early, sample_run, monke
 
 
 def test_a_run_without_saved_papers_is_refused(early, tmp_path):
-    from taxonomy.update import update_run
+    from taxonomy.runs.update import update_run
 
     _, run_dir, late, _ = early
     bare = tmp_path / "bare"
@@ -206,7 +206,7 @@ def test_saved_papers_round_trip_and_an_appended_member_reads_as_one(tmp_path):
     from datetime import date
 
     from taxonomy.corpus import Corpus
-    from taxonomy.runstate import papers_gz, read_papers
+    from taxonomy.runs.rundir import papers_gz, read_papers
 
     c = Corpus(
         ["a", "b", "c"],

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, OutputError
-from .formats import json_text, unsafe_cell
-from .outputs import check_target, tree_leaf_paths, write_run_dir
+from ..errors import InputError, OutputError
+from ..util.formats import json_text, unsafe_cell
+from .tables import check_target, tree_leaf_paths, write_run_dir
 
 BERTOPIC_MARKER = "topics.json"  # every BERTopic safetensors folder has it
 
@@ -89,10 +89,10 @@ def export_bertopic(
     run_dir: Path, out: Path, *, overwrite: bool = False, log: Callable[[str], None] = print
 ) -> Path:
     """Write the run at ``run_dir`` as a BERTopic model folder ``out`` (all or nothing)."""
-    from .cache import ArrayStore
-    from .corpus import load_corpus
-    from .embed import Embedder
-    from .pipeline import load_run_config
+    from ..corpus import load_corpus
+    from ..embedding.encoder import Embedder
+    from ..pipeline import load_run_config
+    from ..util.cache import ArrayStore
 
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_run_config(run_dir)

@@ -17,12 +17,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..config import EmbeddingConfig, EngineConfig, RunConfig
+from ..corpus import Corpus
+from ..embedding.encoder import Embedder, text_key
+from ..errors import ConfigError
+from ..util.cache import ArrayStore
 from .assign import AssignModel, Placement
-from .cache import ArrayStore
-from .config import EmbeddingConfig, EngineConfig, RunConfig
-from .corpus import Corpus
-from .embed import Embedder, text_key
-from .errors import ConfigError
 
 DISTRIBUTED_INSTALL_HINT = "pip install '.[distributed]'"
 

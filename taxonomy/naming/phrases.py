@@ -292,7 +292,7 @@ class Vocabulary:
                     if i is not None:
                         self.longer.setdefault(i, []).append(j)
 
-    # --- as arrays, for the stage cache (taxonomy.label.vocabulary) ----------------
+    # --- as arrays, for the stage cache (taxonomy.naming.extractive.vocabulary) ----------------
 
     _MATRICES = ("doc_terms", "present")
     _ARRAYS = ("vocab", "n_words", "plain_word", "fragment", "forms", "df", "surface",

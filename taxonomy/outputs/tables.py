@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import OutputError
-from .hierarchy import Taxonomy
+from ..errors import OutputError
+from ..hierarchy import Taxonomy
 
 DOCUMENT_COLUMNS = [
     "doc_id",

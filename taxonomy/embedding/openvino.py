@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
-from .onnx_backend import OnnxEncoder
+from ..errors import ConfigError
+from .onnx import OnnxEncoder
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _import_without_telemetry():
 
 
 class OpenVinoEncoder(OnnxEncoder):
-    """The :class:`~taxonomy.embed.Encoder` of ``embedding.backend: openvino | openvino-bf16``."""
+    """The :class:`~taxonomy.embedding.encoder.Encoder` of ``embedding.backend: openvino | openvino-bf16``."""
 
     def model_file(self, kind: str | None = None) -> Path:
         # OpenVINO reads the ONNX export itself (no conversion step, no IR files to keep).
@@ -64,7 +64,7 @@ class OpenVinoEncoder(OnnxEncoder):
     @property
     def session(self):
         if self._session is None:
-            from .onnx_backend import _st_layout
+            from .onnx import _st_layout
 
             ov = _openvino()
             self.pooling, self.model_normalizes = _st_layout(self.folder)

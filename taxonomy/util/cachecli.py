@@ -79,8 +79,8 @@ def human_bytes(n: float) -> str:
 
 def _config_of(path: str | None):
     """The run config of ``path``: a config file, or an experiment (its base settings)."""
-    from .config import load_config, read_config_chain
-    from .sweep import load_experiment
+    from ..config import load_config, read_config_chain
+    from ..sweep import load_experiment
 
     if path is not None and read_config_chain(path)[1].get("sweep"):
         return load_experiment(path).base

@@ -2,11 +2,11 @@
 
 An update never changes what an existing id means. It
 
-1. reads the run (:func:`taxonomy.runstate.load_run`) and the new papers (with the
+1. reads the run (:func:`taxonomy.runs.rundir.load_run`) and the new papers (with the
    run's corpus settings); papers already in the run (same title + abstract) or
    with an id already there are left out and counted;
 2. embeds the new papers and places them with the fit's own rule,
-   :meth:`taxonomy.assign.AssignModel.place` on the run's ``model/assign.npz``
+   :meth:`taxonomy.runs.assign.AssignModel.place` on the run's ``model/assign.npz``
    (the same as ``taxonomy assign``). A paper fits no topic when the placement
    says so (-1) or when, by the fit's own outlier rule, it would not have been
    let into any topic: its cosine to every fit topic's centroid is below
@@ -22,7 +22,7 @@ An update never changes what an existing id means. It
    papers and is at least as cohesive (mean cosine of its papers to their
    centroid) as the fit's topics at their 10th percentile. A new topic gets the
    next unused leaf id, the level above's node nearest its centroid as parent,
-   and a name from the :class:`~taxonomy.label.Labeller` (the same rules as every
+   and a name from the :class:`~taxonomy.naming.extractive.Labeller` (the same rules as every
    name), contrasted with its parent's other papers and distinct from every name
    in the tree; the rest of the pool then joins it when close enough (as in 2);
 4. writes a **new** run directory (all-or-nothing), holding old and new papers:
@@ -49,11 +49,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .config import RUN_NAME_PATTERN, RunConfig, build_config
-from .corpus import Corpus, load_corpus
-from .errors import InputError, OutputError
-from .hierarchy import Node, Taxonomy
-from .runstate import (
+from ..config import RUN_NAME_PATTERN, RunConfig, build_config
+from ..corpus import Corpus, load_corpus
+from ..errors import InputError, OutputError
+from ..hierarchy import Node, Taxonomy
+from .rundir import (
     PAPERS_FILE,
     STATE_FILE,
     SavedRun,
@@ -240,7 +240,7 @@ def share_changes(
     """Leaf topics whose share of this update's papers is surely above / below their share before.
 
     ``before`` and ``added`` are boolean masks over the papers of ``tax``. Same rule as
-    rising/fading (:func:`taxonomy.timeline.share_growth`): the whole 90 % interval
+    rising/fading (:func:`taxonomy.runs.timeline.share_growth`): the whole 90 % interval
     of the log2 share ratio above 0 (grew) or below 0 (shrank).
     """
     if not n_before or not n_added:
@@ -281,13 +281,13 @@ def name_new_topics(
 ) -> list[dict]:
     """Name, keywords, top words and representatives of each new topic (indices into ``texts``).
 
-    The :class:`~taxonomy.label.Labeller` sees a small tree: the parent's papers
+    The :class:`~taxonomy.naming.extractive.Labeller` sees a small tree: the parent's papers
     (``scope``) as the root, each new topic and the rest of the scope as its
     children, so a name says what sets the new papers apart within their parent.
     A name already in the tree (``taken``, lower case) gives way to the first
     untaken keyword.
     """
-    from .label import Labeller
+    from ..naming.extractive import Labeller
 
     in_new = np.concatenate(groups)
     rest = np.setdiff1d(scope, in_new)
@@ -347,8 +347,8 @@ def history_of(base: SavedRun) -> dict:
 
 def new_papers(base: SavedRun, corpus: Corpus) -> tuple[Corpus, dict[str, int]]:
     """The papers of ``corpus`` not yet in the run, and how many were left out and why."""
+    from ..embedding.encoder import text_key
     from .distributed import subset_corpus
-    from .embed import text_key
 
     have_keys = {text_key(t) for t in base.corpus.texts}
     have_ids = set(base.corpus.ids)
@@ -418,10 +418,10 @@ def update_run(
     embedder=None,
 ) -> UpdateOutcome:
     """Place ``papers`` into the run at ``run_dir`` and write the updated run (see module doc)."""
+    from ..embedding.encoder import Embedder, text_key
+    from ..outputs.tables import check_target, write_run_dir
+    from ..pipeline import StageTimer, store_for
     from .assign import AssignModel, Placement
-    from .embed import Embedder, text_key
-    from .outputs import check_target, write_run_dir
-    from .pipeline import StageTimer, store_for
 
     timer = StageTimer(log)
     run_dir = Path(run_dir)
@@ -653,7 +653,7 @@ def add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder) -> list
 
 def updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer):
     """The new run as a ``RunResult``, its timeline and metrics filled in."""
-    from .pipeline import RunResult, library_versions
+    from ..pipeline import RunResult, library_versions
     from .timeline import tree_metrics, tree_timeline
 
     cfg = cfg.model_copy(deep=True)
@@ -694,9 +694,9 @@ def updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer)
 
 def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
     """Every file of the new run directory; the fit's model and papers are carried over as bytes."""
-    from .formats import json_text
-    from .pipeline import run_files
-    from .report import report_payloads
+    from ..outputs.report import report_payloads
+    from ..pipeline import run_files
+    from ..util.formats import json_text
 
     report = base.run_dir / "report.html"
     previous = report_payloads(report.read_text(encoding="utf-8")) if report.is_file() else None

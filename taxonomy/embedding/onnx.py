@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import hash_key
-from .config import EmbeddingConfig
-from .errors import ConfigError
+from ..config import EmbeddingConfig
+from ..errors import ConfigError
+from ..util.cache import hash_key
 from .models import model_location
 
 log = logging.getLogger(__name__)
@@ -271,7 +271,7 @@ class _DropMessage(logging.Filter):
 
 
 class OnnxEncoder:
-    """The :class:`~taxonomy.embed.Encoder` of ``embedding.backend: onnx | onnx-int8``.
+    """The :class:`~taxonomy.embedding.encoder.Encoder` of ``embedding.backend: onnx | onnx-int8``.
 
     Parameters
     ----------

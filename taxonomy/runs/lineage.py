@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .hierarchy import Node, Taxonomy
+from ..hierarchy import Node, Taxonomy
 
 MIN_JACCARD = 0.2
 MIN_COSINE = 0.8
@@ -254,13 +254,13 @@ def apply_previous(
     X: np.ndarray,
     previous,
 ) -> tuple[Taxonomy, np.ndarray, dict, dict[str, str]]:
-    """Match a fresh fit to a previous run (a :class:`~taxonomy.runstate.SavedRun`).
+    """Match a fresh fit to a previous run (a :class:`~taxonomy.runs.rundir.SavedRun`).
 
     Returns the renumbered and renamed taxonomy, the papers' leaf ids in the new
     numbering, the ``changes.json`` content, and the id map (fit id -> final id).
     """
-    from .embed import text_key
-    from .runstate import tree_taxonomy
+    from ..embedding.encoder import text_key
+    from .rundir import tree_taxonomy
 
     old = tree_taxonomy(previous.tree, previous.topic_ids, previous.corpus.ids)
     old_keys = [text_key(t) for t in previous.corpus.texts]
@@ -368,7 +368,7 @@ def refit_against(result, previous) -> None:
     saved assign model votes with), re-keys per-node metrics, recomputes topics
     over time, and sets ``result.changes``.
     """
-    from .embed import text_key
+    from ..embedding.encoder import text_key
     from .timeline import tree_metrics, tree_timeline
 
     keys = [text_key(t) for t in result.corpus.texts]

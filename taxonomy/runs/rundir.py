@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import Corpus
-from .errors import InputError
-from .hierarchy import Node, Taxonomy
-from .timeline import parse_date
+from ..corpus import Corpus
+from ..errors import InputError
+from ..hierarchy import Node, Taxonomy
+from ..util.dates import parse_date
 
 PAPERS_FILE = "model/papers.jsonl.gz"
 STATE_FILE = "model/papers.npz"
@@ -161,7 +161,7 @@ def read_papers(path: Path, gold_fields: list[str]) -> Corpus:
 
 def load_run(run_dir: str | Path) -> SavedRun:
     """Read a run directory written by ``taxonomy run`` or ``taxonomy update``."""
-    from .config import load_config
+    from ..config import load_config
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

@@ -1,6 +1,6 @@
 """Readable names, keywords and representative papers for every node of a taxonomy.
 
-Names are phrases of the node's own papers (:mod:`taxonomy.phrases`), chosen
+Names are phrases of the node's own papers (:mod:`taxonomy.naming.phrases`), chosen
 top-down, one set of siblings at a time, so that the names work as a
 researcher's labels work: each paper is closer (cosine of the bundled
 embeddings) to its own node's name than to any sibling's name.
@@ -44,11 +44,11 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ..cluster import unit_rows
+from ..config import LabelsConfig
+from ..hierarchy import Node, Taxonomy
+from ..util.cache import ArrayStore, hash_key
 from . import phrases as phrase_rules
-from .cache import ArrayStore, hash_key
-from .cluster import unit_rows
-from .config import LabelsConfig
-from .hierarchy import Node, Taxonomy
 from .phrases import Vocabulary, name_keys, stop_words, surface_case
 
 Embed = Callable[[list[str]], np.ndarray]

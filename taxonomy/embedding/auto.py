@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import hash_key
-from .config import EmbeddingConfig
-from .errors import ConfigError
+from ..config import EmbeddingConfig
+from ..errors import ConfigError
+from ..util.cache import hash_key
 from .models import BUNDLED_MODELS, model_location
 
 # CPU flags that change which backend is fastest; recorded with every choice and benchmark row.
@@ -165,8 +165,8 @@ def choice_paths(cfg: EmbeddingConfig, cache_dir: str | Path) -> list[Path]:
 
 def probe_texts() -> list[str]:
     """The fixed texts ``auto`` times and checks the backends on: the bundled sample."""
-    from .config import CorpusConfig
-    from .corpus import load_corpus
+    from ..config import CorpusConfig
+    from ..corpus import load_corpus
 
     return load_corpus(CorpusConfig()).texts
 
@@ -208,7 +208,7 @@ def measure(
     Returns ``(figures per backend, encoders by name)``; each figure has the median
     ``docs_per_s`` of the rounds, ``mean_cosine`` to torch fp32 on the first ``check`` texts
     and ``load_s`` (export and compile on first use included). ``load(cfg, cache_dir)`` makes
-    an encoder (:func:`taxonomy.embed.load_encoder`).
+    an encoder (:func:`taxonomy.embedding.encoder.load_encoder`).
     """
     encoders, figures, skipped = {}, {}, {}
     for name in list(candidates):
@@ -260,7 +260,7 @@ def choose(
     runnable backend is timed on :func:`probe_texts` (30-70 s on a busy 2-core machine, once),
     those whose vectors drift from torch fp32's (mean cosine < 0.99 on the probe) are dropped,
     and the fastest is remembered. ``load`` makes the encoders to measure
-    (:func:`taxonomy.embed.load_encoder`); ``force`` measures again and replaces what was
+    (:func:`taxonomy.embedding.encoder.load_encoder`); ``force`` measures again and replaces what was
     remembered.
     """
     if cfg.device != "cpu":

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cluster import join_by_centroid, topic_centroids, unit_rows
-from .config import HdbscanConfig
-from .errors import InputError
+from ..cluster import join_by_centroid, topic_centroids, unit_rows
+from ..config import HdbscanConfig
+from ..errors import InputError
 
 ASSIGN_FILE = "model/assign.npz"
 MIN_VOTERS, MAX_VOTERS = 3, 10

@@ -18,16 +18,15 @@ import json
 import math
 import re
 import warnings
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .config import SAMPLE_CORPUS, RunConfig
-from .corpus import Corpus
-from .hierarchy import Taxonomy
-from .timeline import Timeline, report_payload
+from ..config import SAMPLE_CORPUS, RunConfig
+from ..corpus import Corpus
+from ..hierarchy import Taxonomy
+from ..runs.timeline import Timeline, report_payload
+from .html import environment, static_text
 
 # Tableau 10 then its lighter partners: distinct on white and in grey-scale print.
 PALETTE = [
@@ -58,17 +57,6 @@ OUTLIER_COLOR = "#c7cbd1"
 # the plotly wheel ships takes 3x longer to evaluate, which dominated time to
 # interactive at 18,000 papers; the report needs nothing else from it.
 PLOTLY_BUNDLE = "plotly-gl2d.min.js"
-
-
-def _env() -> Environment:
-    return Environment(
-        loader=PackageLoader("taxonomy", "templates"),
-        autoescape=select_autoescape(["html", "j2"], default=True),
-    )
-
-
-def _static(name: str) -> str:
-    return (resources.files("taxonomy") / "templates" / name).read_text(encoding="utf-8")
 
 
 def packed(data: object) -> str:
@@ -271,7 +259,7 @@ def render_report(
         plotly bundle and every chunk of abstracts it holds unchanged are not packed again.
     """
     previous = previous or {}
-    bundle = _static(PLOTLY_BUNDLE)
+    bundle = static_text(PLOTLY_BUNDLE)
     plotly = previous.get("plotly-gz")
     if plotly is None or unpacked(plotly, as_json=False) != bundle:
         plotly = packed(bundle)
@@ -279,7 +267,7 @@ def render_report(
         corpus, tax, xy, topic_ids, metrics, cfg, timeline=timeline, changes=changes
     )
     return (
-        _env()
+        environment()
         .get_template("report.html.j2")
         .render(
             title=core["title"],
@@ -287,8 +275,8 @@ def render_report(
             core_b64=packed(core),
             text_chunks=text_payloads(abstracts, previous),
             plotly_b64=plotly,
-            report_js=_static("report.js"),
-            report_css=_static("report.css"),
+            report_js=static_text("report.js"),
+            report_css=static_text("report.css"),
         )
     )
 

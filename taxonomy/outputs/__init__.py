@@ -1,0 +1,1 @@
+"""What a run writes for people: tables, the report, the static map, exports."""

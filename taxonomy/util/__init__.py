@@ -1,0 +1,1 @@
+"""Plumbing every stage shares: the stage cache, text formats, dates."""
