@@ -19,17 +19,15 @@ def _progress(msg: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import build_config, load_config
+    from .config import load_config, with_corpus
     from .pipeline import run
 
     cfg = load_config(args.config)
     if args.input or args.format:
         # --input replaces the corpus file only: its format, field names and gold fields
         # stay as configured unless --format says otherwise.
-        data = cfg.model_dump(mode="json")
-        data["corpus"]["path"] = args.input or data["corpus"]["path"]
-        data["corpus"]["format"] = args.format or data["corpus"]["format"]
-        cfg = build_config(data, "--input/--format")
+        path = args.input or cfg.corpus.path
+        cfg = with_corpus(cfg, path, args.format or cfg.corpus.format, "--input/--format")
     result = run(
         cfg,
         out_dir=Path(args.out) if args.out else None,
@@ -59,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
-    from .pipeline import assign_papers
+    from .runs.place import assign_papers
 
     target, summary = assign_papers(
         Path(args.run_dir),
@@ -126,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "config", nargs="?", help="config whose cache.dir to use (default: config/default.yaml)"
     )
-    c.set_defaults(func=_lazy("cachecli", "main_cache"))
+    c.set_defaults(func=_lazy("util.cachecli", "main_cache"))
 
     a = sub.add_parser("assign", help="place new papers into an existing run's taxonomy")
     a.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
@@ -154,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--format", help="corpus format (default: from the extension)")
     u.add_argument("--out", help="the new run directory (default: <run_dir>-update<N> beside it)")
     u.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    u.set_defaults(func=_lazy("update", "main_update"))
+    u.set_defaults(func=_lazy("runs.update", "main_update"))
     return p
 
 

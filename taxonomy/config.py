@@ -611,6 +611,18 @@ def auto_min_samples(min_cluster_size: int) -> int:
     return int(max(1, min_cluster_size // 3))
 
 
+def with_corpus(
+    cfg: RunConfig, path: str, fmt: str | None, source: str, **corpus: object
+) -> RunConfig:
+    """The same config on another corpus file: ``path`` and ``fmt`` (``None``: detected from
+    the file) replace the configured ones and the field names stay; ``corpus`` overrides other
+    corpus fields (``max_docs=None``, ``gold_fields=[]``). Validated again, errors naming
+    ``source`` (the command-line options that asked for it)."""
+    data = cfg.model_dump(mode="json")
+    data["corpus"].update(path=str(path), format=fmt or "auto", **corpus)
+    return build_config(data, source)
+
+
 def resolve_auto(cfg: RunConfig, n_docs: int, corpus_format: str | None = None) -> RunConfig:
     """A copy with the size-driven ``"auto"`` values replaced by their value for ``n_docs``.
 

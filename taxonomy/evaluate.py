@@ -16,8 +16,6 @@ all papers (outliers as one class of their own) and over the covered ones.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -28,7 +26,7 @@ import scipy.sparse as sp
 
 from .errors import InputError
 from .hierarchy import Taxonomy
-from .util.formats import json_text, unsafe_cell
+from .util.formats import json_text
 
 TOPN = 10
 WINDOW = 10
@@ -387,27 +385,11 @@ def evaluate_taxonomy(
 # --- taxonomy evaluate RUN_DIR -----------------------------------------------------------
 
 
-def _read_csv(path: Path) -> list[dict]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-    except FileNotFoundError:
-        raise InputError(
-            path, "not found; is this a run directory written by 'taxonomy run'?"
-        ) from None
-
-
 def load_written_run(run_dir: Path) -> tuple[list[dict], dict[str, int], dict[str, list[str]]]:
     """Nodes (with top words), leaf topic per doc_id, and each leaf's path of node ids."""
-    tree_path = run_dir / "taxonomy.json"
-    try:
-        tree = json.loads(tree_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(
-            tree_path, "not found; is this a run directory written by 'taxonomy run'?"
-        ) from None
-    except json.JSONDecodeError as err:
-        raise InputError(tree_path, f"invalid JSON ({err.msg})", line=err.lineno) from None
+    from .runs.rundir import read_topic_ids, read_tree
+
+    tree = read_tree(run_dir)
     nodes, paths = [], {}
 
     def walk(node: dict, path: list[str]) -> None:
@@ -426,10 +408,7 @@ def load_written_run(run_dir: Path) -> tuple[list[dict], dict[str, int], dict[st
             walk(child, here)
 
     walk(tree["root"], [])
-    topic_of = {
-        unsafe_cell(r["doc_id"]): int(r["topic_id"]) for r in _read_csv(run_dir / "documents.csv")
-    }
-    return nodes, topic_of, paths
+    return nodes, read_topic_ids(run_dir), paths
 
 
 def main_evaluate(args) -> int:

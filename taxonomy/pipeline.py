@@ -20,40 +20,22 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .cluster import (
-    assign_outliers,
-    cluster_points,
-    hdbscan_kwargs,
-    renumber_by_size,
-    subcluster,
-)
-from .config import RunConfig, SeedTopic, dump_config, resolve_auto, resolve_shape
+from .cluster import assign_outliers, cluster_points
+from .config import RunConfig, resolve_auto, resolve_shape
 from .corpus import Corpus, load_corpus
 from .embedding.encoder import Embedder, EmbedStats, text_key
-from .errors import InputError, OutputError
+from .errors import InputError
 from .evaluate import evaluate_taxonomy
-from .hierarchy import Taxonomy, build_taxonomy, level_sizes
-from .naming.extractive import Labeller, vocabulary
-from .naming.llm import apply_llm_names
-from .outputs.report import render_report, report_title, save_map_image
-from .outputs.tables import (
-    DOCUMENT_COLUMNS,
-    TOPIC_COLUMNS,
-    check_target,
-    document_rows,
-    leaf_paths,
-    topics_rows,
-    tree_dict,
-    write_run_dir,
-)
+from .hierarchy import Taxonomy, build_taxonomy
+from .naming import name_tree
 from .reduce import REDUCE_VERSION, reduce_embeddings
-from .runs.assign import ASSIGN_FILE, AssignModel, Placement, fit_placement, vote_size
-from .runs.rundir import run_state_files
-from .runs.timeline import Timeline, resolve_time, timeline_files, tree_metrics, tree_timeline
-from .seeds import SeedPlacement, place_seeds
+from .runs.assign import AssignModel, Placement, fit_placement, vote_size
+from .runs.rundir import run_files
+from .runs.timeline import Timeline, resolve_time, timeline_for, tree_metrics
+from .seeds import SeedPlacement, cluster_stage, mark_seeds, place_seeds, seed_texts, tree_sizes
 from .shape import shape_taxonomy
 from .util.cache import ArrayStore, array_fingerprint, hash_key
-from .util.formats import csv_text, json_text, yaml_text
+from .util.folders import check_target, write_run_dir
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -136,7 +118,7 @@ def _versions(*libs: str) -> dict[str, str]:
 
 
 def store_for(cfg: RunConfig) -> ArrayStore:
-    return ArrayStore(cfg.cache.dir if cfg.cache.enabled else None)
+    return ArrayStore.for_config(cfg.cache)
 
 
 # --- the stages, wired ------------------------------------------------------------
@@ -220,95 +202,65 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
 
         log(f"        {describe(estats.backend_choice)}")
 
-    u, h = cfg.umap, cfg.hdbscan
+    u = cfg.umap
     with timer("reduce", f"UMAP to {u.n_components}-D and 2-D (n_neighbors={u.n_neighbors})"):
         Z, xy = reduce_cached(X, cfg, store)
 
     def embed_phrases(texts: list[str]) -> np.ndarray:
         return embedder.embed(texts, progress=False)[0]
 
-    seeds = cfg.taxonomy.seed_topics
+    h = cfg.hdbscan
     with timer(
         "cluster", f"HDBSCAN (min_cluster_size={h.min_cluster_size}, min_samples={h.min_samples})"
     ):
-        guided = (
-            place_seeds(
-                X,
-                seeds,
-                embed_phrases,
-                min_similarity=cfg.taxonomy.zeroshot_min_similarity,
-                min_size=int(h.min_cluster_size),
-            )
-            if seeds
-            else None
-        )
-        raw_ids, topic_seed = cluster_stage(Z, cfg, store, guided)
-        topic_ids, n_joined = assign_outliers(X, raw_ids, h.outlier_threshold)
-        placement = fit_placement(X, raw_ids, topic_ids, xy, vote_size(h.min_cluster_size))
+        clusters = cluster_and_place(X, Z, xy, cfg, store, embed_phrases)
 
-    n_topics = int(topic_ids.max()) + 1
+    n_topics = int(clusters.placement.topic_ids.max()) + 1
     with timer("taxonomy", f"grouping {n_topics} topics into a taxonomy"):
-        if (topic_seed[:, 0] >= 0).any():
-            # Seeds are top-level nodes; the other topics are grouped by Ward in Z beside them.
-            tax = build_taxonomy(Z, topic_ids, tree_sizes(cfg, topic_seed), topic_seed[:, 0])
-            mark_seeds(tax, topic_seed, seeds)
-        else:
-            # Parents by cfg.taxonomy.parents (shape.py): EVoC layers of X, or Ward / density in Z.
-            tax = shape_taxonomy(
-                cfg.taxonomy.parents,
-                points=Z,
-                embeddings=X,
-                topic_ids=topic_ids,
-                levels=cfg.taxonomy.levels,
-                top_level=cfg.taxonomy.top_level,
-                min_cluster_size=h.min_cluster_size,
-                min_samples=h.min_samples,
-                random_state=cfg.seed,
-            )
+        tax = taxonomy_stage(X, Z, clusters, cfg)
         cfg = resolve_shape(cfg, tax.n_levels, len(tax.level(1)))
 
+    seeds = cfg.taxonomy.seed_topics
     with timer("label", f"naming {len(tax.nodes)} nodes"):
-        vocab = vocabulary(corpus.texts, cfg.labels, store)
-        labeller = Labeller(corpus.texts, X, embed_phrases, cfg.labels, vocab)
-        seed_texts = {s.name: s.text for s in seeds} | {
-            c.name: c.text for s in seeds for c in s.children
-        }
-        labeller.label_tree(tax, root_name=corpus_title(cfg, corpus), seed_texts=seed_texts)
-        label_metrics = {"method": cfg.labels.method}
-        if cfg.labels.method == "llm":  # names from an OpenAI-compatible endpoint (llm.py)
-            label_metrics = apply_llm_names(
-                tax, corpus.titles, X, cfg.labels, store=store, embed=embed_phrases, log=log
-            )
+        label_metrics = name_tree(
+            tax,
+            corpus.texts,
+            corpus.titles,
+            X,
+            embed_phrases,
+            cfg.labels,
+            store=store,
+            root_name=corpus_title(cfg, corpus),
+            seed_texts=seed_texts(seeds),
+            log=log,
+        )
 
     with timer("timeline", "topics over time"):
-        timeline = tree_timeline(
-            corpus.dates,
-            tax,
-            time_bin=cfg.taxonomy.time_bin,
-            recent_periods=cfg.taxonomy.recent_periods,
-        )
+        timeline = timeline_for(corpus.dates, tax, cfg.taxonomy)
         # The bin and window used (and the date field found) go to config.yaml; updates keep them.
         cfg = resolve_time(cfg, timeline, corpus.date_field)
 
-    metrics = run_metrics(cfg, corpus, tax, estats, raw_ids, placement, n_joined)
+    metrics = run_metrics(cfg, corpus, tax, estats, clusters)
     metrics["labels"] = label_metrics  # which namer won per node, and why
-    if guided is not None:
-        metrics["seed_topics"] = guided.report
+    if clusters.guided is not None:
+        metrics["seed_topics"] = clusters.guided.report
     if timeline is not None:
         metrics.update(tree_metrics(timeline, tax))
     with timer(
         "evaluate",
         "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else ""),
     ):
-        metrics.update(evaluate_taxonomy(tax, topic_ids, corpus.texts, corpus.gold))
+        metrics.update(
+            evaluate_taxonomy(tax, clusters.placement.topic_ids, corpus.texts, corpus.gold)
+        )
     return RunResult(
         cfg,
         corpus,
         X,
         Z,
         xy,
-        raw_ids,
-        placement,
+        clusters.raw_ids,
+        clusters.placement,
         tax,
         metrics,
         timer.seconds,
@@ -317,71 +269,67 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
     )
 
 
-def cluster_stage(
-    Z: np.ndarray, cfg: RunConfig, store: ArrayStore, guided: SeedPlacement | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """HDBSCAN topics (-1 = outlier) and, per topic, ``(seed, seed under it)`` (-1 = none).
+@dataclass
+class Clusters:
+    """What the cluster stage found: HDBSCAN's labels, the final placement, the seeds."""
 
-    Without seeds every paper is clustered. With seeds, the papers no seed took
-    are clustered as usual; each seed's papers make its own topics: one per seed
-    under it, the rest split by HDBSCAN on their own points (never outliers).
-    """
-    if guided is None or (guided.seed_of < 0).all():
-        raw = cluster_cached(Z, cfg, store)
-        return raw, np.full((int(raw.max()) + 1, 2), -1, dtype=np.int64)
-    raw = np.full(len(Z), -1, dtype=np.int64)
-    pool = np.flatnonzero(guided.seed_of < 0)
-    if pool.size >= 2 * int(cfg.hdbscan.min_cluster_size):
-        raw[pool] = cluster_cached(Z[pool], cfg, store)
-    elif pool.size:  # too few left to cluster: one topic of the papers no seed took
-        raw[pool] = 0
-    owner = {t: (-1, -1) for t in set(raw.tolist()) - {-1}}
-    params = hdbscan_kwargs(cfg.hdbscan)
-    for s in sorted(set(guided.seed_of.tolist()) - {-1}):
-        mine = guided.seed_of == s
-        for c in sorted(set(guided.child_of[mine].tolist()) - {-1}):
-            nxt = int(raw.max()) + 1
-            raw[mine & (guided.child_of == c)] = nxt
-            owner[nxt] = (s, c)
-        rest = np.flatnonzero(mine & (guided.child_of < 0))
-        if rest.size:
-            parts = subcluster(Z[rest], int(cfg.hdbscan.min_cluster_size), params)
-            nxt = int(raw.max()) + 1
-            raw[rest] = nxt + parts
-            owner.update({nxt + q: (s, -1) for q in range(int(parts.max()) + 1)})
-    new = renumber_by_size(raw)
-    topic_seed = np.full((int(new.max()) + 1, 2), -1, dtype=np.int64)
-    for old, renamed in set(zip(raw.tolist(), new.tolist())) - {(-1, -1)}:
-        topic_seed[renamed] = owner[old]
-    return new, topic_seed
+    raw_ids: np.ndarray  # HDBSCAN's labels before outliers were joined (-1 = outlier)
+    placement: Placement
+    n_joined: int  # outliers joined to a topic's centroid
+    topic_seed: np.ndarray  # per topic: (seed, seed under it), -1 = none
+    guided: SeedPlacement | None  # where the seed topics took papers (None without seeds)
 
 
-def tree_sizes(cfg: RunConfig, topic_seed: np.ndarray) -> list[int]:
-    """Nodes per level, top to leaves; with seeds, the levels above the leaves count the
-    other topics' nodes (each seed adds one top-level node of its own)."""
-    n_topics = len(topic_seed)
-    t = cfg.taxonomy
-    sizes = level_sizes(n_topics, t.levels, t.top_level)
-    n_seeds = len(set(topic_seed[:, 0].tolist()) - {-1})
-    if not n_seeds:
-        return sizes
-    n_free = int((topic_seed[:, 0] < 0).sum())
-    top = t.top_level if t.top_level == "auto" else int(t.top_level) - n_seeds
-    if n_free < 2 or (top != "auto" and top < 2):
-        return [min(n_free, 1)] * (len(sizes) - 1) + [n_topics]
-    return level_sizes(n_free, len(sizes), top)[:-1] + [n_topics]
+def cluster_and_place(
+    X: np.ndarray,
+    Z: np.ndarray,
+    xy: np.ndarray,
+    cfg: RunConfig,
+    store: ArrayStore,
+    embed: Callable[[list[str]], np.ndarray],
+) -> Clusters:
+    """Seeds take their papers, HDBSCAN clusters the rest, confident outliers join a topic."""
+    h, seeds = cfg.hdbscan, cfg.taxonomy.seed_topics
+    guided = (
+        place_seeds(
+            X,
+            seeds,
+            embed,
+            min_similarity=cfg.taxonomy.zeroshot_min_similarity,
+            min_size=int(h.min_cluster_size),
+        )
+        if seeds
+        else None
+    )
+    raw_ids, topic_seed = cluster_stage(
+        Z, h, guided, lambda points: cluster_cached(points, cfg, store)
+    )
+    topic_ids, n_joined = assign_outliers(X, raw_ids, h.outlier_threshold)
+    placement = fit_placement(X, raw_ids, topic_ids, xy, vote_size(h.min_cluster_size))
+    return Clusters(raw_ids, placement, n_joined, topic_seed, guided)
 
 
-def mark_seeds(tax: Taxonomy, topic_seed: np.ndarray, seeds: list[SeedTopic]) -> None:
-    """Put each seed's name on its node: the top-level node of its topics, and for a seed
-    under a seed the highest node below that."""
-    for t, (s, c) in enumerate(topic_seed.tolist()):
-        if s < 0:
-            continue
-        path = tax.path(tax.leaf(t).node_id)
-        path[0].seed = seeds[s].name
-        if c >= 0:
-            path[1].seed = seeds[s].children[c].name
+def taxonomy_stage(X: np.ndarray, Z: np.ndarray, clusters: Clusters, cfg: RunConfig) -> Taxonomy:
+    """The tree above the topics: seeds as top-level nodes, or the shape ``taxonomy.parents`` says."""
+    topic_ids, topic_seed = clusters.placement.topic_ids, clusters.topic_seed
+    if (topic_seed[:, 0] >= 0).any():
+        # Seeds are top-level nodes; the other topics are grouped by Ward in Z beside them.
+        tax = build_taxonomy(Z, topic_ids, tree_sizes(cfg.taxonomy, topic_seed), topic_seed[:, 0])
+        mark_seeds(tax, topic_seed, cfg.taxonomy.seed_topics)
+        return tax
+    # Parents by cfg.taxonomy.parents (shape.py): EVoC layers of X, or Ward / density in Z.
+    h = cfg.hdbscan
+    return shape_taxonomy(
+        cfg.taxonomy.parents,
+        points=Z,
+        embeddings=X,
+        topic_ids=topic_ids,
+        levels=cfg.taxonomy.levels,
+        top_level=cfg.taxonomy.top_level,
+        min_cluster_size=h.min_cluster_size,
+        min_samples=h.min_samples,
+        random_state=cfg.seed,
+    )
 
 
 def corpus_title(cfg: RunConfig, corpus: Corpus) -> str:
@@ -397,13 +345,7 @@ def _skip_text(skipped: dict[str, int]) -> str:
 
 
 def run_metrics(
-    cfg: RunConfig,
-    corpus: Corpus,
-    tax: Taxonomy,
-    estats: EmbedStats,
-    raw_ids: np.ndarray,
-    placement: Placement,
-    n_joined: int,
+    cfg: RunConfig, corpus: Corpus, tax: Taxonomy, estats: EmbedStats, clusters: Clusters
 ) -> dict:
     return {
         "n_docs": len(corpus),
@@ -411,16 +353,23 @@ def run_metrics(
         "n_skipped": corpus.n_skipped,
         "skipped": dict(corpus.skipped),
         "n_truncated": estats.n_truncated,
-        "n_topics": len(tax.level(tax.n_levels)),
-        "n_levels": tax.n_levels,
-        "n_topics_per_level": {str(lv): len(tax.level(lv)) for lv in range(1, tax.n_levels + 1)},
-        "outlier_share": round(float(np.mean(placement.topic_ids == -1)), 4),
-        "outlier_share_hdbscan": round(float(np.mean(raw_ids == -1)), 4),
-        "n_outliers_joined": n_joined,
+        **tree_counts(tax, clusters.placement.topic_ids),
+        "outlier_share_hdbscan": round(float(np.mean(clusters.raw_ids == -1)), 4),
+        "n_outliers_joined": clusters.n_joined,
         "embedding_cache": {"cached": estats.n_cached, "embedded": estats.n_embedded},
         "embedding_backend": backend_metrics(estats),
         "seed": cfg.seed,
         "versions": dict(library_versions()),
+    }
+
+
+def tree_counts(tax: Taxonomy, topic_ids: np.ndarray) -> dict:
+    """Topics per level and the outlier share: the counts every run and update reports."""
+    return {
+        "n_topics": len(tax.level(tax.n_levels)),
+        "n_levels": tax.n_levels,
+        "n_topics_per_level": {str(lv): len(tax.level(lv)) for lv in range(1, tax.n_levels + 1)},
+        "outlier_share": round(float(np.mean(topic_ids == -1)), 4),
     }
 
 
@@ -441,54 +390,6 @@ def backend_metrics(estats: EmbedStats) -> dict:
 
 
 # --- writing a run ----------------------------------------------------------------
-
-
-def run_files(
-    r: RunResult, previous_report: dict[str, str] | None = None
-) -> dict[str, str | Callable[[Path], None]]:
-    """Every file of a run directory, by name (writers take the path they write).
-
-    ``previous_report``: payloads of a report this run extends (``taxonomy update``), so
-    what it holds unchanged is not compressed again (``report.render_report``).
-    """
-    tax, c = r.taxonomy, r.corpus
-    metrics = dict(r.metrics, seconds=r.seconds)
-    tree = tree_dict(r.cfg.name, tax, c.ids, int((r.topic_ids == -1).sum()))
-    paths = leaf_paths(tax)
-    rows = document_rows(
-        c.ids, c.titles, r.topic_ids, r.probabilities, r.placement.how, r.xy, paths
-    )
-    if r.rest is not None and r.rest_placement is not None:
-        p = r.rest_placement
-        rows += document_rows(
-            r.rest.ids, r.rest.titles, p.topic_ids, p.probabilities, p.how, p.xy, paths
-        )
-    return {
-        "documents.csv": csv_text(DOCUMENT_COLUMNS, rows),
-        "topics.csv": csv_text(TOPIC_COLUMNS, topics_rows(tax)),
-        "taxonomy.yaml": yaml_text(tree),
-        "taxonomy.json": json_text(tree),
-        "metrics.json": json_text(metrics),
-        "config.yaml": dump_config(r.cfg),
-        "report.html": render_report(
-            c,
-            tax,
-            r.xy,
-            r.topic_ids,
-            metrics,
-            r.cfg,
-            timeline=r.timeline,
-            changes=r.changes,
-            previous=previous_report,
-        ),
-        "map.png": lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
-        # What 'taxonomy assign' needs to place new papers (taxonomy/assign.py).
-        ASSIGN_FILE: lambda path: assign_model(r).save(path),
-        # What 'taxonomy update' and 'run --previous' build on (taxonomy/runstate.py).
-        **run_state_files(c, r.embeddings, r.topic_ids, r.probabilities, r.xy, r.placement.how),
-        **(timeline_files(r.timeline, tax) if r.timeline is not None else {}),
-        **({"changes.json": json_text(r.changes)} if r.changes is not None else {}),
-    }
 
 
 def run(
@@ -527,15 +428,20 @@ def run(
     if result.rest is not None:
         assign_rest(result, log=log)
     log(f"[write] {target}")
-    files = run_files(result)
+    files = run_files(result, assign_writer(result))
     files.update(extra_files or {})
     write_run_dir(target, files, overwrite)
     result.out_dir = target
     return result
 
 
+def assign_writer(r: RunResult) -> Callable[[Path], None]:
+    """Writes what places new papers into this fit (``model/assign.npz``)."""
+    return lambda path: assign_model(r).save(path)
+
+
 def assign_model(r: RunResult) -> AssignModel:
-    """What places new papers into this fit (saved as ``model/assign.npz``)."""
+    """What places new papers into this fit."""
     keys = [text_key(t) for t in r.corpus.texts]
     return AssignModel.from_fit(r.embeddings, r.raw_ids, r.placement, keys, r.cfg.hdbscan)
 
@@ -556,90 +462,3 @@ def assign_rest(result: RunResult, log: Log = print) -> None:
         n_assigned=len(rest),
         n_assigned_outliers=int((placed.topic_ids == -1).sum()),
     )
-
-
-# --- placing new papers into a written run -------------------------------------------
-
-
-def papers_stem(papers: str | Path) -> str:
-    """A papers file's name without compression and format extensions ('a.v1.jsonl.gz' -> 'a.v1')."""
-    name = Path(papers).name
-    name = name.removesuffix(".gz")
-    suffix = Path(name).suffix
-    return name[: -len(suffix)] if suffix and len(name) > len(suffix) else name
-
-
-def load_run_config(run_dir: Path) -> RunConfig:
-    from .config import load_config
-
-    if not (run_dir / "config.yaml").exists():
-        raise InputError(
-            str(run_dir), "no config.yaml: not a run directory written by 'taxonomy run'"
-        )
-    return load_config(run_dir / "config.yaml")
-
-
-def assign_papers(
-    run_dir: Path,
-    papers: str,
-    *,
-    fmt: str | None = None,
-    out: Path | None = None,
-    overwrite: bool = False,
-    log: Log = print,
-) -> tuple[Path, dict]:
-    """Embed ``papers``, place them into the run at ``run_dir``, write ``documents.csv`` + ``metrics.json``.
-
-    Returns the output directory (default ``<run_dir>/assigned/<papers stem>``) and the summary.
-    """
-    import json
-
-    from .config import build_config
-    from .outputs.tables import RUN_MARKER, tree_leaf_paths
-    from .runs.distributed import embed_and_place
-
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise InputError(str(run_dir), "run directory not found")
-    cfg = load_run_config(run_dir)
-    model = AssignModel.load(run_dir)
-    target = Path(out) if out else run_dir / "assigned" / papers_stem(papers)
-    if target.resolve() == run_dir.resolve():
-        raise OutputError(f"{target}: --out must not be the run directory itself")
-    check_target(target, overwrite)
-    data = cfg.model_dump(mode="json")
-    # The fit's field names, gold fields dropped (new papers need none); format from the file.
-    data["corpus"].update(path=str(papers), format=fmt or "auto", max_docs=None, gold_fields=[])
-    cfg = build_config(data, "--papers/--format")
-    corpus = load_corpus(cfg.corpus)
-    placed = embed_and_place(cfg, model, corpus.texts, log=log)
-    tree = json.loads((run_dir / "taxonomy.json").read_text(encoding="utf-8"))
-    paths = tree_leaf_paths(tree)
-    rows = document_rows(
-        corpus.ids,
-        corpus.titles,
-        placed.topic_ids,
-        placed.probabilities,
-        placed.how,
-        placed.xy,
-        paths,
-    )
-    summary = {
-        "run_dir": str(run_dir),
-        "papers": str(papers),
-        "n_docs": len(corpus),
-        "n_in_fit": int(placed.in_fit.sum()),
-        "n_outliers": int((placed.topic_ids == -1).sum()),
-        "k_neighbours": model.k,
-        "engine": cfg.engine.kind,
-    }
-    write_run_dir(
-        target,
-        {
-            "documents.csv": csv_text(DOCUMENT_COLUMNS, rows),
-            # Named like a run's metrics so --overwrite recognises the folder as ours.
-            RUN_MARKER: json_text(summary),
-        },
-        overwrite,
-    )
-    return target, summary

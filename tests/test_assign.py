@@ -11,7 +11,7 @@ import pytest
 
 import taxonomy.runs.assign as assign_mod
 from taxonomy.cli import main
-from taxonomy.pipeline import papers_stem
+from taxonomy.runs.place import papers_stem
 from taxonomy.runs.assign import ASSIGN_FILE, HOW, AssignModel, Placement, fit_placement, vote_size
 
 

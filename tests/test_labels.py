@@ -16,6 +16,7 @@ from conftest import DATASETS, sample_config
 
 from taxonomy.hierarchy import build_taxonomy, level_sizes
 from taxonomy.naming.extractive import _best_other, _lift, c_tf_idf
+from taxonomy.naming.keys import name_keys, norm_form
 from taxonomy.naming.phrases import (
     Vocabulary,
     end_shares,
@@ -23,8 +24,6 @@ from taxonomy.naming.phrases import (
     everyday_word,
     fragment_mask,
     make_analyzer,
-    name_keys,
-    norm_form,
     phrase_chunks,
     stop_words,
 )
@@ -373,7 +372,7 @@ def test_no_bare_generic_word_names_a_node(sample_run):
 def parent_problems(tax, labeller) -> list[str]:
     """A parent's name must not be a child's name and must be used across its children."""
     from taxonomy.naming.extractive import MIN_BALANCE
-    from taxonomy.naming.phrases import norm_form
+    from taxonomy.naming.keys import norm_form
 
     problems = []
     forms = {str(f): i for i, f in enumerate(labeller.vocab.forms)}

@@ -227,3 +227,81 @@ def test_saved_papers_round_trip_and_an_appended_member_reads_as_one(tmp_path):
     )
     assert back.dates == c.dates and back.gold == c.gold
     assert papers_gz(c) == papers_gz(c)  # byte-stable
+
+
+def copy_run(run_dir: Path, to: Path, **sections: dict) -> Path:
+    """A copy of a written run whose config.yaml has ``sections`` merged in."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(run_dir, to)
+    data = yaml.safe_load((to / "config.yaml").read_text())
+    for key, values in sections.items():
+        data[key].update(values)
+    (to / "config.yaml").write_text(yaml.safe_dump(data))
+    return to
+
+
+def pool_the_novel_leaf(sample_run, monkeypatch) -> None:
+    """The fit's rule places the full sample's largest leaf nowhere (see the test above)."""
+    full = sample_run[0]
+    leaf = max(full.taxonomy.level(full.taxonomy.n_levels), key=lambda n: n.size)
+    novel = {text_key(full.corpus.texts[i]) for i in leaf.doc_idx}
+    real = AssignModel.place
+
+    def place(self, X, keys=None):
+        out = real(self, X, keys)
+        for i, k in enumerate(keys):
+            if k in novel:
+                out.topic_ids[i], out.probabilities[i] = -1, 0.0
+        return out
+
+    monkeypatch.setattr(AssignModel, "place", place)
+
+
+def test_new_topics_are_named_by_the_runs_namer(early, sample_run, monkeypatch, tmp_path):
+    """A run named by an LLM (labels.method: llm) gets LLM names for the topics an update
+    proposes too: the update names through the same entry point as the run."""
+    from test_llm import FakeServer
+
+    from taxonomy.runs.update import update_run
+
+    _, run_dir, late, _ = early
+    server = FakeServer()
+    try:
+        llm = {"base_url": server.url, "model": "fake-update", "concurrency": 1}
+        named = copy_run(run_dir, tmp_path / "llm-run", labels={"method": "llm", "llm": llm})
+        pool_the_novel_leaf(sample_run, monkeypatch)
+        papers = write(tmp_path / "late.jsonl", late)
+        done = update_run(named, str(papers), out=tmp_path / "grown", log=lambda m: None)
+    finally:
+        server.close()
+    new = done.changes["new_topics"]
+    assert new and server.requests  # the endpoint was asked
+    tree = json.loads((tmp_path / "grown" / "taxonomy.json").read_text())
+    by_id = {d["node_id"]: d for d, _ in walk_tree(tree["root"])}
+    for t in new:
+        # The fake model answers "Name: <first keyword>" with "Papers on <it>." as the
+        # description; extractive names carry no description.
+        assert by_id[t["node_id"]]["description"].startswith("Papers on ")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_an_update_places_papers_on_the_runs_engine(early, tmp_path):
+    """engine.kind: dask places an update's papers on a Dask cluster, as 'assign' does,
+    with the same topics as the local engine."""
+    pytest.importorskip("dask.distributed")
+    from taxonomy.runs.update import update_run
+
+    _, run_dir, late, _ = early
+    papers = write(tmp_path / "late.jsonl", late)
+    dask_run = copy_run(
+        run_dir, tmp_path / "dask-run", engine={"kind": "dask", "n_workers": 1, "batch_size": 8}
+    )
+    logs: list[str] = []
+    on_dask = update_run(dask_run, str(papers), out=tmp_path / "d", log=logs.append)
+    local = update_run(run_dir, str(papers), out=tmp_path / "l", log=lambda m: None)
+    assert any("batches on Dask" in m for m in logs)
+    assert on_dask.changes["papers"] == local.changes["papers"]
+    np.testing.assert_array_equal(on_dask.result.topic_ids, local.result.topic_ids)

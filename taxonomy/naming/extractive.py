@@ -49,7 +49,8 @@ from ..config import LabelsConfig
 from ..hierarchy import Node, Taxonomy
 from ..util.cache import ArrayStore, hash_key
 from . import phrases as phrase_rules
-from .phrases import Vocabulary, name_keys, stop_words, surface_case
+from .keys import name_keys
+from .phrases import Vocabulary, stop_words, surface_case
 
 Embed = Callable[[list[str]], np.ndarray]
 

@@ -38,6 +38,7 @@ from ..config import LabelsConfig, LLMConfig
 from ..errors import ConfigError, TaxonomyError
 from ..hierarchy import Node, Taxonomy
 from ..util.cache import ArrayStore, hash_key
+from .keys import name_key
 
 Embed = Callable[[list[str]], np.ndarray]
 Messages = list[dict[str, str]]
@@ -381,18 +382,6 @@ def parse_numbered(text: str, n: int) -> dict[int, str]:
 
 
 # --- guards -------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("english")
-
-
-def name_key(name: str) -> str:
-    """What two names share when they say the same ('Scaling Laws' = 'scaling law')."""
-    return " ".join(_stemmer().stemWords(re.findall(r"[a-z0-9]+", name.lower())))
 
 
 @functools.lru_cache(maxsize=1)

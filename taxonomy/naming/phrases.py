@@ -13,7 +13,6 @@ not an everyday English word ("scale", "image"; see :data:`EVERYDAY_ZIPF`).
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -21,6 +20,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from .keys import norm_form
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -135,33 +136,6 @@ def make_analyzer(
         return run_grams(phrase_chunks(text, stops), ngram_range)
 
     return analyze
-
-
-def norm_form(phrase: str) -> str:
-    """Crude singular form, so 'scaling law' and 'scaling laws' count as one name."""
-    return " ".join(
-        w[:-1] if w.endswith("s") and len(w) > 3 and not w.endswith("ss") else w
-        for w in phrase.split()
-    )
-
-
-@functools.lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("english")
-
-
-def name_keys(phrase: str) -> set[str]:
-    """Forms under which a name counts as taken: singular form, Snowball stems (so
-    'superconducting' is taken by 'superconductivity'), and the acronym of a multi-word
-    name ('information retrieval' also takes 'IR')."""
-    form = norm_form(phrase.lower())
-    words = form.split()
-    keys = {form, "stem:" + " ".join(_stemmer().stemWords(words))}
-    if len(words) > 1:
-        keys.add("".join(w[0] for w in words))
-    return keys
 
 
 def fragment_mask(

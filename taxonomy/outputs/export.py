@@ -18,8 +18,6 @@ The embedding model is not saved with it (pass it to ``BERTopic.load``).
 
 from __future__ import annotations
 
-import csv
-import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, OutputError
-from ..util.formats import json_text, unsafe_cell
+from ..util.formats import json_text
 from .tables import check_target, tree_leaf_paths, write_run_dir
 
 BERTOPIC_MARKER = "topics.json"  # every BERTopic safetensors folder has it
@@ -44,14 +42,6 @@ def _leaf_keywords(tree: dict) -> dict[int, list[str]]:
 
     walk(tree["root"])
     return out
-
-
-def _run_topics(run_dir: Path) -> dict[str, int]:
-    try:
-        with open(run_dir / "documents.csv", newline="", encoding="utf-8") as fh:
-            return {unsafe_cell(r["doc_id"]): int(r["topic_id"]) for r in csv.DictReader(fh)}
-    except FileNotFoundError:
-        raise InputError(run_dir, "no documents.csv: not a run directory") from None
 
 
 def bertopic_model(texts: list[str], X: np.ndarray, topics: np.ndarray, tree: dict):
@@ -91,14 +81,14 @@ def export_bertopic(
     """Write the run at ``run_dir`` as a BERTopic model folder ``out`` (all or nothing)."""
     from ..corpus import load_corpus
     from ..embedding.encoder import Embedder
-    from ..pipeline import load_run_config
+    from ..runs.rundir import load_run_config, read_topic_ids, read_tree
     from ..util.cache import ArrayStore
 
     run_dir, out = Path(run_dir), Path(out)
     cfg = load_run_config(run_dir)
     check_target(out, overwrite, marker=BERTOPIC_MARKER)
-    tree = json.loads((run_dir / "taxonomy.json").read_text(encoding="utf-8"))
-    topic_of = _run_topics(run_dir)
+    tree = read_tree(run_dir)
+    topic_of = read_topic_ids(run_dir)
     corpus = load_corpus(cfg.corpus)
     keep = [i for i, d in enumerate(corpus.ids) if d in topic_of]
     if not keep:
@@ -107,7 +97,7 @@ def export_bertopic(
     topics = np.array([topic_of[corpus.ids[i]] for i in keep], dtype=np.int64)
     emb = Embedder(
         cfg.embedding.model_copy(update={"show_progress_bar": False}),
-        ArrayStore(cfg.cache.dir if cfg.cache.enabled else None),
+        ArrayStore.for_config(cfg.cache),
     )
     log(f"[export] {len(texts)} papers, {len(set(topics.tolist()) - {-1})} topics -> BERTopic")
     X = emb.embed(texts, progress=False)[0]

@@ -40,8 +40,8 @@ import numpy as np
 from ..cluster import join_by_centroid, topic_centroids, unit_rows
 from ..config import HdbscanConfig
 from ..errors import InputError
+from .rundir import ASSIGN_FILE
 
-ASSIGN_FILE = "model/assign.npz"
 MIN_VOTERS, MAX_VOTERS = 3, 10
 # Rows of the similarity matrix computed at once: bounds memory to ~64 MB per chunk.
 _CHUNK_CELLS = 16_000_000
@@ -57,6 +57,8 @@ class Placement:
     xy: np.ndarray
     how: list[str]
     in_fit: np.ndarray
+    # The papers' embeddings, when the caller asked for them back (an update keeps them).
+    embeddings: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> Placement:
@@ -78,6 +80,9 @@ class Placement:
             np.concatenate([p.xy for p in parts]),
             [h for p in parts for h in p.how],
             np.concatenate([p.in_fit for p in parts]),
+            None
+            if any(p.embeddings is None for p in parts)
+            else np.concatenate([p.embeddings for p in parts]),
         )
 
 

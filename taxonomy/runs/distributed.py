@@ -67,11 +67,25 @@ def _embedder(emb_json: str, cache_dir: str | None) -> Embedder:
 
 
 def embed_place_batch(
-    emb_json: str, cache_dir: str | None, model: AssignModel, texts: list[str]
+    emb_json: str,
+    cache_dir: str | None,
+    model: AssignModel,
+    texts: list[str],
+    with_embeddings: bool = False,
 ) -> Placement:
-    """Embed one batch and place it: the task each worker runs."""
-    X, _ = _embedder(emb_json, cache_dir).embed(texts, progress=False)
-    return model.place(X, [text_key(t) for t in texts])
+    """Embed one batch and place it: the task each worker runs. The embeddings travel back
+    (as ``placement.embeddings``) only when the caller keeps them (an update stores them)."""
+    return place_batch(_embedder(emb_json, cache_dir), model, texts, with_embeddings)
+
+
+def place_batch(
+    embedder: Embedder, model: AssignModel, texts: list[str], with_embeddings: bool
+) -> Placement:
+    X, _ = embedder.embed(texts, progress=False)
+    placed = model.place(X, [text_key(t) for t in texts])
+    if with_embeddings:
+        placed.embeddings = np.asarray(X, dtype=np.float32)
+    return placed
 
 
 @contextlib.contextmanager
@@ -111,8 +125,16 @@ def embed_and_place(
     model: AssignModel,
     texts: list[str],
     log: Callable[[str], None] = lambda m: None,
+    with_embeddings: bool = False,
+    embedder: Embedder | None = None,
 ) -> Placement:
-    """Embed and place ``texts`` in batches of ``engine.batch_size`` on the configured engine."""
+    """Embed and place ``texts`` in batches of ``engine.batch_size`` on the configured engine.
+
+    The one path by which papers outside a fit get a topic: the rest of a sampled fit,
+    ``taxonomy assign`` and ``taxonomy update``. ``with_embeddings``: bring the papers'
+    embeddings back too (``placement.embeddings``). ``embedder``: a loaded model the local
+    engine uses instead of loading one (Dask workers load their own).
+    """
     eng = cfg.engine
     emb = cfg.embedding.model_copy(update={"show_progress_bar": False})
     cache_dir = cfg.cache.dir if cfg.cache.enabled else None
@@ -123,7 +145,14 @@ def embed_and_place(
         parts = []
         for i, s in enumerate(slices):
             log(f"        batch {i + 1}/{len(slices)} ({s.stop - s.start} papers)")
-            parts.append(embed_place_batch(emb.model_dump_json(), cache_dir, model, texts[s]))
+            if embedder is not None:
+                parts.append(place_batch(embedder, model, texts[s], with_embeddings))
+            else:
+                parts.append(
+                    embed_place_batch(
+                        emb.model_dump_json(), cache_dir, model, texts[s], with_embeddings
+                    )
+                )
         return Placement.concat(parts)
     if not eng.address and emb.threads is None:
         # Workers share this machine: one model thread per worker thread, no oversubscription.
@@ -135,7 +164,13 @@ def embed_and_place(
         shared = client.scatter(model, broadcast=True)  # the fitted papers travel once per worker
         futures = [
             client.submit(
-                embed_place_batch, emb.model_dump_json(), cache_dir, shared, texts[s], pure=False
+                embed_place_batch,
+                emb.model_dump_json(),
+                cache_dir,
+                shared,
+                texts[s],
+                with_embeddings,
+                pure=False,
             )
             for s in slices
         ]

@@ -1,6 +1,11 @@
-"""What a run directory keeps so that later commands can build on it (``update``, ``--previous``).
+"""The run directory: which files a run writes, how they are written, and how they are read back.
 
-Two files under ``model/``, beside ``assign.npz``:
+Every command that writes or reads a run directory (``run``, ``sweep``, ``assign``,
+``update``, ``export``, ``evaluate``, ``run --previous``) takes its file names and
+readers from here. :func:`run_files` is everything a run writes, by name;
+:func:`taxonomy.util.folders.write_run_dir` writes them all-or-nothing.
+
+Two files under ``model/``, beside ``assign.npz``, keep what later commands build on:
 
 - ``papers.jsonl.gz``: one JSON object per paper, in ``documents.csv`` order:
   ``id``, ``title``, ``abstract``, ``url``, ``date`` (ISO or null) and ``gold``
@@ -17,6 +22,7 @@ Two files under ``model/``, beside ``assign.npz``:
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -25,16 +31,101 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..config import RunConfig, dump_config, load_config
 from ..corpus import Corpus
 from ..errors import InputError
 from ..hierarchy import Node, Taxonomy
+from ..outputs.report import render_report, report_title, save_map_image
+from ..outputs.tables import (
+    DOCUMENT_COLUMNS,
+    TOPIC_COLUMNS,
+    document_rows,
+    leaf_paths,
+    topics_rows,
+    tree_dict,
+)
 from ..util.dates import parse_date
+from ..util.folders import RUN_MARKER
+from ..util.formats import csv_text, json_text, unsafe_cell, yaml_text
+from .timeline import timeline_files
 
+if TYPE_CHECKING:
+    from ..pipeline import RunResult
+
+DOCUMENTS_FILE = "documents.csv"
+TOPICS_FILE = "topics.csv"
+TREE_FILE = "taxonomy.json"
+TREE_YAML_FILE = "taxonomy.yaml"
+METRICS_FILE = RUN_MARKER  # every run directory has it: how a folder is recognised as a run
+CONFIG_FILE = "config.yaml"
+REPORT_FILE = "report.html"
+MAP_FILE = "map.png"
+CHANGES_FILE = "changes.json"
+ASSIGN_FILE = "model/assign.npz"
 PAPERS_FILE = "model/papers.jsonl.gz"
 STATE_FILE = "model/papers.npz"
+HISTORY_FILE = "model/updates.json"
+
+Writer = Callable[[Path], None]
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def run_files(
+    r: RunResult,
+    assign_file: Writer,
+    previous_report: dict[str, str] | None = None,
+) -> dict[str, str | bytes | Writer]:
+    """Every file of a run directory, by name (writers take the path they write).
+
+    ``r``: a fitted or updated run (``pipeline.RunResult``). ``assign_file`` writes
+    ``model/assign.npz`` (a fit saves its model; an update links the fit's).
+    ``previous_report``: payloads of a report this run extends (``taxonomy update``), so
+    what it holds unchanged is not compressed again (``report.render_report``).
+    """
+    tax, c = r.taxonomy, r.corpus
+    metrics = dict(r.metrics, seconds=r.seconds)
+    tree = tree_dict(r.cfg.name, tax, c.ids, int((r.topic_ids == -1).sum()))
+    paths = leaf_paths(tax)
+    rows = document_rows(
+        c.ids, c.titles, r.topic_ids, r.probabilities, r.placement.how, r.xy, paths
+    )
+    if r.rest is not None and r.rest_placement is not None:
+        p = r.rest_placement
+        rows += document_rows(
+            r.rest.ids, r.rest.titles, p.topic_ids, p.probabilities, p.how, p.xy, paths
+        )
+    return {
+        DOCUMENTS_FILE: csv_text(DOCUMENT_COLUMNS, rows),
+        TOPICS_FILE: csv_text(TOPIC_COLUMNS, topics_rows(tax)),
+        TREE_YAML_FILE: yaml_text(tree),
+        TREE_FILE: json_text(tree),
+        METRICS_FILE: json_text(metrics),
+        CONFIG_FILE: dump_config(r.cfg),
+        REPORT_FILE: render_report(
+            c,
+            tax,
+            r.xy,
+            r.topic_ids,
+            metrics,
+            r.cfg,
+            timeline=r.timeline,
+            changes=r.changes,
+            previous=previous_report,
+        ),
+        MAP_FILE: lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
+        # What 'taxonomy assign' needs to place new papers (runs/assign.py).
+        ASSIGN_FILE: assign_file,
+        # What 'taxonomy update' and 'run --previous' build on (below).
+        **run_state_files(c, r.embeddings, r.topic_ids, r.probabilities, r.xy, r.placement.how),
+        **(timeline_files(r.timeline, tax) if r.timeline is not None else {}),
+        **({CHANGES_FILE: json_text(r.changes)} if r.changes is not None else {}),
+    }
 
 
 def papers_gz(corpus: Corpus, rows: range | None = None) -> bytes:
@@ -159,16 +250,52 @@ def read_papers(path: Path, gold_fields: list[str]) -> Corpus:
     )
 
 
+# --- reading ---------------------------------------------------------------------
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    """The resolved config a run was made with (its ``config.yaml``)."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise InputError(
+            str(run_dir), f"no {CONFIG_FILE}: not a run directory written by 'taxonomy run'"
+        )
+    return load_config(path)
+
+
+def read_tree(run_dir: Path) -> dict:
+    """The run's taxonomy as written (``taxonomy.json``: nested nodes under ``root``)."""
+    path = Path(run_dir) / TREE_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            path, "not found; is this a run directory written by 'taxonomy run'?"
+        ) from None
+    except json.JSONDecodeError as err:
+        raise InputError(path, f"invalid JSON ({err.msg})", line=err.lineno) from None
+
+
+def read_topic_ids(run_dir: Path) -> dict[str, int]:
+    """Each paper's leaf topic as ``documents.csv`` has it (doc_id -> topic_id, -1 = outlier)."""
+    path = Path(run_dir) / DOCUMENTS_FILE
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return {unsafe_cell(r["doc_id"]): int(r["topic_id"]) for r in csv.DictReader(fh)}
+    except FileNotFoundError:
+        raise InputError(
+            path, "not found; is this a run directory written by 'taxonomy run'?"
+        ) from None
+
+
 def load_run(run_dir: str | Path) -> SavedRun:
     """Read a run directory written by ``taxonomy run`` or ``taxonomy update``."""
-    from ..config import load_config
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(str(run_dir), "run directory not found")
-    cfg = load_config(_need(run_dir, "config.yaml"))
-    tree = json.loads(_need(run_dir, "taxonomy.json").read_text(encoding="utf-8"))
-    metrics = json.loads(_need(run_dir, "metrics.json").read_text(encoding="utf-8"))
+    cfg = load_config(_need(run_dir, CONFIG_FILE))
+    tree = json.loads(_need(run_dir, TREE_FILE).read_text(encoding="utf-8"))
+    metrics = json.loads(_need(run_dir, METRICS_FILE).read_text(encoding="utf-8"))
     corpus = read_papers(_need(run_dir, PAPERS_FILE), cfg.corpus.gold_fields)
     try:
         with np.load(_need(run_dir, STATE_FILE), allow_pickle=False) as d:

@@ -362,6 +362,12 @@ def tree_timeline(
     return build_timeline(dates, members, time_bin=time_bin, recent_periods=recent_periods)
 
 
+def timeline_for(dates: Sequence[date | None], tax, params) -> Timeline | None:
+    """The timeline stage of a run, an update and a refit alike: the tree's nodes over time
+    with ``taxonomy.time_bin`` and ``recent_periods`` (``params``: the taxonomy section)."""
+    return tree_timeline(dates, tax, time_bin=params.time_bin, recent_periods=params.recent_periods)
+
+
 def tree_metrics(tl: Timeline, tax) -> dict:
     labels = {n.node_id: n.label for n in tax.nodes.values()}
     return timeline_metrics(tl, [n.node_id for n in tax.level(tax.n_levels)], labels)

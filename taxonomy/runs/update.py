@@ -49,23 +49,35 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ..config import RUN_NAME_PATTERN, RunConfig, build_config
+from ..config import RUN_NAME_PATTERN, HdbscanConfig, LabelsConfig, RunConfig, with_corpus
 from ..corpus import Corpus, load_corpus
+from ..embedding import Embedder
 from ..errors import InputError, OutputError
 from ..hierarchy import Node, Taxonomy
+from ..naming import name_keys, name_tree
+from ..outputs.report import report_payloads
+from ..pipeline import RunResult, StageTimer, library_versions, store_for, tree_counts
+from ..util.cache import ArrayStore
+from ..util.folders import check_target, write_run_dir
+from ..util.formats import json_text
+from .assign import AssignModel, Placement
+from .distributed import embed_and_place, subset_corpus
 from .rundir import (
+    ASSIGN_FILE,
+    HISTORY_FILE,
     PAPERS_FILE,
+    REPORT_FILE,
     STATE_FILE,
     SavedRun,
     load_run,
     papers_gz,
+    run_files,
     state_npz,
     tree_taxonomy,
     walk_tree,
 )
-from .timeline import share_growth
+from .timeline import share_growth, timeline_for, tree_metrics
 
-HISTORY_FILE = "model/updates.json"
 # Pooled papers clustered at once (most recent first): the distance matrix is n^2 float64.
 POOL_MAX = 5000
 # A pool group must be at least as cohesive as this quantile of the fit's topics.
@@ -85,6 +97,11 @@ Embed = Callable[[list[str]], np.ndarray]
 def unit(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float32)
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+
+def unit_centroid(X: np.ndarray) -> np.ndarray:
+    """The unit-length mean of the rows of ``X``."""
+    return unit(X.mean(axis=0, keepdims=True))[0]
 
 
 def cohesion(X: np.ndarray) -> float:
@@ -273,48 +290,57 @@ def share_changes(
 def name_new_topics(
     groups: list[np.ndarray],
     scope: np.ndarray,
-    texts: list[str],
+    corpus: Corpus,
     X: np.ndarray,
     embed: Embed,
-    labels_cfg,
+    labels_cfg: LabelsConfig,
     taken: set[str],
+    *,
+    store: ArrayStore | None = None,
+    log: Callable[[str], None] = print,
 ) -> list[dict]:
-    """Name, keywords, top words and representatives of each new topic (indices into ``texts``).
+    """Name, keywords, top words and representatives of each new topic (indices into ``corpus``).
 
-    The :class:`~taxonomy.naming.extractive.Labeller` sees a small tree: the parent's papers
-    (``scope``) as the root, each new topic and the rest of the scope as its
-    children, so a name says what sets the new papers apart within their parent.
-    A name already in the tree (``taken``, lower case) gives way to the first
-    untaken keyword.
+    The topics are named by :func:`taxonomy.naming.name_tree`, the entry point of every
+    run (so ``labels.method: llm`` names them too), on a small tree: the parent's papers
+    (``scope``) as the root, each new topic and the rest of the scope as its children,
+    so a name says what sets the new papers apart within their parent. A name already
+    in the tree (``taken``: its :func:`~taxonomy.naming.name_keys`) gives way to the
+    first keyword that is not taken.
     """
-    from ..naming.extractive import Labeller
-
     in_new = np.concatenate(groups)
     rest = np.setdiff1d(scope, in_new)
     docs = np.concatenate([in_new, rest])  # local row -> global index
     local = {int(g): i for i, g in enumerate(docs)}
     nodes: dict[str, Node] = {"0.0": Node("0.0", 0, 0, None, np.arange(len(docs)))}
-    for k, g in enumerate(groups):
-        nodes[f"1.{k}"] = Node(f"1.{k}", 1, k, "0.0", np.array([local[int(i)] for i in g]))
+    parts = [np.array([local[int(i)] for i in g], dtype=np.int64) for g in groups]
     if rest.size:
-        k = len(groups)
-        nodes[f"1.{k}"] = Node(
-            f"1.{k}", 1, k, "0.0", np.array([local[int(i)] for i in rest], dtype=np.int64)
-        )
-    for nid in list(nodes)[1:]:
-        nodes["0.0"].children.append(nid)
+        parts.append(np.array([local[int(i)] for i in rest], dtype=np.int64))
+    for k, part in enumerate(parts):
+        nodes[f"1.{k}"] = Node(f"1.{k}", 1, k, "0.0", part)
+        nodes["0.0"].children.append(f"1.{k}")
     mini = Taxonomy(nodes, 1)
-    Labeller([texts[i] for i in docs], X[docs], embed, labels_cfg).label_tree(mini)
+    name_tree(
+        mini,
+        [corpus.texts[i] for i in docs],
+        [corpus.titles[i] for i in docs],
+        X[docs],
+        embed,
+        labels_cfg,
+        store=store,
+        log=log,
+    )
     out = []
     for k in range(len(groups)):
         node = mini.nodes[f"1.{k}"]
         label = node.label
-        if label.lower() in taken:
-            label = next((w for w in node.keywords if w.lower() not in taken), f"{label} (new)")
-        taken.add(label.lower())
+        if name_keys(label) & taken:
+            label = next((w for w in node.keywords if not name_keys(w) & taken), f"{label} (new)")
+        taken |= name_keys(label)
         out.append(
             {
                 "label": label,
+                "description": node.description,
                 "keywords": list(node.keywords),
                 "top_words": list(node.top_words),
                 "representative": [int(docs[i]) for i in node.representative],
@@ -348,7 +374,6 @@ def history_of(base: SavedRun) -> dict:
 def new_papers(base: SavedRun, corpus: Corpus) -> tuple[Corpus, dict[str, int]]:
     """The papers of ``corpus`` not yet in the run, and how many were left out and why."""
     from ..embedding.encoder import text_key
-    from .distributed import subset_corpus
 
     have_keys = {text_key(t) for t in base.corpus.texts}
     have_ids = set(base.corpus.ids)
@@ -391,9 +416,7 @@ def concat_corpora(a: Corpus, b: Corpus, gold_fields: list[str]) -> Corpus:
 
 def load_new_corpus(cfg: RunConfig, papers: str, fmt: str | None) -> Corpus:
     """The new papers, read with the run's corpus settings (gold fields only if they have them)."""
-    data = cfg.model_dump(mode="json")
-    data["corpus"].update(path=papers, format=fmt or "auto", max_docs=None)
-    new_cfg = build_config(data, "--papers/--format")
+    new_cfg = with_corpus(cfg, papers, fmt, "--papers/--format", max_docs=None)
     try:
         return load_corpus(new_cfg.corpus)
     except InputError as err:
@@ -415,14 +438,16 @@ def update_run(
     fmt: str | None = None,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
-    embedder=None,
+    embedder: Embedder | None = None,
 ) -> UpdateOutcome:
-    """Place ``papers`` into the run at ``run_dir`` and write the updated run (see module doc)."""
-    from ..embedding.encoder import Embedder, text_key
-    from ..outputs.tables import check_target, write_run_dir
-    from ..pipeline import StageTimer, store_for
-    from .assign import AssignModel, Placement
+    """Place ``papers`` into the run at ``run_dir`` and write the updated run (see module doc).
 
+    The stages are the pipeline's own: papers are embedded and placed on the configured
+    engine (:func:`~taxonomy.runs.distributed.embed_and_place`, as ``assign`` does), new
+    topics are named by :func:`~taxonomy.naming.name_tree`, and the timeline, counts and
+    files come from the functions a run uses. ``embedder``: a loaded model to reuse
+    (local engine).
+    """
     timer = StageTimer(log)
     run_dir = Path(run_dir)
     with timer("load", f"reading the run {run_dir}"):
@@ -442,123 +467,37 @@ def update_run(
         f"        {len(new)} new papers ({counts['already_in_run']} already in the run, "
         f"{counts['duplicate_id']} with an id already there)"
     )
-    embedder = embedder or Embedder(cfg.embedding, store_for(cfg))
-    with timer("embed", f"embedding {len(new)} papers with {cfg.embedding.model}"):
-        X_new = (
-            unit(embedder.embed(new.texts, progress=False)[0])
-            if len(new)
-            else np.zeros((0, base.embeddings.shape[1]), np.float32)
+    with timer("embed", f"embedding and placing {len(new)} papers (engine: {cfg.engine.kind})"):
+        placed = embed_and_place(
+            cfg, model, new.texts, log=log, with_embeddings=True, embedder=embedder
         )
     fit_topics = set(history["fit_topics"])
-    with timer("place", "placing them with the fit's rule (assign)"):
-        placed = model.place(X_new, [text_key(t) for t in new.texts])
-        topics_new = placed.topic_ids.astype(np.int64).copy()
-        fit_papers = base.origin == 0
-        outside = fits_no_topic(
-            X_new,
-            base.embeddings[fit_papers],
-            base.topic_ids[fit_papers],
-            sorted(fit_topics),
-            cfg.hdbscan.outlier_threshold,
-        )
-        topics_new[outside] = -1
-        probs_new = placed.probabilities.astype(np.float32).copy()
-        probs_new[topics_new == -1] = 0.0
-    n_placed = int((topics_new >= 0).sum())
-    X = np.concatenate([base.embeddings, X_new])
-    topic_ids = np.concatenate([base.topic_ids, topics_new])
-    probs = np.concatenate([base.probabilities, probs_new])
-    xy = np.concatenate([base.xy, placed.xy.astype(np.float32)])
-    origin = np.concatenate([base.origin, np.full(len(new), number, np.int16)])
-    how = np.array(
-        base.how + ["outlier" if o else h for h, o in zip(placed.how, outside)], dtype=object
-    )
-    after_place = topic_ids.copy()
-    pooled_before = int((base.topic_ids == -1).sum())
+    with timer("place", "papers the fit would have left out go to the pool"):
+        papers_now = grown_papers(base, new, placed, sorted(fit_topics), number)
     corpus = concat_corpora(base.corpus, new, cfg.corpus.gold_fields)
     tree = copy.deepcopy(base.tree)
-    h = cfg.hdbscan
     with timer("pool", "looking for new topics among papers that fit none"):
-        # This update's misfits and the pool so far: first into topics of earlier updates.
-        born = [int(t) for t in np.unique(topic_ids) if t >= 0 and int(t) not in fit_topics]
-        join_topics(X, topic_ids, probs, born)
-        pool = np.flatnonzero(topic_ids == -1)
-        pool = pool[np.argsort(-origin[pool], kind="stable")][:POOL_MAX]  # most recent first
-        pool.sort()
-        bar, near = fit_bars(X, topic_ids, sorted(fit_topics))
-        groups = [
-            pool[g]
-            for g in pool_groups(
-                X[pool],
-                min_cluster_size=int(h.min_cluster_size),
-                min_samples=h.min_samples,
-                cluster_selection_method=h.cluster_selection_method,
-                cluster_selection_epsilon=h.cluster_selection_epsilon,
-                min_cohesion=bar,
-                min_similarity=near,
-            )
-        ]
+        groups, bars = pool_topics(papers_now, fit_topics, cfg.hdbscan)
     new_topics = []
     if groups:
+        embed = phrase_embedder(cfg, embedder)
         with timer("label", f"naming {len(groups)} new topic{'s' * (len(groups) > 1)}"):
-            new_topics = add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder)
+            new_topics = add_topics(
+                tree, groups, corpus, papers_now, cfg.labels, embed, store_for(cfg), log
+            )
             # The rest of the pool joins them when close enough, as later papers will.
-            join_topics(X, topic_ids, probs, [t["topic_id"] for t in new_topics])
-    # How each paper got its topic (assign.HOW): a proposed topic's papers were clustered,
-    # papers that joined a topic of an update joined it, and the pool's papers are outliers.
-    moved = topic_ids != after_place
-    founders = np.zeros(len(topic_ids), dtype=bool)
-    for g in groups:
-        founders[g] = True
-    how[moved & (topic_ids >= 0)] = "joined"
-    how[moved & founders] = "clustered"
-    how[topic_ids == -1] = "outlier"
+            join_topics(
+                papers_now.X,
+                papers_now.topic_ids,
+                papers_now.probs,
+                [t["topic_id"] for t in new_topics],
+            )
+    papers_now.mark_how(groups)
     with timer("changes", "the tree with the new papers; what grew or shrank"):
-        tax = tree_taxonomy(tree, topic_ids, corpus.ids)
-        grew, shrank = share_changes(
-            tax, origin < number, origin == number, int((origin < number).sum()), len(new)
+        tax = tree_taxonomy(tree, papers_now.topic_ids, corpus.ids)
+        changes = update_changes(
+            base, history, papers_now, new_topics, tax, counts, bars, cfg.hdbscan, run_dir
         )
-    for t in new_topics:
-        t["size"] = tax.nodes[t["node_id"]].size
-    mine = origin == number
-    n_pooled = int((mine & (topic_ids == -1)).sum())
-    n_in_new = int(np.isin(topic_ids[mine], [t["topic_id"] for t in new_topics]).sum())
-    n_joined = len(new) - n_placed - n_in_new - n_pooled
-    changes = {
-        "kind": "update",
-        "summary": (
-            f"Update {number} of {history['base_run']}: {len(new)} papers added "
-            f"({n_placed} placed in the fit's topics, {n_joined} in topics of earlier updates, "
-            f"{n_in_new} in new topics, {n_pooled} pooled); "
-            f"{len(new_topics)} new topic{'' if len(new_topics) == 1 else 's'}; "
-            f"the pool holds {int((topic_ids == -1).sum())} papers."
-        ),
-        "base_run": history["base_run"],
-        "previous_run": str(run_dir),
-        "update": number,
-        "papers": dict(
-            counts,
-            added=len(new),
-            placed=n_placed,
-            joined_update_topics=n_joined,
-            in_new_topics=n_in_new,
-            pooled=n_pooled,
-        ),
-        "pool": {
-            "size": int((topic_ids == -1).sum()),
-            "before": pooled_before,
-            "left_for_topics": int(
-                ((origin < number) & (base_pool_mask(base, len(X))) & (topic_ids >= 0)).sum()
-            ),
-            "min_cluster_size": int(h.min_cluster_size),
-            "min_samples": h.min_samples,
-            "min_cohesion": round(bar, 4),
-            "min_similarity": round(near, 4),
-        },
-        "new_topics": new_topics,
-        "grew": grew,
-        "shrank": shrank,
-    }
     history["updates"].append(
         {
             "number": number,
@@ -567,120 +506,285 @@ def update_run(
             "new_topics": [t["node_id"] for t in new_topics],
         }
     )
-    placement = Placement(topic_ids, probs, xy, how.tolist(), np.zeros(len(topic_ids), bool))
-    result = updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer)
+    result = updated_result(base, cfg, target, corpus, papers_now, tax, changes, timer)
     with timer("write", f"writing {target}"):
-        files = update_files(base, result, new, origin, history)
+        files = update_files(base, result, new, papers_now.origin, history)
         write_run_dir(target, files, overwrite)
     result.out_dir = target
     return UpdateOutcome(result, changes, files, timer.seconds)
 
 
-def add_topics(tree, groups, corpus, X, topic_ids, probs, cfg, embedder) -> list[dict]:
+def phrase_embedder(cfg: RunConfig, embedder: Embedder | None) -> Embed:
+    """Phrases (names, keywords) embedded with the run's model, as a run embeds them."""
+    embedder = embedder or Embedder(
+        cfg.embedding.model_copy(update={"show_progress_bar": False}), store_for(cfg)
+    )
+    return lambda texts: embedder.embed(texts, progress=False)[0]
+
+
+@dataclass
+class Papers:
+    """Every paper of the updated run, old then new: unit embeddings, topics and how."""
+
+    X: np.ndarray
+    topic_ids: np.ndarray
+    probs: np.ndarray
+    xy: np.ndarray
+    origin: np.ndarray  # 0 = the fit, k = the k-th update
+    how: np.ndarray  # of str (assign.HOW)
+    after_place: np.ndarray  # topics right after placing, before the pool
+    number: int  # this update's number
+    n_placed: int  # new papers placed in the fit's topics
+    pooled_before: int  # the pool's size before this update
+
+    def mark_how(self, groups: list[np.ndarray]) -> None:
+        """How each paper got its topic (assign.HOW): a proposed topic's papers were
+        clustered, papers that joined a topic of an update joined it, the pool's are outliers."""
+        moved = self.topic_ids != self.after_place
+        founders = np.zeros(len(self.topic_ids), dtype=bool)
+        for g in groups:
+            founders[g] = True
+        self.how[moved & (self.topic_ids >= 0)] = "joined"
+        self.how[moved & founders] = "clustered"
+        self.how[self.topic_ids == -1] = "outlier"
+
+
+def grown_papers(
+    base: SavedRun, new: Corpus, placed: Placement, fit_topics: list[int], number: int
+) -> Papers:
+    """The run's papers with the new ones appended, placed by the fit's rule: a new paper
+    that the fit's outlier rule would have left out (:func:`fits_no_topic`) is pooled."""
+    X_new = (
+        unit(placed.embeddings) if len(new) else np.zeros((0, base.embeddings.shape[1]), np.float32)
+    )
+    topics_new = placed.topic_ids.astype(np.int64).copy()
+    fit_papers = base.origin == 0
+    outside = fits_no_topic(
+        X_new,
+        base.embeddings[fit_papers],
+        base.topic_ids[fit_papers],
+        fit_topics,
+        base.cfg.hdbscan.outlier_threshold,
+    )
+    topics_new[outside] = -1
+    probs_new = placed.probabilities.astype(np.float32).copy()
+    probs_new[topics_new == -1] = 0.0
+    how = base.how + ["outlier" if o else h for h, o in zip(placed.how, outside)]
+    topic_ids = np.concatenate([base.topic_ids, topics_new])
+    return Papers(
+        X=np.concatenate([base.embeddings, X_new]),
+        topic_ids=topic_ids,
+        probs=np.concatenate([base.probabilities, probs_new]),
+        xy=np.concatenate([base.xy, placed.xy.astype(np.float32)]),
+        origin=np.concatenate([base.origin, np.full(len(new), number, np.int16)]),
+        how=np.array(how, dtype=object),
+        after_place=topic_ids.copy(),
+        number=number,
+        n_placed=int((topics_new >= 0).sum()),
+        pooled_before=int((base.topic_ids == -1).sum()),
+    )
+
+
+def pool_topics(
+    papers: Papers, fit_topics: set[int], h: HdbscanConfig
+) -> tuple[list[np.ndarray], tuple[float, float]]:
+    """Misfits first join topics of earlier updates; dense groups of what is left, most
+    recent papers first (``POOL_MAX``), become proposed topics. Returns the groups (indices
+    into ``papers``) and the bars they passed (cohesion, member similarity)."""
+    X, topic_ids, origin = papers.X, papers.topic_ids, papers.origin
+    born = [int(t) for t in np.unique(topic_ids) if t >= 0 and int(t) not in fit_topics]
+    join_topics(X, topic_ids, papers.probs, born)
+    pool = np.flatnonzero(topic_ids == -1)
+    pool = pool[np.argsort(-origin[pool], kind="stable")][:POOL_MAX]  # most recent first
+    pool.sort()
+    bar, near = fit_bars(X, topic_ids, sorted(fit_topics))
+    groups = [
+        pool[g]
+        for g in pool_groups(
+            X[pool],
+            min_cluster_size=int(h.min_cluster_size),
+            min_samples=h.min_samples,
+            cluster_selection_method=h.cluster_selection_method,
+            cluster_selection_epsilon=h.cluster_selection_epsilon,
+            min_cohesion=bar,
+            min_similarity=near,
+        )
+    ]
+    return groups, (bar, near)
+
+
+def update_changes(
+    base: SavedRun,
+    history: dict,
+    papers: Papers,
+    new_topics: list[dict],
+    tax: Taxonomy,
+    counts: dict[str, int],
+    bars: tuple[float, float],
+    h: HdbscanConfig,
+    run_dir: Path,
+) -> dict:
+    """``changes.json`` of an update: what was added where, the pool, new, grown and shrunk topics."""
+    number, origin, topic_ids = papers.number, papers.origin, papers.topic_ids
+    mine = origin == number
+    n_new = int(mine.sum())
+    grew, shrank = share_changes(tax, origin < number, mine, int((origin < number).sum()), n_new)
+    for t in new_topics:
+        t["size"] = tax.nodes[t["node_id"]].size
+    n_pooled = int((mine & (topic_ids == -1)).sum())
+    n_in_new = int(np.isin(topic_ids[mine], [t["topic_id"] for t in new_topics]).sum())
+    n_joined = n_new - papers.n_placed - n_in_new - n_pooled
+    pool_size = int((topic_ids == -1).sum())
+    return {
+        "kind": "update",
+        "summary": (
+            f"Update {number} of {history['base_run']}: {n_new} papers added "
+            f"({papers.n_placed} placed in the fit's topics, {n_joined} in topics of earlier "
+            f"updates, {n_in_new} in new topics, {n_pooled} pooled); "
+            f"{len(new_topics)} new topic{'' if len(new_topics) == 1 else 's'}; "
+            f"the pool holds {pool_size} papers."
+        ),
+        "base_run": history["base_run"],
+        "previous_run": str(run_dir),
+        "update": number,
+        "papers": dict(
+            counts,
+            added=n_new,
+            placed=papers.n_placed,
+            joined_update_topics=n_joined,
+            in_new_topics=n_in_new,
+            pooled=n_pooled,
+        ),
+        "pool": {
+            "size": pool_size,
+            "before": papers.pooled_before,
+            "left_for_topics": int(
+                ((origin < number) & base_pool_mask(base, len(topic_ids)) & (topic_ids >= 0)).sum()
+            ),
+            "min_cluster_size": int(h.min_cluster_size),
+            "min_samples": h.min_samples,
+            "min_cohesion": round(bars[0], 4),
+            "min_similarity": round(bars[1], 4),
+        },
+        "new_topics": new_topics,
+        "grew": grew,
+        "shrank": shrank,
+    }
+
+
+def add_topics(
+    tree: dict,
+    groups: list[np.ndarray],
+    corpus: Corpus,
+    papers: Papers,
+    labels_cfg: LabelsConfig,
+    embed: Embed,
+    store: ArrayStore,
+    log: Callable[[str], None],
+) -> list[dict]:
     """Give each pool group a new leaf id, the nearest parent, and a name; edits ``tree``,
-    ``topic_ids`` and ``probs`` in place. Returns the new topics for ``changes.json``."""
+    ``papers.topic_ids`` and ``papers.probs`` in place. Returns the new topics for
+    ``changes.json``."""
+    X = papers.X
     n_levels = int(tree["n_levels"])
     parents: list[dict] = []
     leaves: list[int] = []
-    labels: set[str] = set()
-
+    taken: set[str] = set()
     for d, _ in walk_tree(tree["root"]):
-        labels.add(d.get("label", "").lower())
+        taken |= name_keys(d.get("label", ""))
         if int(d["level"]) == n_levels - 1 and d["level"] > 0:
             parents.append(d)
         if "topic_id" in d:
             leaves.append(int(d["topic_id"]))
-    tax = tree_taxonomy(tree, topic_ids, corpus.ids)
+    tax = tree_taxonomy(tree, papers.topic_ids, corpus.ids)
     if not parents:  # a one-level tree: new topics go under the root
         parents = [tree["root"]]
-    P = np.stack(
-        [unit(X[tax.nodes[p["node_id"]].doc_idx].mean(0, keepdims=True))[0] for p in parents]
-    )
-    next_id = max(leaves, default=-1) + 1
-    by_parent: dict[int, list[int]] = {}
-    for k, g in enumerate(groups):
-        c = unit(X[g].mean(0, keepdims=True))[0]
-        by_parent.setdefault(int(np.argmax(P @ c)), []).append(k)
+    P = np.stack([unit_centroid(X[tax.nodes[p["node_id"]].doc_idx]) for p in parents])
+    centres = [unit_centroid(X[g]) for g in groups]
+    parent_of = [int(np.argmax(P @ c)) for c in centres]
     named: dict[int, dict] = {}
-
-    def embed(texts: list[str]) -> np.ndarray:
-        return embedder.embed(texts, progress=False)[0]
-
-    texts = corpus.texts
-    for p, ks in by_parent.items():
+    for p in sorted(set(parent_of)):
+        ks = [k for k, q in enumerate(parent_of) if q == p]
         scope = np.union1d(
             tax.nodes[parents[p]["node_id"]].doc_idx, np.concatenate([groups[k] for k in ks])
         )
-        for k, info in zip(
-            ks, name_new_topics([groups[k] for k in ks], scope, texts, X, embed, cfg.labels, labels)
-        ):
-            named[k] = info
-    out = []
-    for k, g in enumerate(groups):
-        t = next_id + k
-        c = unit(X[g].mean(0, keepdims=True))[0]
-        topic_ids[g] = t
-        probs[g] = np.clip(X[g] @ c, 0.0, 1.0)  # like a joined outlier: cosine to the centroid
-        parent = parents[int(np.argmax(P @ c))]
-        info = named[k]
-        node_id = f"{n_levels}.{t}"
-        parent.setdefault("children", []).append(
-            {
-                "node_id": node_id,
-                "level": n_levels,
-                "label": info["label"],
-                "description": "",
-                "size": int(g.size),
-                "keywords": info["keywords"],
-                "top_words": info["top_words"],
-                "representative": [corpus.ids[i] for i in info["representative"]],
-                "topic_id": t,
-            }
-        )
-        out.append(
-            {
-                "node_id": node_id,
-                "topic_id": t,
-                "label": info["label"],
-                "parent_id": parent["node_id"],
-                "parent_label": parent.get("label", ""),
-                "size": int(g.size),
-                "keywords": info["keywords"][:5],
-            }
-        )
-    return out
+        found = name_new_topics(
+            [groups[k] for k in ks], scope, corpus, X, embed, labels_cfg, taken,
+            store=store, log=log,
+        )  # fmt: skip
+        named.update(zip(ks, found))
+    next_id = max(leaves, default=-1) + 1
+    return [
+        new_leaf(tree, parents[parent_of[k]], next_id + k, g, centres[k], named[k], corpus, papers)
+        for k, g in enumerate(groups)
+    ]
 
 
-def updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer):
-    """The new run as a ``RunResult``, its timeline and metrics filled in."""
-    from ..pipeline import RunResult, library_versions
-    from .timeline import tree_metrics, tree_timeline
+def new_leaf(
+    tree: dict,
+    parent: dict,
+    topic: int,
+    members: np.ndarray,
+    centre: np.ndarray,
+    info: dict,
+    corpus: Corpus,
+    papers: Papers,
+) -> dict:
+    """Put a named pool group into ``tree`` under ``parent`` as leaf ``topic``."""
+    papers.topic_ids[members] = topic
+    # Like a joined outlier: the probability is the cosine to the centroid.
+    papers.probs[members] = np.clip(papers.X[members] @ centre, 0.0, 1.0)
+    n_levels = int(tree["n_levels"])
+    node_id = f"{n_levels}.{topic}"
+    parent.setdefault("children", []).append(
+        {
+            "node_id": node_id,
+            "level": n_levels,
+            "label": info["label"],
+            "description": info["description"],
+            "size": int(members.size),
+            "keywords": info["keywords"],
+            "top_words": info["top_words"],
+            "representative": [corpus.ids[i] for i in info["representative"]],
+            "topic_id": topic,
+        }
+    )
+    return {
+        "node_id": node_id,
+        "topic_id": topic,
+        "label": info["label"],
+        "parent_id": parent["node_id"],
+        "parent_label": parent.get("label", ""),
+        "size": int(members.size),
+        "keywords": info["keywords"][:5],
+    }
 
+
+def updated_result(base, cfg, target, corpus, papers: Papers, tax, changes, timer):
+    """The new run as a ``RunResult``, its timeline and metrics filled in as a run's are."""
     cfg = cfg.model_copy(deep=True)
     if re.match(RUN_NAME_PATTERN, target.name):
         cfg.name = target.name
     with timer("timeline", "topics over time"):
-        tl = tree_timeline(
-            corpus.dates,
-            tax,
-            time_bin=cfg.taxonomy.time_bin,
-            recent_periods=cfg.taxonomy.recent_periods,
-        )
-        if tl is not None:
-            cfg.taxonomy.time_bin = tl.time_bin
-    topic_ids = placement.topic_ids
+        tl = timeline_for(corpus.dates, tax, cfg.taxonomy)
+    placement = Placement(
+        papers.topic_ids,
+        papers.probs,
+        papers.xy,
+        papers.how.tolist(),
+        np.zeros(len(papers.topic_ids), bool),
+    )
     # raw_ids (HDBSCAN's labels) belong to a fit; the run carries the fit's assign model over.
     result = RunResult(
-        cfg, corpus, X, None, placement.xy, topic_ids, placement, tax, timeline=tl, changes=changes
-    )
+        cfg, corpus, papers.X, None, papers.xy, papers.topic_ids, placement, tax,
+        timeline=tl, changes=changes,
+    )  # fmt: skip
     metrics = {
         k: v for k, v in base.metrics.items() if k not in ("seconds", "time", "rising", "fading")
     }
     metrics.update(
         n_docs=len(corpus),
-        n_topics=len(tax.level(tax.n_levels)),
-        n_topics_per_level={str(lv): len(tax.level(lv)) for lv in range(1, tax.n_levels + 1)},
-        outlier_share=round(float(np.mean(topic_ids == -1)), 4),
+        **tree_counts(tax, papers.topic_ids),
         versions=dict(library_versions()),
         update=changes["update"],
         quality_measured_on=f"the fit of {changes['base_run']}; an update does not measure again",
@@ -694,15 +798,11 @@ def updated_result(base, cfg, target, corpus, X, placement, tax, changes, timer)
 
 def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
     """Every file of the new run directory; the fit's model and papers are carried over as bytes."""
-    from ..outputs.report import report_payloads
-    from ..pipeline import run_files
-    from ..util.formats import json_text
-
-    report = base.run_dir / "report.html"
+    report = base.run_dir / REPORT_FILE
     previous = report_payloads(report.read_text(encoding="utf-8")) if report.is_file() else None
-    files = run_files(result, previous_report=previous)
     # The fit's model, unchanged: a hard link where the file system allows (never written to).
-    files["model/assign.npz"] = lambda path: link_or_copy(base.run_dir / "model/assign.npz", path)
+    fit_model = base.run_dir / ASSIGN_FILE
+    files = run_files(result, lambda path: link_or_copy(fit_model, path), previous)
     # New papers as one more gzip member: the run's papers are not recompressed.
     files[PAPERS_FILE] = (base.run_dir / PAPERS_FILE).read_bytes() + papers_gz(new)
     files[STATE_FILE] = lambda path: path.write_bytes(

@@ -52,6 +52,11 @@ class ArrayStore:
     def __init__(self, root: str | Path | None):
         self.root = Path(root) if root is not None else None
 
+    @classmethod
+    def for_config(cls, cache) -> ArrayStore:
+        """The store a run's ``cache`` section names (disabled when ``enabled: false``)."""
+        return cls(cache.dir if cache.enabled else None)
+
     @property
     def enabled(self) -> bool:
         return self.root is not None
