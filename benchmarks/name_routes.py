@@ -20,7 +20,6 @@ Writes ``benchmarks/results/name_routes.md``.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import sys
 import tempfile
@@ -29,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-import taxonomy.naming.extractive as label_rules
 from taxonomy.config import EmbeddingConfig
 from taxonomy.embedding.encoder import Embedder
 from taxonomy.naming.extractive import Labeller, vocabulary
@@ -40,14 +38,14 @@ import names as bench  # benchmarks/ is not a package: imported from its folder
 
 VARIANTS: dict[str, dict[str, float]] = {
     "defaults": {},
-    "prior weight 0": {"PRIOR_WEIGHT": 0.0},
-    "prior weight .5": {"PRIOR_WEIGHT": 0.5},
-    "prior weight 1": {"PRIOR_WEIGHT": 1.0},
-    "prior weight 2": {"PRIOR_WEIGHT": 2.0},
-    "single-word penalty 0": {"SINGLE_WORD_PENALTY": 0.0},
-    "single-word penalty .1": {"SINGLE_WORD_PENALTY": 0.1},
-    "parent balance ≥ .6": {"MIN_BALANCE": 0.6},
-    "parent balance ≥ .7": {"MIN_BALANCE": 0.7},
+    "prior weight 0": {"prior_weight": 0.0},
+    "prior weight .5": {"prior_weight": 0.5},
+    "prior weight 1": {"prior_weight": 1.0},
+    "prior weight 2": {"prior_weight": 2.0},
+    "single-word penalty 0": {"single_word_penalty": 0.0},
+    "single-word penalty .1": {"single_word_penalty": 0.1},
+    "parent balance ≥ .6": {"min_balance": 0.6},
+    "parent balance ≥ .7": {"min_balance": 0.7},
 }
 
 
@@ -55,7 +53,8 @@ ABOUT = """\
 `nice .venv/bin/python benchmarks/name_routes.py` (repository root, `../shared` beside it) fits
 each corpus's tuning half once (torch embeddings) and, on that tree:
 
-- names it again under other values of the naming constants of `taxonomy/label.py`, scored as
+- names it again under other values of the naming settings (`labels.prior_weight`,
+  `single_word_penalty`, `min_balance`), scored as
   in names.md (acc@1: the human class name nearest to a node's name is its majority class's);
 - oracle: the share of nodes for which any of their extractive candidates points at the gold
   class, and at the top level which candidates do."""
@@ -63,19 +62,6 @@ each corpus's tuning half once (torch embeddings) and, on that tree:
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def constants(values: dict[str, float]):
-    """The naming constants set to ``values`` inside the block, restored after it."""
-    saved = {k: getattr(label_rules, k) for k in values}
-    try:
-        for k, v in values.items():
-            setattr(label_rules, k, v)
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(label_rules, k, v)
 
 
 def routes(corpus: str, tmp: Path, embed) -> dict:
@@ -109,8 +95,8 @@ def routes(corpus: str, tmp: Path, embed) -> dict:
     for name, values in VARIANTS.items():
         log(f"  variant: {name}")
         tree = copy.deepcopy(tax)
-        with constants(values):
-            Labeller(texts, r.embeddings, embed, labels_cfg, vocab).label_tree(tree)
+        variant_cfg = labels_cfg.model_copy(update=values)  # labels.* fields, as a config sets them
+        Labeller(texts, r.embeddings, embed, variant_cfg, vocab).label_tree(tree)
         variants[name] = {"acc1": acc1(tree), "top": [n.label for n in tree.level(1)]}
 
     log("  oracle over each node's candidates")
@@ -124,7 +110,7 @@ def routes(corpus: str, tmp: Path, embed) -> dict:
         for node in tax.level(lv):
             parts = [tax.nodes[c].doc_idx for c in node.children]
             scope = tax.nodes[node.parent_id].doc_idx
-            cand = labeller._name_candidates(node.doc_idx, scope, parts)
+            cand = labeller.name_candidates(node.doc_idx, scope, parts)
             if not cand.phrases:
                 continue
             right = (embed(cand.phrases) @ G.T).argmax(axis=1) == codes.index(

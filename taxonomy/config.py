@@ -84,7 +84,7 @@ class CorpusConfig(_Section):
     gold_fields: list[str] = []
     encoding: str = "utf-8"
     max_docs: int | None = Field(default=None, ge=1)
-    # When each paper appeared (topics over time, timeline.py): a field name, "auto" (the first of
+    # When each paper appeared (topics over time, runs/timeline.py): a field name, "auto" (the first of
     # date, published, listing_date, update_date a record has) or null for none.
     date_field: str | None = "auto"
     # A paper with no date takes the year-month of its arXiv id (2503.01234 -> 2025-03).
@@ -102,7 +102,7 @@ class EmbeddingConfig(_Section):
     # The bundled model; any sentence-transformers name or local path works too.
     model: str = "all-MiniLM-L6-v2"
     # auto: the fastest backend that meets the fidelity bar on this machine, measured once
-    # per machine and model and remembered (taxonomy/backends.py).
+    # per machine and model and remembered (taxonomy/embedding/auto.py).
     backend: Literal[
         "auto", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"
     ] = "auto"
@@ -156,7 +156,7 @@ class HdbscanConfig(_Section):
 
 
 class LLMConfig(_Section):
-    """An OpenAI-compatible chat endpoint for ``labels.method: llm`` (taxonomy/llm.py, README)."""
+    """An OpenAI-compatible chat endpoint for ``labels.method: llm`` (taxonomy/naming/llm.py, README)."""
 
     # e.g. http://localhost:11434/v1 (Ollama); or the name of an environment variable holding it.
     base_url: str | None = None
@@ -204,6 +204,19 @@ class LabelsConfig(_Section):
     diversity: float = Field(default=0.3, ge=0.0, le=1.0)
     n_representative: int = Field(default=3, ge=1, le=20)
     extra_stop_words: list[str] = []
+    # The naming objective (docs/labels-and-shape.md), chosen on the tuning halves with
+    # benchmarks/name_routes.py. Weight of "an established term beats a rare one":
+    prior_weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    # A bare word says less than a phrase: it needs this much more fit to win.
+    single_word_penalty: float = Field(default=0.2, ge=0.0, le=1.0)
+    # A node whose best name fewer than this share of its papers relate to is "other — …".
+    min_fit: float = Field(default=0.25, ge=0.0, le=1.0)
+    # A parent's name is used this evenly across its children (1 = by each as much as by all).
+    min_balance: float = Field(default=0.5, ge=0.0, le=1.0)
+    # A candidate marks its node within its parent and the corpus at least this much (lift).
+    min_lift: float = Field(default=0.25, ge=0.0, le=1.0)
+    # A phrase yields to a longer one that this share of its papers use ("scaling laws").
+    specific_share: float = Field(default=0.5, gt=0.0, le=1.0)
 
     @field_validator("ngram_range")
     @classmethod

@@ -33,9 +33,9 @@ class Node:
     keywords: list[str] = field(default_factory=list)
     top_words: list[str] = field(default_factory=list)
     representative: list[int] = field(default_factory=list)
-    # Share of the node's papers nearer its name than its siblings' names (label.py).
+    # Share of the node's papers nearer its name than its siblings' names (naming/extractive.py).
     name_fit: float | None = None
-    # The phrase chosen as its name, before display case or an "other — …" label (label.py).
+    # The phrase chosen as its name, before display case or an "other — …" label (naming/extractive.py).
     best_phrase: str | None = None
     # The user's seed topic this node stands for (taxonomy.seed_topics), named as given.
     seed: str | None = None

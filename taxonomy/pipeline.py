@@ -81,7 +81,7 @@ class RunResult:
     def probabilities(self) -> np.ndarray:
         return self.placement.probabilities
 
-    # Topics over time (timeline.py); None when no paper has a date.
+    # Topics over time (runs/timeline.py); None when no paper has a date.
     timeline: Timeline | None = None
     # What changed against a previous run or in an update (changes.json); None for a plain run.
     changes: dict | None = None
@@ -180,14 +180,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
     store = store_for(cfg)
     with timer("load", f"reading {cfg.corpus.path}"):
         corpus = load_papers(cfg, log)
-    rest = None
-    if cfg.engine.fit_sample and len(corpus) > cfg.engine.fit_sample:
-        from .runs.distributed import split_sample
-
-        corpus, rest = split_sample(corpus, cfg.engine.fit_sample, cfg.seed)
-        log(
-            f"        fitting on a sample of {len(corpus)}; the other {len(rest)} are assigned after"
-        )
+    corpus, rest = fit_sample(corpus, cfg, log)
     cfg = resolve_auto(cfg, len(corpus), corpus_format=corpus.format)
 
     embedder = embedder or Embedder(cfg.embedding, store, log=log)
@@ -195,12 +188,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
     # config.yaml and later stages (assign, update) name the backend that made the vectors.
     cfg.embedding = embedder.cfg
     with timer("embed", f"embedding {len(corpus)} papers with {cfg.embedding.model}"):
-        X, estats = embedder.embed(corpus.texts)
-    log(f"        {estats.n_cached} from cache, {estats.n_embedded} embedded")
-    if estats.backend_choice:
-        from .embedding.auto import describe
-
-        log(f"        {describe(estats.backend_choice)}")
+        X, estats = embed_papers(corpus.texts, embedder, log)
 
     u = cfg.umap
     with timer("reduce", f"UMAP to {u.n_components}-D and 2-D (n_neighbors={u.n_neighbors})"):
@@ -242,10 +230,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
 
     metrics = run_metrics(cfg, corpus, tax, estats, clusters)
     metrics["labels"] = label_metrics  # which namer won per node, and why
-    if clusters.guided is not None:
-        metrics["seed_topics"] = clusters.guided.report
-    if timeline is not None:
-        metrics.update(tree_metrics(timeline, tax))
+    metrics.update(tree_metrics(timeline, tax) if timeline is not None else {})
     with timer(
         "evaluate",
         "coverage, NPMI coherence, diversity" + (", gold agreement" if corpus.gold else ""),
@@ -267,6 +252,17 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
         rest=rest,
         timeline=timeline,
     )
+
+
+def embed_papers(texts: list[str], embedder: Embedder, log: Log) -> tuple[np.ndarray, EmbedStats]:
+    """The papers' embeddings (cached per text), and what the cache and the backend did."""
+    X, estats = embedder.embed(texts)
+    log(f"        {estats.n_cached} from cache, {estats.n_embedded} embedded")
+    if estats.backend_choice:
+        from .embedding.auto import describe
+
+        log(f"        {describe(estats.backend_choice)}")
+    return X, estats
 
 
 @dataclass
@@ -344,9 +340,22 @@ def _skip_text(skipped: dict[str, int]) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in skipped.items())
 
 
+def fit_sample(corpus: Corpus, cfg: RunConfig, log: Log) -> tuple[Corpus, Corpus | None]:
+    """The papers to fit on and the rest (``engine.fit_sample``; ``None``: fit on all)."""
+    if not cfg.engine.fit_sample or len(corpus) <= cfg.engine.fit_sample:
+        return corpus, None
+    from .runs.distributed import split_sample
+
+    corpus, rest = split_sample(corpus, cfg.engine.fit_sample, cfg.seed)
+    log(f"        fitting on a sample of {len(corpus)}; the other {len(rest)} are assigned after")
+    return corpus, rest
+
+
 def run_metrics(
     cfg: RunConfig, corpus: Corpus, tax: Taxonomy, estats: EmbedStats, clusters: Clusters
 ) -> dict:
+    """What ``metrics.json`` says of a fit before quality is measured."""
+    seeds = {"seed_topics": clusters.guided.report} if clusters.guided is not None else {}
     return {
         "n_docs": len(corpus),
         "n_read": corpus.n_read,
@@ -360,6 +369,7 @@ def run_metrics(
         "embedding_backend": backend_metrics(estats),
         "seed": cfg.seed,
         "versions": dict(library_versions()),
+        **seeds,
     }
 
 
@@ -408,7 +418,7 @@ def run(
     each point of ``taxonomy sweep`` (which passes its own ``embedder``, so the
     model loads once, and its point record in ``extra_files``). With ``previous`` (a
     run directory), nodes keep that run's ids and names where they match it
-    (lineage.py) and ``changes.json`` says what changed.
+    (runs/lineage.py) and ``changes.json`` says what changed.
     """
     target = Path(out_dir) if out_dir else Path(cfg.output_dir) / cfg.name
     check_target(target, overwrite)  # before any work: fail fast, clobber nothing

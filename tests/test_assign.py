@@ -11,8 +11,8 @@ import pytest
 
 import taxonomy.runs.assign as assign_mod
 from taxonomy.cli import main
-from taxonomy.runs.place import papers_stem
 from taxonomy.runs.assign import ASSIGN_FILE, HOW, AssignModel, Placement, fit_placement, vote_size
+from taxonomy.runs.place import papers_stem
 
 
 def read_rows(path: Path) -> list[dict]:

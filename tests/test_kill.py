@@ -26,8 +26,8 @@ from test_network import offline_env, taxonomy_cmd
 
 from taxonomy.config import CorpusConfig
 from taxonomy.corpus import resolve_corpus_path
-from taxonomy.util.folders import check_target, remove_stale_staging, write_run_dir
 from taxonomy.util.cache import ArrayStore
+from taxonomy.util.folders import check_target, remove_stale_staging, write_run_dir
 
 # Mid-embedding (nothing cached), mid-clustering (embeddings and UMAP cached), mid-write.
 KILL_AT = ["[embed]", "[cluster]", "[write]"]

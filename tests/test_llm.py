@@ -1,4 +1,4 @@
-"""LLM names (taxonomy/llm.py) against a standard-library fake OpenAI server.
+"""LLM names (taxonomy/naming/llm.py) against a standard-library fake OpenAI server.
 
 The guards and the sibling pass on a small hand-made tree; the sample end to end through
 the command line (names, cache, the key kept secret); every failure mode with its one
@@ -25,17 +25,16 @@ from taxonomy.cli import main
 from taxonomy.config import LabelsConfig, LLMConfig, build_config
 from taxonomy.errors import ConfigError
 from taxonomy.hierarchy import Node, Taxonomy
+from taxonomy.naming.keys import name_key
 from taxonomy.naming.llm import (
-    ChatClient,
     apply_llm_names,
     check_name,
     clean_name,
-    name_key,
     parse_numbered,
     parse_reply,
-    resolve_endpoint,
     title_keys,
 )
+from taxonomy.naming.llm_client import ChatClient, resolve_endpoint
 from taxonomy.outputs.report import unpacked
 from taxonomy.util.cache import ArrayStore
 

@@ -32,8 +32,19 @@ def imported_names(path: Path) -> list[tuple[str, str, int]]:
     inside functions too, relative imports resolved (``name`` is "" for ``import module``)."""
     me = module_name(path)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # Imports only a type checker runs (``if TYPE_CHECKING:``) load nothing at run time.
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom):
             base = package.split(".")
             if node.level:

@@ -56,14 +56,7 @@ Embed = Callable[[list[str]], np.ndarray]
 
 # Pseudo-papers of prior in a lift, so a phrase of two papers cannot look perfect.
 PRIOR_PAPERS = 1.0
-MIN_LIFT = 0.25
-# A phrase yields to a longer phrase containing it that this share of its papers use.
-SPECIFIC_SHARE = 0.5
-PRIOR_WEIGHT = 1.0
-SINGLE_WORD_PENALTY = 0.2
-MIN_FIT = 0.25
-# A parent's name: its children use it at least this evenly (see Labeller._balance).
-MIN_BALANCE = 0.5
+# Rounds of the sibling search (it stops earlier when a round changes nothing).
 MAX_PASSES = 4
 
 __all__ = ["Labeller", "stop_words", "vocabulary"]
@@ -185,7 +178,7 @@ class Labeller:
                 elif node.parent_id is not None:
                     scope = tax.nodes[node.parent_id].doc_idx
                     parts = [tax.nodes[c].doc_idx for c in node.children]
-                    candidates[node.node_id] = self._name_candidates(node.doc_idx, scope, parts)
+                    candidates[node.node_id] = self.name_candidates(node.doc_idx, scope, parts)
         # One embedding call for every phrase of the tree (cached per phrase); a seed is
         # represented by the text its papers were matched with.
         text_of = {n.seed: seed_texts.get(n.seed, n.seed) for n in tax.nodes.values() if n.seed}
@@ -220,7 +213,7 @@ class Labeller:
                     used |= name_keys(name)
                     node.name_fit = round(float(fit), 4)
                     node.best_phrase = name
-                    if fit < MIN_FIT and not node.seed:
+                    if fit < self.params.min_fit and not node.seed:
                         name = "other — " + ", ".join(node.keywords[:2])
                     node.label = node.seed or self._shown(name, node.doc_idx)
                 if only:
@@ -247,7 +240,7 @@ class Labeller:
             lift = np.minimum(lift, _lift(df_in, doc_idx.size, v.doc_freq_in(scope), scope.size))
         return {"df": df_in, "cover": df_in / max(doc_idx.size, 1), "lift": lift}
 
-    def _name_candidates(
+    def name_candidates(
         self, doc_idx: np.ndarray, scope: np.ndarray, parts: list[np.ndarray]
     ) -> Candidates:
         """Readable phrases that mark the node's papers within its parent, most telling first.
@@ -259,10 +252,10 @@ class Labeller:
         st = self.name_stats(doc_idx, scope)
         df = st["df"]
         balance = self._balance(st["cover"], parts, doc_idx.size) if len(parts) > 1 else None
-        ok = v.nameable & (df >= min(2, doc_idx.size)) & (st["lift"] >= MIN_LIFT)
+        ok = v.nameable & (df >= min(2, doc_idx.size)) & (st["lift"] >= self.params.min_lift)
         count_score = st["cover"] * st["lift"]
         if balance is not None:  # a parent: not mostly one child's phrase
-            ok &= balance >= MIN_BALANCE
+            ok &= balance >= self.params.min_balance
             count_score = count_score * balance
         idx = np.flatnonzero(ok)
         idx = idx[np.argsort(-count_score[idx], kind="stable")[: 4 * self.params.n_candidates]]
@@ -270,13 +263,15 @@ class Labeller:
         top = [
             i
             for i in idx
-            if not any(df[j] >= SPECIFIC_SHARE * df[i] for j in v.longer.get(int(i), ()))
+            if not any(
+                df[j] >= self.params.specific_share * df[i] for j in v.longer.get(int(i), ())
+            )
         ][: self.params.n_candidates]
         top = np.array(top, dtype=np.int64)
         prior = np.sqrt(st["cover"][top] * st["lift"][top])
         # A bare word says less than a phrase: topics are named with phrases unless a
         # single word clearly fits better ("superconductivity").
-        prior[v.form_words[top] == 1] -= SINGLE_WORD_PENALTY
+        prior[v.form_words[top] == 1] -= self.params.single_word_penalty
         return Candidates([str(v.surface[i]) for i in top], top, prior)
 
     def _balance(self, cover: np.ndarray, parts: list[np.ndarray], n: int) -> np.ndarray:
@@ -349,7 +344,7 @@ class Labeller:
                 others = rivals(g)
                 # Relevance and margin per unit, then the reach over units (see _reach).
                 per_unit = [cols[u, g].mean() + (cols[u, g] - others[u]).mean() for u in units[g]]
-                total += _reach(per_unit) + PRIOR_WEIGHT * cands[g].prior[c]
+                total += _reach(per_unit) + self.params.prior_weight * cands[g].prior[c]
             return total
 
         def clashes(g: int, k: int, choice: list[int | None]) -> bool:
@@ -362,7 +357,9 @@ class Labeller:
         choice: list[int | None] = [None] * len(group)
         for g in sorted(range(len(group)), key=lambda g: -group[g].size):
             own = sims[g][np.concatenate(units[g])].mean(axis=0) if free[g] else []
-            for k in sorted(free[g], key=lambda k: -(own[k] + PRIOR_WEIGHT * cands[g].prior[k])):
+            for k in sorted(
+                free[g], key=lambda k: -(own[k] + self.params.prior_weight * cands[g].prior[k])
+            ):
                 if not clashes(g, k, choice):
                     choice[g] = k
                     break
@@ -404,7 +401,7 @@ class Labeller:
         cand, V = candidates[node.node_id], vectors[node.node_id]
         own = V @ self._centroid(node.doc_idx) if len(V) else np.zeros(0)
         other = np.stack(contrast) @ V.T if contrast and len(V) else None
-        score = own + PRIOR_WEIGHT * cand.prior
+        score = own + self.params.prior_weight * cand.prior
         if other is not None:
             score = score + (own - other.max(axis=0))
         for k in np.argsort(-score, kind="stable"):

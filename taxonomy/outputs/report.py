@@ -222,7 +222,7 @@ def report_data(
         "metrics": metrics,
         "config": public_config(cfg),
     }
-    if timeline is not None:  # sparklines, trends panel, time filter (timeline.py)
+    if timeline is not None:  # sparklines, trends panel, time filter (runs/timeline.py)
         core["time"] = report_payload(timeline)
         core["docs"]["period"] = timeline.doc_period.astype(int).tolist()
     if changes is not None:  # what an update or a --previous refit changed (changes.json)

@@ -369,7 +369,7 @@ def refit_against(result, previous) -> None:
     over time, and sets ``result.changes``.
     """
     from ..embedding.encoder import text_key
-    from .timeline import tree_metrics, tree_timeline
+    from .timeline import timeline_for, tree_metrics
 
     keys = [text_key(t) for t in result.corpus.texts]
     tax, topic_ids, changes, ids = apply_previous(
@@ -387,12 +387,7 @@ def refit_against(result, previous) -> None:
     if isinstance(npmi, dict):
         result.metrics["npmi_per_node"] = {ids.get(k, k): v for k, v in npmi.items()}
     if result.timeline is not None:
-        result.timeline = tree_timeline(
-            result.corpus.dates,
-            tax,
-            time_bin=result.timeline.time_bin,
-            recent_periods=result.cfg.taxonomy.recent_periods,
-        )
+        result.timeline = timeline_for(result.corpus.dates, tax, result.cfg.taxonomy)
         result.metrics.update(tree_metrics(result.timeline, tax))
     levels = changes["levels"]
     result.metrics["lineage"] = {

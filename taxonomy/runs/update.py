@@ -27,7 +27,7 @@ An update never changes what an existing id means. It
    in the tree; the rest of the pool then joins it when close enough (as in 2);
 4. writes a **new** run directory (all-or-nothing), holding old and new papers:
    report, topics over time, ``changes.json`` (new topics, topics whose share
-   grew or shrank with this update, by the growth rule of ``timeline.py``).
+   grew or shrank with this update, by the growth rule of ``runs/timeline.py``).
 
 The fit's ``model/assign.npz`` is carried over unchanged, so every update places
 papers by the same fit. Quality metrics (coherence, gold agreement) are those of
@@ -463,10 +463,8 @@ def update_run(
         cfg = base.cfg
         new, counts = new_papers(base, load_new_corpus(cfg, papers, fmt))
         model = AssignModel.load(run_dir)
-    log(
-        f"        {len(new)} new papers ({counts['already_in_run']} already in the run, "
-        f"{counts['duplicate_id']} with an id already there)"
-    )
+    log(f"        {len(new)} new papers ({counts['already_in_run']} already in the run, "
+        f"{counts['duplicate_id']} with an id already there)")  # fmt: skip
     with timer("embed", f"embedding and placing {len(new)} papers (engine: {cfg.engine.kind})"):
         placed = embed_and_place(
             cfg, model, new.texts, log=log, with_embeddings=True, embedder=embedder
@@ -499,12 +497,8 @@ def update_run(
             base, history, papers_now, new_topics, tax, counts, bars, cfg.hdbscan, run_dir
         )
     history["updates"].append(
-        {
-            "number": number,
-            "papers": str(papers),
-            "added": len(new),
-            "new_topics": [t["node_id"] for t in new_topics],
-        }
+        {"number": number, "papers": str(papers), "added": len(new)}
+        | {"new_topics": [t["node_id"] for t in new_topics]}
     )
     result = updated_result(base, cfg, target, corpus, papers_now, tax, changes, timer)
     with timer("write", f"writing {target}"):
