@@ -296,25 +296,15 @@ class Labeller:
         """One name per sibling, jointly: each paper nearest its own node's name (see module doc)."""
         scope = np.concatenate([n.doc_idx for n in group])
         pos = {int(d): i for i, d in enumerate(scope)}
-        Xs = self.Xn[scope]
         # Units whose papers a name must reach: a parent's children, or the node itself.
-        units = []
-        for g, node in enumerate(group):
-            parts = [tax.nodes[c].doc_idx for c in node.children] or [node.doc_idx]
-            units.append([np.array([pos[int(d)] for d in part]) for part in parts])
-        sims = [Xs @ vectors[n.node_id].T for n in group]
+        units = [
+            [
+                np.array([pos[int(d)] for d in part])
+                for part in ([tax.nodes[c].doc_idx for c in node.children] or [node.doc_idx])
+            ]
+            for node in group
+        ]
         cands = [candidates[n.node_id] for n in group]
-        free = [[k for k, keys in enumerate(c.keys) if not keys & used] for c in cands]
-
-        def columns(choice: list[int | None]) -> np.ndarray:
-            return np.stack(
-                [
-                    sims[g][:, c] if c is not None else np.full(len(scope), -1.0)
-                    for g, c in enumerate(choice)
-                ],
-                axis=1,
-            )
-
         # Which papers of the scope use each candidate phrase.
         uses = [
             self.vocab.present[scope][:, c.forms].toarray() > 0
@@ -322,62 +312,16 @@ class Labeller:
             else np.zeros((len(scope), len(c.forms)), dtype=bool)
             for c in cands
         ]
-
-        def fits(choice: list[int | None], cols: np.ndarray | None = None) -> np.ndarray:
-            """Per node, the share of its papers that relate to its name: they use the phrase,
-            or it is the nearest of the siblings' names (parents: the mean over children)."""
-            nearest = (columns(choice) if cols is None else cols).argmax(axis=1)
-            out = np.zeros(len(group))
-            for g, c in enumerate(choice):
-                if c is not None:
-                    relate = uses[g][:, c] | (nearest == g)
-                    out[g] = np.mean([relate[u].mean() for u in units[g]])
-            return out
-
-        def objective(choice: list[int | None]) -> float:
-            cols = columns(choice)
-            rivals = _best_other(cols)
-            total = 0.0
-            for g, c in enumerate(choice):
-                if c is None:
-                    continue
-                others = rivals(g)
-                # Relevance and margin per unit, then the reach over units (see _reach).
-                per_unit = [cols[u, g].mean() + (cols[u, g] - others[u]).mean() for u in units[g]]
-                total += _reach(per_unit) + self.params.prior_weight * cands[g].prior[c]
-            return total
-
-        def clashes(g: int, k: int, choice: list[int | None]) -> bool:
-            return any(
-                c is not None and h != g and cands[g].keys[k] & cands[h].keys[c]
-                for h, c in enumerate(choice)
-            )
-
-        # Start: largest node first, its candidate closest to its own papers.
-        choice: list[int | None] = [None] * len(group)
-        for g in sorted(range(len(group)), key=lambda g: -group[g].size):
-            own = sims[g][np.concatenate(units[g])].mean(axis=0) if free[g] else []
-            for k in sorted(
-                free[g], key=lambda k: -(own[k] + self.params.prior_weight * cands[g].prior[k])
-            ):
-                if not clashes(g, k, choice):
-                    choice[g] = k
-                    break
-        best = objective(choice)
-        for _ in range(MAX_PASSES):
-            changed = False
-            for g in range(len(group)):
-                for k in free[g]:
-                    if k == choice[g] or clashes(g, k, choice):
-                        continue
-                    trial = choice.copy()
-                    trial[g] = k
-                    score = objective(trial)
-                    if score > best + 1e-9:
-                        best, choice, changed = score, trial, True
-            if not changed:
-                break
-        final = fits(choice)
+        search = SiblingSearch(
+            sims=[self.Xn[scope] @ vectors[n.node_id].T for n in group],
+            cands=cands,
+            uses=uses,
+            units=units,
+            prior_weight=self.params.prior_weight,
+        )
+        free = [[k for k, keys in enumerate(c.keys) if not keys & used] for c in cands]
+        choice = search.best(free, sizes=[n.size for n in group])
+        final = search.fits(choice)
         out = []
         for g, node in enumerate(group):
             if choice[g] is None:
@@ -494,6 +438,102 @@ class Labeller:
 
         k = min(self.params.n_keywords, len(phrases))
         return mmr(centroid[None, :], P, phrases, top_n=k, diversity=self.params.diversity)
+
+
+class SiblingSearch:
+    """The names of one set of siblings, chosen jointly (the objective of the module doc).
+
+    ``sims[g]``: cosines of the scope's papers (rows) to node ``g``'s candidates (columns);
+    ``cands[g]``: its candidates; ``uses[g]``: which papers use each candidate phrase;
+    ``units[g]``: rows of the papers its name must reach (a parent's children, or itself).
+    A choice is one candidate index per node, ``None`` where a node has none left.
+    """
+
+    def __init__(
+        self,
+        sims: list[np.ndarray],
+        cands: list[Candidates],
+        uses: list[np.ndarray],
+        units: list[list[np.ndarray]],
+        prior_weight: float,
+    ):
+        self.sims, self.cands, self.uses, self.units = sims, cands, uses, units
+        self.prior_weight = prior_weight
+        self.n_rows = sims[0].shape[0] if sims else 0
+
+    def columns(self, choice: list[int | None]) -> np.ndarray:
+        """Per paper, its cosine to each node's chosen name (-1 where a node has none)."""
+        return np.stack(
+            [
+                self.sims[g][:, c] if c is not None else np.full(self.n_rows, -1.0)
+                for g, c in enumerate(choice)
+            ],
+            axis=1,
+        )
+
+    def fits(self, choice: list[int | None]) -> np.ndarray:
+        """Per node, the share of its papers that relate to its name: they use the phrase,
+        or it is the nearest of the siblings' names (parents: the mean over children)."""
+        nearest = self.columns(choice).argmax(axis=1)
+        out = np.zeros(len(choice))
+        for g, c in enumerate(choice):
+            if c is not None:
+                relate = self.uses[g][:, c] | (nearest == g)
+                out[g] = np.mean([relate[u].mean() for u in self.units[g]])
+        return out
+
+    def objective(self, choice: list[int | None]) -> float:
+        cols = self.columns(choice)
+        rivals = _best_other(cols)
+        total = 0.0
+        for g, c in enumerate(choice):
+            if c is None:
+                continue
+            others = rivals(g)
+            # Relevance and margin per unit, then the reach over units (see _reach).
+            per_unit = [cols[u, g].mean() + (cols[u, g] - others[u]).mean() for u in self.units[g]]
+            total += _reach(per_unit) + self.prior_weight * self.cands[g].prior[c]
+        return total
+
+    def clashes(self, g: int, k: int, choice: list[int | None]) -> bool:
+        """Whether node ``g``'s candidate ``k`` is the same name as another node's choice."""
+        keys = self.cands[g].keys[k]
+        return any(
+            c is not None and h != g and keys & self.cands[h].keys[c] for h, c in enumerate(choice)
+        )
+
+    def start(self, free: list[list[int]], sizes: list[int]) -> list[int | None]:
+        """Largest node first, its free candidate closest to its own papers."""
+        choice: list[int | None] = [None] * len(free)
+        for g in sorted(range(len(free)), key=lambda g: -sizes[g]):
+            if not free[g]:
+                continue
+            own = self.sims[g][np.concatenate(self.units[g])].mean(axis=0)
+            prior = self.cands[g].prior
+            for k in sorted(free[g], key=lambda k: -(own[k] + self.prior_weight * prior[k])):
+                if not self.clashes(g, k, choice):
+                    choice[g] = k
+                    break
+        return choice
+
+    def best(self, free: list[list[int]], sizes: list[int]) -> list[int | None]:
+        """Coordinate ascent from :meth:`start`: one node's name at a time, while it gains."""
+        choice = self.start(free, sizes)
+        best = self.objective(choice)
+        for _ in range(MAX_PASSES):
+            changed = False
+            for g in range(len(free)):
+                for k in free[g]:
+                    if k == choice[g] or self.clashes(g, k, choice):
+                        continue
+                    trial = choice.copy()
+                    trial[g] = k
+                    score = self.objective(trial)
+                    if score > best + 1e-9:
+                        best, choice, changed = score, trial, True
+            if not changed:
+                break
+        return choice
 
 
 def _reach(values: list[float]) -> float:
