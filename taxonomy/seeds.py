@@ -120,7 +120,7 @@ def cluster_stage(
     elif pool.size:  # too few left to cluster: one topic of the papers no seed took
         raw[pool] = 0
     owner = {t: (-1, -1) for t in set(raw.tolist()) - {-1}}
-    params = hdbscan_kwargs(params)
+    kwargs = hdbscan_kwargs(params)
     for s in sorted(set(guided.seed_of.tolist()) - {-1}):
         mine = guided.seed_of == s
         for c in sorted(set(guided.child_of[mine].tolist()) - {-1}):
@@ -129,7 +129,7 @@ def cluster_stage(
             owner[nxt] = (s, c)
         rest = np.flatnonzero(mine & (guided.child_of < 0))
         if rest.size:
-            parts = subcluster(Z[rest], int(params.min_cluster_size), params)
+            parts = subcluster(Z[rest], int(params.min_cluster_size), kwargs)
             nxt = int(raw.max()) + 1
             raw[rest] = nxt + parts
             owner.update({nxt + q: (s, -1) for q in range(int(parts.max()) + 1)})

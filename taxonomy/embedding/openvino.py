@@ -82,7 +82,13 @@ class OpenVinoEncoder(OnnxEncoder):
             # (0.06 s instead of 0.24 s per load here): most of a warm run that embeds phrases.
             model = self.model_file()
             config["CACHE_DIR"] = str(model.parent / "openvino-blobs")
-            compiled = ov.Core().compile_model(str(model), "CPU", config)
+            try:
+                compiled = ov.Core().compile_model(str(model), "CPU", config)
+            except RuntimeError:
+                # Two processes (Dask workers) writing the same blob race in OpenVINO's cache
+                # ("cannot set permissions"); the cache only saves time, so compile without it.
+                del config["CACHE_DIR"]
+                compiled = ov.Core().compile_model(str(model), "CPU", config)
             self._session = compiled.create_infer_request()
         return self._session
 

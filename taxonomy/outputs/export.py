@@ -26,7 +26,8 @@ import numpy as np
 
 from ..errors import InputError, OutputError
 from ..util.formats import json_text
-from .tables import check_target, tree_leaf_paths, write_run_dir
+from ..util.folders import check_target, write_run_dir
+from .tables import tree_leaf_paths
 
 BERTOPIC_MARKER = "topics.json"  # every BERTopic safetensors folder has it
 
