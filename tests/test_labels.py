@@ -371,7 +371,6 @@ def test_no_bare_generic_word_names_a_node(sample_run):
 
 def parent_problems(tax, labeller) -> list[str]:
     """A parent's name must not be a child's name and must be used across its children."""
-    from taxonomy.naming.extractive import MIN_BALANCE
     from taxonomy.naming.keys import norm_form
 
     problems = []
@@ -388,7 +387,7 @@ def parent_problems(tax, labeller) -> list[str]:
             continue
         cover = labeller.vocab.doc_freq_in(node.doc_idx) / node.size
         balance = labeller._balance(cover, [k.doc_idx for k in kids], node.size)[form]
-        if balance < MIN_BALANCE:
+        if balance < labeller.params.min_balance:
             problems.append(f"{node.label!r} is mostly one child's phrase ({balance:.2f})")
     return problems
 
