@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "config", nargs="?", help="config whose cache.dir to use (default: config/default.yaml)"
     )
-    c.set_defaults(func=_lazy("cachecli", "main_cache"))
+    c.set_defaults(func=_lazy("util.cachecli", "main_cache"))
 
     a = sub.add_parser("assign", help="place new papers into an existing run's taxonomy")
     a.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--format", help="corpus format (default: from the extension)")
     u.add_argument("--out", help="the new run directory (default: <run_dir>-update<N> beside it)")
     u.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    u.set_defaults(func=_lazy("update", "main_update"))
+    u.set_defaults(func=_lazy("runs.update", "main_update"))
     return p
 
 

@@ -19,7 +19,6 @@ import difflib
 import itertools
 import json
 import math
-import os
 import re
 import sys
 import time
@@ -41,6 +40,7 @@ from .config import (
 from .errors import ConfigError, OutputError
 from .outputs.html import environment, static_text
 from .util.cache import hash_key
+from .util.files import write_text_atomic
 from .util.formats import csv_text, json_text
 
 # Settings that cannot change a result: sweeping them would only repeat one run.
@@ -635,15 +635,9 @@ def write_comparison(
     """Write ``comparison.csv`` and ``comparison.html`` into ``root`` (each replaced atomically)."""
     root.mkdir(parents=True, exist_ok=True)
     out = {"csv": root / "comparison.csv", "html": root / "comparison.html"}
-    _write_atomic(out["csv"], comparison_csv(rows, best))
-    _write_atomic(out["html"], comparison_html(exp, rows, best))
+    write_text_atomic(out["csv"], comparison_csv(rows, best))
+    write_text_atomic(out["html"], comparison_html(exp, rows, best))
     return out
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def main_sweep(args) -> int:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..hierarchy import Node, Taxonomy
+from ..util.arrays import group_means, unit_rows
 
 MIN_JACCARD = 0.2
 MIN_COSINE = 0.8
@@ -51,10 +52,8 @@ class LevelMatch:
 
 
 def centroids(X: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
-    C = np.stack(
-        [X[g].mean(axis=0) if len(g) else np.zeros(X.shape[1], X.dtype) for g in groups]
-    ).astype(np.float64)
-    return C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+    """Unit-length mean row of each group (float64; zeros for an empty group)."""
+    return unit_rows(group_means(X, groups), dtype=np.float64)
 
 
 def level_scores(
