@@ -51,7 +51,7 @@ def _require(module: str):
         ) from None
 
 
-def _st_layout(folder: Path) -> tuple[str, bool]:
+def st_layout(folder: Path) -> tuple[str, bool]:
     """``(pooling, normalize)`` of a sentence-transformers folder; only plain pooling models qualify."""
     modules = (
         json.loads((folder / "modules.json").read_text())
@@ -310,7 +310,7 @@ class OnnxEncoder:
     def session(self):
         if self._session is None:
             ort = _require("onnxruntime")
-            self.pooling, self.model_normalizes = _st_layout(self.folder)
+            self.pooling, self.model_normalizes = st_layout(self.folder)
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             # Idle threads sleep instead of spinning: batches are large, and spinning burns
