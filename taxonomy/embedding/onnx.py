@@ -25,6 +25,7 @@ from ..util.arrays import unit_rows
 from ..util.cache import hash_key
 from ..util.files import atomic_path
 from ..util.versions import version
+from .auto import machine_cache_dir
 from .models import model_location
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Files in an export folder, per backend: the plain export also feeds OpenVINO.
 FILES = {"onnx": "model.fused.onnx", "onnx-int8": "model.int8-ffn.onnx", "export": "model.onnx"}
 DEFAULT_ONNX_DIR = ".cache/taxonomy"
-# Files exported by this process, by export key: later encoders with another cache dir copy them.
-_EXPORTED: dict[str, dict[str, Path]] = {}
 
 
 def _require(module: str):
@@ -289,9 +288,9 @@ class OnnxEncoder:
         want = d / FILES[kind or self.cfg.backend]
         if want.exists():
             return want
-        # Exported already in this process for another cache dir: copying beats exporting again.
-        done = _EXPORTED.get(d.name, {}).get(want.name)
-        if done is not None and done.exists():
+        # Made already in this machine's cache (same key): copying beats exporting again.
+        done = onnx_dir(self.folder, machine_cache_dir()) / want.name
+        if done != want and done.exists():
             with atomic_path(want, ".onnx") as tmp:
                 shutil.copyfile(done, tmp)
             return want
@@ -303,7 +302,6 @@ class OnnxEncoder:
             fuse(plain, want, self.folder)
         elif want.name == FILES["onnx-int8"]:
             quantize_int8(plain, want)
-        _EXPORTED.setdefault(d.name, {}).update({plain.name: plain, want.name: want})
         return want
 
     @property

@@ -13,11 +13,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 
 import numpy as np
 
-from ..config import EmbeddingConfig, EngineConfig, RunConfig
+from ..config import EngineConfig, RunConfig
 from ..corpus import Corpus
 from ..embedding.encoder import Embedder, text_key
 from ..errors import ConfigError
@@ -60,17 +59,17 @@ def batch_slices(n: int, size: int) -> list[slice]:
     return [slice(s, min(s + size, n)) for s in range(0, n, size)]
 
 
-@lru_cache(maxsize=4)
-def _embedder(emb_json: str, cache_dir: str | None) -> Embedder:
-    """One embedder (model loaded once) per worker process and config."""
-    return Embedder(EmbeddingConfig.model_validate_json(emb_json), ArrayStore(cache_dir))
+def embed_place_batch(embedder: Embedder | str, model: AssignModel, texts: list[str]) -> Placement:
+    """Embed one batch and place it: the task each worker runs.
 
+    ``embedder`` is the embedder itself, or on a Dask worker the name of the run's plugin
+    that holds the worker's one (:mod:`~taxonomy.runs.dask_worker`).
+    """
+    if isinstance(embedder, str):
+        from .dask_worker import worker_embedder
 
-def embed_place_batch(
-    emb_json: str, cache_dir: str | None, model: AssignModel, texts: list[str]
-) -> Placement:
-    """Embed one batch and place it: the task each worker runs."""
-    X, _ = _embedder(emb_json, cache_dir).embed(texts, progress=False)
+        embedder = worker_embedder(embedder)
+    X, _ = embedder.embed(texts, progress=False)
     return model.place(X, [text_key(t) for t in texts])
 
 
@@ -111,8 +110,14 @@ def embed_and_place(
     model: AssignModel,
     texts: list[str],
     log: Callable[[str], None] = lambda m: None,
+    *,
+    embedder: Embedder | None = None,
 ) -> Placement:
-    """Embed and place ``texts`` in batches of ``engine.batch_size`` on the configured engine."""
+    """Embed and place ``texts`` in batches of ``engine.batch_size`` on the configured engine.
+
+    ``embedder``: the caller's, for ``engine.kind: local`` (one is made for this call when
+    none is given); Dask workers each make their own for the duration of the call.
+    """
     eng = cfg.engine
     emb = cfg.embedding.model_copy(update={"show_progress_bar": False})
     cache_dir = cfg.cache.dir if cfg.cache.enabled else None
@@ -120,23 +125,25 @@ def embed_and_place(
     if not texts:
         return Placement.empty()
     if eng.kind == "local":
+        embedder = embedder or Embedder(emb, ArrayStore(cache_dir))
         parts = []
         for i, s in enumerate(slices):
             log(f"        batch {i + 1}/{len(slices)} ({s.stop - s.start} papers)")
-            parts.append(embed_place_batch(emb.model_dump_json(), cache_dir, model, texts[s]))
+            parts.append(embed_place_batch(embedder, model, texts[s]))
         return Placement.concat(parts)
     if not eng.address and emb.threads is None:
         # Workers share this machine: one model thread per worker thread, no oversubscription.
         emb = emb.model_copy(update={"threads": eng.threads_per_worker})
     with dask_client(eng) as client:
-        log(
-            f"        {len(slices)} batches on Dask ({eng.address or f'local cluster, {eng.n_workers} workers'})"
-        )
-        shared = client.scatter(model, broadcast=True)  # the fitted papers travel once per worker
-        futures = [
-            client.submit(
-                embed_place_batch, emb.model_dump_json(), cache_dir, shared, texts[s], pure=False
+        from .dask_worker import embedder_on_workers  # dask is installed: dask_client checked
+
+        with embedder_on_workers(client, emb, cache_dir) as name:
+            log(
+                f"        {len(slices)} batches on Dask ({eng.address or f'local cluster, {eng.n_workers} workers'})"
             )
-            for s in slices
-        ]
-        return Placement.concat(client.gather(futures))
+            # The fitted papers travel once per worker.
+            shared = client.scatter(model, broadcast=True)
+            futures = [
+                client.submit(embed_place_batch, name, shared, texts[s], pure=False) for s in slices
+            ]
+            return Placement.concat(client.gather(futures))
