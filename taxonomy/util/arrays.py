@@ -13,6 +13,11 @@ def unit_rows(X: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
+def unit_vector(v: np.ndarray) -> np.ndarray:
+    """One vector scaled to length 1 (zero stays zero); its dtype kept."""
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
 def group_means(X: np.ndarray, groups: Iterable[np.ndarray]) -> np.ndarray:
     """Row ``i``: the mean of the rows of ``X`` that ``groups[i]`` selects (indices or a
     boolean mask); zeros for a group that selects none."""
