@@ -263,9 +263,8 @@ def layered_members(
         below = member[level + 1]
         votes = np.zeros((int(below.max()) + 1, int(chosen[level].max()) + 1))
         np.add.at(votes, (below, chosen[level]), weights)
-        member[level] = renumber_by_weight(votes.argmax(axis=1), _group_weights(below, weights))[
-            below
-        ]
+        parents = renumber_by_weight(votes.argmax(axis=1), _group_weights(below, weights))
+        member[level] = parents[below]
     return member
 
 
