@@ -32,7 +32,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from taxonomy.config import build_config
 from taxonomy.pipeline import assign_model, fit
-from taxonomy.runs.assign import AssignModel, _weights, nearest, weighted_vote
+from taxonomy.runs.assign import AssignModel, nearest, neighbour_weights, weighted_vote
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "datasets"
@@ -69,7 +69,7 @@ def fit_on(corpus: dict):
 def previous_rule(model: AssignModel, X: np.ndarray, k: int = 15) -> np.ndarray:
     """The rule before: the 15 nearest fitted papers vote with their final topics."""
     idx, sims = nearest(X, model.embeddings, k)
-    return weighted_vote(model.fitted.topic_ids[idx], _weights(sims))[0]
+    return weighted_vote(model.fitted.topic_ids[idx], neighbour_weights(sims))[0]
 
 
 def bench(name: str, corpus: dict, tmp: Path) -> dict:

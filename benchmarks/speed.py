@@ -93,9 +93,13 @@ def _children_cpu() -> float:
 
 def machine() -> dict:
     """The CPU and libraries a row was measured on."""
-    from taxonomy.embedding.auto import _versions, cpu_info
+    from taxonomy.embedding.auto import backend_versions, cpu_info
 
-    return {"cpu": cpu_info(), "versions": _versions(), "load_avg_1m": round(os.getloadavg()[0], 1)}
+    return {
+        "cpu": cpu_info(),
+        "versions": backend_versions(),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 def arxiv_texts(n: int, seed: int = 0):

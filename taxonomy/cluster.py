@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .config import HdbscanConfig
+from .util.arrays import group_means, label_means, unit_rows
 
 
 def cluster_points(Z: np.ndarray, params: HdbscanConfig, *, random_state: int) -> np.ndarray:
@@ -89,7 +90,7 @@ def subcluster(Zs: np.ndarray, min_cluster_size: int, params: dict) -> np.ndarra
     parts = sorted(set(sub.tolist()) - {-1})
     if len(parts) < 2:
         return np.zeros(len(Zs), dtype=np.int64)
-    centres = np.stack([Zs[sub == q].mean(axis=0) for q in parts])
+    centres = group_means(Zs, (sub == q for q in parts))
     noise = sub == -1
     if noise.any():
         d = ((Zs[noise][:, None, :] - centres[None]) ** 2).sum(-1)
@@ -115,19 +116,10 @@ def renumber_by_size(labels: np.ndarray) -> np.ndarray:
     return np.array([mapping[t] for t in labels.tolist()], dtype=np.int64)
 
 
-def unit_rows(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-
-
 def topic_centroids(Xn: np.ndarray, topic_ids: np.ndarray) -> np.ndarray:
     """Unit-length mean embedding of each topic (rows in topic id order)."""
-    n_topics = int(topic_ids.max(initial=-1)) + 1
-    C = np.zeros((n_topics, Xn.shape[1]), dtype=np.float32)
     # Ids may have gaps (a refit with --previous keeps old ids): an absent topic's row stays 0.
-    for t in np.unique(topic_ids[topic_ids >= 0]):
-        C[t] = Xn[topic_ids == t].mean(axis=0)
-    return unit_rows(C)
+    return unit_rows(label_means(Xn, topic_ids, int(topic_ids.max(initial=-1)) + 1))
 
 
 def join_by_centroid(Xn: np.ndarray, C: np.ndarray, threshold: float) -> np.ndarray:

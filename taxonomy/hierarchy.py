@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .util.arrays import label_means
+
 MIN_TOP_LEVEL = 4
 
 
@@ -127,7 +129,7 @@ def build_taxonomy(
     # member[level][topic] = index of that topic's ancestor at this level
     member: dict[int, np.ndarray] = {n_levels: np.arange(n_topics)}
     topic_sizes = np.bincount(topic_ids[topic_ids >= 0], minlength=n_topics).astype(np.float64)
-    C = np.stack([points[topic_ids == t].mean(axis=0) for t in range(n_topics)]).astype(np.float64)
+    C = label_means(points, topic_ids, n_topics).astype(np.float64)
     seed = np.full(n_topics, -1) if seed_of_topic is None else np.asarray(seed_of_topic)
     for level in range(n_levels - 1, 0, -1):
         below = member[level + 1]
@@ -151,7 +153,7 @@ def build_taxonomy(
         held = np.flatnonzero(group_seed >= 0)
         # A seed's groups meet at the top level; below it each stays its own node.
         parent_of[held] = base + (group_seed[held] if level == 1 else np.arange(held.size))
-        parent_of = _renumber(parent_of, weights)
+        parent_of = renumber_by_weight(parent_of, weights)
         member[level] = parent_of[below]
     return taxonomy_from_members(topic_ids, member)
 
@@ -179,7 +181,7 @@ def taxonomy_from_members(topic_ids: np.ndarray, member: dict[int, np.ndarray]) 
     return Taxonomy(nodes, n_levels)
 
 
-def _renumber(groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def renumber_by_weight(groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Parent 0 is the largest by papers, ties by first member, so ids are stable."""
     ids = list(dict.fromkeys(groups.tolist()))
     mass = {g: float(weights[groups == g].sum()) for g in ids}

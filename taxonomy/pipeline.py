@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from .seeds import SeedPlacement, cluster_stage, mark_seeds, place_seeds, seed_t
 from .shape import shape_taxonomy
 from .util.cache import ArrayStore, array_fingerprint, hash_key
 from .util.folders import check_target, write_run_dir
+from .util.versions import version, versions
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -102,19 +102,16 @@ class StageTimer:
 
 @functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
-    out = {}
-    for lib in LIBRARIES:
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            out[lib] = __version__ if lib == "taxonomy" else "not installed"
-    return out
+    return {
+        **versions(LIBRARIES, missing="not installed"),
+        "taxonomy": version("taxonomy", missing=__version__),
+    }
 
 
-def _versions(*libs: str) -> dict[str, str]:
+def stage_versions(*libs: str) -> dict[str, str]:
     """Part of a cache key: a library upgrade may change a stage's result."""
-    versions = library_versions()
-    return {lib: versions.get(lib, "?") for lib in libs}
+    installed = library_versions()
+    return {lib: installed.get(lib, "?") for lib in libs}
 
 
 def store_for(cfg: RunConfig) -> ArrayStore:
@@ -146,7 +143,7 @@ def reduce_cached(
         array_fingerprint(X),
         cfg.umap.model_dump(),
         cfg.seed,
-        _versions("umap-learn"),
+        stage_versions("umap-learn"),
         REDUCE_VERSION,
     )
 
@@ -165,7 +162,7 @@ def cluster_cached(Z: np.ndarray, cfg: RunConfig, store: ArrayStore) -> np.ndarr
         array_fingerprint(Z),
         cfg.hdbscan.model_dump(exclude={"outlier_threshold"}),
         cfg.seed,
-        _versions("hdbscan", "scikit-learn"),
+        stage_versions("hdbscan", "scikit-learn"),
     )
 
     def compute() -> dict[str, np.ndarray]:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cluster import hdbscan_kwargs, renumber_by_size, subcluster, unit_rows
+from .cluster import hdbscan_kwargs, join_by_centroid, renumber_by_size, subcluster
 from .config import HdbscanConfig, SeedTopic, TaxonomyConfig
 from .hierarchy import Taxonomy, level_sizes
+from .util.arrays import unit_rows
 
 
 @dataclass
@@ -33,9 +34,7 @@ class SeedPlacement:
 def _nearest(Xn: np.ndarray, texts: list[str], embed, threshold: float) -> np.ndarray:
     if not texts:
         return np.full(len(Xn), -1, dtype=np.int64)
-    sims = Xn @ unit_rows(embed(texts)).T
-    best = sims.argmax(axis=1)
-    return np.where(sims.max(axis=1) >= threshold, best, -1).astype(np.int64)
+    return join_by_centroid(Xn, unit_rows(embed(texts)), threshold)
 
 
 def place_seeds(

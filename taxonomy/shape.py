@@ -35,11 +35,12 @@ import numpy as np
 from .hierarchy import (
     MIN_TOP_LEVEL,
     Taxonomy,
-    _renumber,
     build_taxonomy,
     level_sizes,
+    renumber_by_weight,
     taxonomy_from_members,
 )
+from .util.arrays import group_means, label_means
 
 Parents = Literal["ward", "density", "evoc"]
 MAX_TOP_LEVEL = 12
@@ -145,7 +146,7 @@ def density_distances(
         for b in range(a + 1, n_topics):
             lca = next(c for c in paths[b] if c in seen)
             D[a, b] = D[b, a] = 1.0 / max(end[lca], 1e-12)
-    C = np.stack([points[topic_ids == t].mean(axis=0) for t in range(n_topics)])
+    C = label_means(points, topic_ids, n_topics)
     G = np.sqrt(((C[:, None, :] - C[None]) ** 2).sum(-1))
     return D + 1e-6 * D.max() * G / max(G.max(), 1e-12)
 
@@ -162,7 +163,7 @@ def cut_members(dist: np.ndarray, topic_ids: np.ndarray, sizes: list[int]) -> di
     for level in range(n_levels - 1, 0, -1):
         k = min(sizes[level - 1], n_topics)
         groups = cut_tree(Zl, n_clusters=k).ravel()
-        member[level] = _renumber(groups, weights)
+        member[level] = renumber_by_weight(groups, weights)
     return member
 
 
@@ -208,7 +209,7 @@ def vote(layer: np.ndarray, topic_ids: np.ndarray, points: np.ndarray) -> np.nda
     out = votes.argmax(axis=1)
     empty = votes.sum(axis=1) == 0
     if empty.any() and k > 0:
-        centres = np.stack([points[layer == c].mean(axis=0) for c in range(k)])
+        centres = label_means(points, layer, k)
         for t in np.flatnonzero(empty):
             c = points[topic_ids == t].mean(axis=0)
             out[t] = int(((centres - c) ** 2).sum(axis=1).argmin())
@@ -262,7 +263,8 @@ def layered_members(
         below = member[level + 1]
         votes = np.zeros((int(below.max()) + 1, int(chosen[level].max()) + 1))
         np.add.at(votes, (below, chosen[level]), weights)
-        member[level] = _renumber(votes.argmax(axis=1), _group_weights(below, weights))[below]
+        parents = renumber_by_weight(votes.argmax(axis=1), _group_weights(below, weights))
+        member[level] = parents[below]
     return member
 
 
@@ -274,11 +276,8 @@ def _merge_to(groups: np.ndarray, k: int, topic_ids: np.ndarray, points: np.ndar
     n_groups = int(groups.max()) + 1
     if n_groups <= k:
         return groups
-    C = np.stack(
-        [
-            points[np.isin(topic_ids, np.flatnonzero(groups == g))].mean(axis=0)
-            for g in range(n_groups)
-        ]
+    C = group_means(
+        points, (np.isin(topic_ids, np.flatnonzero(groups == g)) for g in range(n_groups))
     )
     parent = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(C)
     return parent[groups]

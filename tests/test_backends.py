@@ -266,6 +266,7 @@ class TestErrors:
             enc.encode(["x"])
 
     def test_hub_model_is_refused(self, tmp_path):
+        pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
         enc = load_encoder(EmbeddingConfig(backend="onnx", model="someone/not-local"), tmp_path)
         with pytest.raises(ConfigError, match="local model folder"):
             enc.encode(["x"])

@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ import numpy as np
 from ..config import EmbeddingConfig
 from ..errors import ConfigError
 from ..util.cache import hash_key
+from ..util.files import write_text_atomic
+from ..util.versions import versions
 from .models import BUNDLED_MODELS, model_location
 
 # CPU flags that change which backend is fastest; recorded with every choice and benchmark row.
@@ -115,16 +116,9 @@ def runnable(name: str) -> str | None:
     return None
 
 
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for lib in ("torch", "onnxruntime", "openvino", "sentence-transformers"):
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+def backend_versions() -> dict[str, str]:
+    """Versions of the installed libraries the backends run on (part of the choice's key)."""
+    return versions(("torch", "onnxruntime", "openvino", "sentence-transformers"))
 
 
 def model_name(cfg: EmbeddingConfig) -> str:
@@ -142,7 +136,7 @@ def choice_key(cfg: EmbeddingConfig) -> str:
         model_name(cfg),
         # Not batch size, threads or max_seq_length: they move every backend alike, and a
         # setting changed for one run should not cost a new measurement.
-        _versions(),
+        backend_versions(),
         sorted(n for n, b in BACKENDS.items() if b.auto and runnable(n) is None),
     )
 
@@ -182,11 +176,7 @@ def load_choice(path: Path) -> dict | None:
 def _save_choice(path: Path, data: dict, *, quiet: bool = False) -> None:
     """Write atomically; ``quiet``: a location we may not write to (a read-only home) is skipped."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True))
     except OSError:
         if not quiet:
             raise
@@ -302,7 +292,7 @@ def choose(
         },
         "probe_s": round(time.perf_counter() - t0, 1),
         "cpu": cpu_info(),
-        "versions": _versions(),
+        "versions": backend_versions(),
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     for path in paths:

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ..config import EmbeddingConfig
 from ..errors import ConfigError
+from ..util.arrays import unit_rows
 from ..util.cache import ArrayStore, hash_key
 from .auto import choose, machine_cache_dir, model_name
 from .models import model_location
@@ -99,7 +100,7 @@ class SentenceTransformerEncoder:
         V = np.asarray(V, dtype=np.float32)
         if self.bf16 and self.cfg.normalize_embeddings and len(V):
             # Normalised in bf16 the norms are off by ~1e-3: redo it in float32.
-            V /= np.clip(np.linalg.norm(V, axis=1, keepdims=True), 1e-12, None)
+            V = unit_rows(V)
         return V
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -23,7 +21,11 @@ import numpy as np
 
 from ..config import EmbeddingConfig
 from ..errors import ConfigError
+from ..util.arrays import unit_rows
 from ..util.cache import hash_key
+from ..util.files import atomic_path
+from ..util.versions import version
+from .auto import machine_cache_dir
 from .models import model_location
 
 log = logging.getLogger(__name__)
@@ -34,8 +36,6 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Files in an export folder, per backend: the plain export also feeds OpenVINO.
 FILES = {"onnx": "model.fused.onnx", "onnx-int8": "model.int8-ffn.onnx", "export": "model.onnx"}
 DEFAULT_ONNX_DIR = ".cache/taxonomy"
-# Files exported by this process, by export key: later encoders with another cache dir copy them.
-_EXPORTED: dict[str, dict[str, Path]] = {}
 
 
 def _require(module: str):
@@ -50,7 +50,7 @@ def _require(module: str):
         ) from None
 
 
-def _st_layout(folder: Path) -> tuple[str, bool]:
+def st_layout(folder: Path) -> tuple[str, bool]:
     """``(pooling, normalize)`` of a sentence-transformers folder; only plain pooling models qualify."""
     modules = (
         json.loads((folder / "modules.json").read_text())
@@ -90,18 +90,9 @@ def onnx_dir(folder: Path, cache_dir: str | Path) -> Path:
         (folder / "config.json").read_text(),
         torch.__version__,
         OPSET,
-        _version("onnxruntime"),
+        version("onnxruntime", missing="-"),
     )
     return Path(cache_dir) / "onnx" / key
-
-
-def _version(lib: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(lib)
-    except metadata.PackageNotFoundError:
-        return "-"
 
 
 def token_state_module(folder: Path):
@@ -143,28 +134,23 @@ def export_onnx(folder: Path, path: Path) -> Path:
 
     module, (ids, mask, types) = token_state_module(folder)
     dims = {0: "batch", 1: "seq"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".onnx")
-    os.close(fd)
     quiet = logging.getLogger("torch.onnx")
     level = quiet.level
     try:
         # The exporter narrates (deprecation, tracer warnings); none of it is actionable here.
         quiet.setLevel(logging.ERROR)
-        with torch.no_grad(), warnings.catch_warnings():
+        with atomic_path(path, ".onnx") as tmp, torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 module,
                 (ids, mask, types),
-                tmp,
+                str(tmp),
                 input_names=list(INPUTS),
                 output_names=["token_embeddings"],
                 opset_version=OPSET,
                 dynamo=False,
                 dynamic_axes={name: dims for name in (*INPUTS, "token_embeddings")},
             )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except Exception as err:  # noqa: BLE001 - exporter failures come in many types
         raise ConfigError(
             f"embedding.backend: exporting {folder} to ONNX failed ({type(err).__name__}: "
@@ -172,7 +158,6 @@ def export_onnx(folder: Path, path: Path) -> Path:
         ) from None
     finally:
         quiet.setLevel(level)
-        Path(tmp).unlink(missing_ok=True)
     return path
 
 
@@ -181,8 +166,6 @@ def fuse(src: Path, dst: Path, folder: Path) -> Path:
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = json.loads((folder / "config.json").read_text())
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".tmp-", suffix=".onnx")
-    os.close(fd)
     quiet = logging.getLogger("onnxruntime.transformers")
     level = quiet.level
     try:
@@ -195,12 +178,10 @@ def fuse(src: Path, dst: Path, folder: Path) -> Path:
             opt_level=1,
             use_gpu=False,
         )
-        model.save_model_to_file(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
+        with atomic_path(dst, ".onnx") as tmp:
+            model.save_model_to_file(str(tmp))
     finally:
         quiet.setLevel(level)
-        Path(tmp).unlink(missing_ok=True)
     return dst
 
 
@@ -236,8 +217,6 @@ def quantize_int8(src: Path, dst: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     nodes = ffn_input_matmuls(onnx.load(str(src)))
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=".tmp-", suffix=".onnx")
-    os.close(fd)
     root = logging.getLogger()
     # quantize_dynamic advises pre-processing through the root logger: not actionable here.
     hush = _DropMessage("pre-processing before quantization")
@@ -245,19 +224,17 @@ def quantize_int8(src: Path, dst: Path) -> Path:
     try:
         # Per-channel signed weights keep the most accuracy; attention and FFN output
         # projections stay fp32 (quantising them too drops the neighbour overlap to 0.92).
-        quantize_dynamic(
-            str(src),
-            tmp,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_quantize=nodes or None,
-        )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
+        with atomic_path(dst, ".onnx") as tmp:
+            quantize_dynamic(
+                str(src),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_quantize=nodes or None,
+            )
     finally:
         root.removeFilter(hush)
-        Path(tmp).unlink(missing_ok=True)
     return dst
 
 
@@ -311,14 +288,11 @@ class OnnxEncoder:
         want = d / FILES[kind or self.cfg.backend]
         if want.exists():
             return want
-        # Exported already in this process for another cache dir: copying beats exporting again.
-        done = _EXPORTED.get(d.name, {}).get(want.name)
-        if done is not None and done.exists():
-            want.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=want.parent, prefix=".tmp-", suffix=".onnx")
-            os.close(fd)
-            shutil.copyfile(done, tmp)
-            os.replace(tmp, want)
+        # Made already in this machine's cache (same key): copying beats exporting again.
+        done = onnx_dir(self.folder, machine_cache_dir()) / want.name
+        if done != want and done.exists():
+            with atomic_path(want, ".onnx") as tmp:
+                shutil.copyfile(done, tmp)
             return want
         plain = d / FILES["export"]
         if not plain.exists():
@@ -328,14 +302,13 @@ class OnnxEncoder:
             fuse(plain, want, self.folder)
         elif want.name == FILES["onnx-int8"]:
             quantize_int8(plain, want)
-        _EXPORTED.setdefault(d.name, {}).update({plain.name: plain, want.name: want})
         return want
 
     @property
     def session(self):
         if self._session is None:
             ort = _require("onnxruntime")
-            self.pooling, self.model_normalizes = _st_layout(self.folder)
+            self.pooling, self.model_normalizes = st_layout(self.folder)
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             # Idle threads sleep instead of spinning: batches are large, and spinning burns
@@ -403,5 +376,5 @@ class OnnxEncoder:
             m = mask[..., None].astype(hidden.dtype)
             vec = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         if self.cfg.normalize_embeddings or self.model_normalizes:
-            vec = vec / np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
+            return unit_rows(vec)
         return vec.astype(np.float32)

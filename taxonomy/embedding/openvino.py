@@ -64,10 +64,10 @@ class OpenVinoEncoder(OnnxEncoder):
     @property
     def session(self):
         if self._session is None:
-            from .onnx import _st_layout
+            from .onnx import st_layout
 
             ov = _openvino()
-            self.pooling, self.model_normalizes = _st_layout(self.folder)
+            self.pooling, self.model_normalizes = st_layout(self.folder)
             config = {
                 # Explicit: on bf16-capable CPUs OpenVINO would pick bf16 by itself.
                 "INFERENCE_PRECISION_HINT": "bf16"

@@ -44,10 +44,12 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ..cluster import unit_rows
 from ..config import LabelsConfig
 from ..hierarchy import Node, Taxonomy
+from ..util.arrays import unit_rows, unit_vector
 from ..util.cache import ArrayStore, hash_key
+from ..util.mmr import mmr
+from ..util.versions import version
 from . import phrases as phrase_rules
 from .keys import name_keys
 from .phrases import Vocabulary, stop_words, surface_case
@@ -77,7 +79,6 @@ def vocabulary(
     if store is None or not store.enabled:
         return Vocabulary(*args)
     import hashlib
-    from importlib.metadata import version
     from pathlib import Path
 
     digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
@@ -224,7 +225,7 @@ class Labeller:
 
     def _centroid(self, doc_idx: np.ndarray) -> np.ndarray:
         c = self.Xn[doc_idx].mean(axis=0) if doc_idx.size else np.zeros(self.Xn.shape[1])
-        return c / max(float(np.linalg.norm(c)), 1e-12)
+        return unit_vector(c)
 
     def name_stats(self, doc_idx: np.ndarray, scope: np.ndarray) -> dict[str, np.ndarray]:
         """Per form: papers of the node using it, coverage, and lift.
@@ -434,7 +435,6 @@ class Labeller:
         """Keywords: BERTopic's MMR over the c-TF-IDF candidates, relevance to the node's centroid."""
         if not phrases:
             return []
-        from bertopic.representation._mmr import mmr
 
         k = min(self.params.n_keywords, len(phrases))
         return mmr(centroid[None, :], P, phrases, top_n=k, diversity=self.params.diversity)

@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..cluster import unit_rows
 from ..config import LabelsConfig
 from ..hierarchy import Node, Taxonomy
+from ..util.arrays import unit_rows, unit_vector
 from ..util.cache import ArrayStore
 from .keys import name_key
 from .llm_client import ChatClient, LLMError, Messages, resolve_endpoint
@@ -187,7 +187,7 @@ class _Namer:
         for n in tax.nodes.values():
             if n.size:
                 c = Xn[n.doc_idx].mean(axis=0)
-                self.centroid[n.node_id] = c / max(float(np.linalg.norm(c)), 1e-12)
+                self.centroid[n.node_id] = unit_vector(c)
                 sims = Xn[n.doc_idx] @ self.centroid[n.node_id]
                 self.near[n.node_id] = [int(n.doc_idx[i]) for i in np.argsort(-sims, kind="stable")]
         self.name = {nid: n.label for nid, n in tax.nodes.items()}

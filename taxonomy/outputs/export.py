@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, OutputError
-from ..util.formats import json_text
 from ..util.folders import check_target, write_run_dir
+from ..util.formats import json_text
 from .tables import tree_leaf_paths
 
 BERTOPIC_MARKER = "topics.json"  # every BERTopic safetensors folder has it

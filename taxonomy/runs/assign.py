@@ -111,7 +111,8 @@ def nearest(Xn: np.ndarray, Fn: np.ndarray, k: int, exclude_self: bool = False):
     return idx, sims
 
 
-def _weights(sims: np.ndarray) -> np.ndarray:
+def neighbour_weights(sims: np.ndarray) -> np.ndarray:
+    """Each neighbour's vote from its cosine similarity."""
     return np.clip(sims, 0.0, None) + 1e-6  # a dissimilar neighbour still votes, barely
 
 
@@ -145,7 +146,7 @@ def fit_placement(
     Xn = unit_rows(X)
     if len(topic_ids) > 1:
         idx, sims = nearest(Xn, Xn, k, exclude_self=True)
-        probs = agreement(topic_ids[idx], topic_ids, _weights(sims))
+        probs = agreement(topic_ids[idx], topic_ids, neighbour_weights(sims))
     else:
         probs = np.zeros(len(topic_ids), dtype=np.float32)
     how = [
@@ -291,7 +292,7 @@ class AssignModel:
 
     def _place_new(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         idx, sims = nearest(X, self.embeddings, self.k)
-        w = _weights(sims)
+        w = neighbour_weights(sims)
         winner, _ = weighted_vote(self.raw_ids[idx], w)
         topics = winner.copy()
         # Raw HDBSCAN topics and final topics share ids; outliers follow the fit's outlier rule.

@@ -13,11 +13,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 
 import numpy as np
 
-from ..config import EmbeddingConfig, EngineConfig, RunConfig
+from ..config import EngineConfig, RunConfig
 from ..corpus import Corpus
 from ..embedding.encoder import Embedder, text_key
 from ..errors import ConfigError
@@ -60,27 +59,19 @@ def batch_slices(n: int, size: int) -> list[slice]:
     return [slice(s, min(s + size, n)) for s in range(0, n, size)]
 
 
-@lru_cache(maxsize=4)
-def _embedder(emb_json: str, cache_dir: str | None) -> Embedder:
-    """One embedder (model loaded once) per worker process and config."""
-    return Embedder(EmbeddingConfig.model_validate_json(emb_json), ArrayStore(cache_dir))
-
-
 def embed_place_batch(
-    emb_json: str,
-    cache_dir: str | None,
-    model: AssignModel,
-    texts: list[str],
-    with_embeddings: bool = False,
+    embedder: Embedder | str, model: AssignModel, texts: list[str], with_embeddings: bool = False
 ) -> Placement:
-    """Embed one batch and place it: the task each worker runs. The embeddings travel back
-    (as ``placement.embeddings``) only when the caller keeps them (an update stores them)."""
-    return place_batch(_embedder(emb_json, cache_dir), model, texts, with_embeddings)
+    """Embed one batch and place it: the task each worker runs.
 
+    ``embedder`` is the embedder itself, or on a Dask worker the name of the run's plugin
+    that holds the worker's one (:mod:`~taxonomy.runs.dask_worker`). The embeddings travel
+    back (``placement.embeddings``) only when the caller keeps them (an update stores them).
+    """
+    if isinstance(embedder, str):
+        from .dask_worker import worker_embedder
 
-def place_batch(
-    embedder: Embedder, model: AssignModel, texts: list[str], with_embeddings: bool
-) -> Placement:
+        embedder = worker_embedder(embedder)
     X, _ = embedder.embed(texts, progress=False)
     placed = model.place(X, [text_key(t) for t in texts])
     if with_embeddings:
@@ -125,15 +116,18 @@ def embed_and_place(
     model: AssignModel,
     texts: list[str],
     log: Callable[[str], None] = lambda m: None,
-    with_embeddings: bool = False,
+    *,
     embedder: Embedder | None = None,
+    with_embeddings: bool = False,
 ) -> Placement:
     """Embed and place ``texts`` in batches of ``engine.batch_size`` on the configured engine.
 
     The one path by which papers outside a fit get a topic: the rest of a sampled fit,
     ``taxonomy assign`` and ``taxonomy update``. ``with_embeddings``: bring the papers'
-    embeddings back too (``placement.embeddings``). ``embedder``: a loaded model the local
-    engine uses instead of loading one (Dask workers load their own).
+    embeddings back too (``placement.embeddings``).
+
+    ``embedder``: the caller's, for ``engine.kind: local`` (one is made for this call when
+    none is given); Dask workers each make their own for the duration of the call.
     """
     eng = cfg.engine
     emb = cfg.embedding.model_copy(update={"show_progress_bar": False})
@@ -142,36 +136,28 @@ def embed_and_place(
     if not texts:
         return Placement.empty()
     if eng.kind == "local":
+        embedder = embedder or Embedder(emb, ArrayStore(cache_dir))
         parts = []
         for i, s in enumerate(slices):
             log(f"        batch {i + 1}/{len(slices)} ({s.stop - s.start} papers)")
-            if embedder is not None:
-                parts.append(place_batch(embedder, model, texts[s], with_embeddings))
-            else:
-                parts.append(
-                    embed_place_batch(
-                        emb.model_dump_json(), cache_dir, model, texts[s], with_embeddings
-                    )
-                )
+            parts.append(embed_place_batch(embedder, model, texts[s], with_embeddings))
         return Placement.concat(parts)
     if not eng.address and emb.threads is None:
         # Workers share this machine: one model thread per worker thread, no oversubscription.
         emb = emb.model_copy(update={"threads": eng.threads_per_worker})
     with dask_client(eng) as client:
-        log(
-            f"        {len(slices)} batches on Dask ({eng.address or f'local cluster, {eng.n_workers} workers'})"
-        )
-        shared = client.scatter(model, broadcast=True)  # the fitted papers travel once per worker
-        futures = [
-            client.submit(
-                embed_place_batch,
-                emb.model_dump_json(),
-                cache_dir,
-                shared,
-                texts[s],
-                with_embeddings,
-                pure=False,
+        from .dask_worker import embedder_on_workers  # dask is installed: dask_client checked
+
+        with embedder_on_workers(client, emb, cache_dir) as name:
+            log(
+                f"        {len(slices)} batches on Dask ({eng.address or f'local cluster, {eng.n_workers} workers'})"
             )
-            for s in slices
-        ]
-        return Placement.concat(client.gather(futures))
+            # The fitted papers travel once per worker.
+            shared = client.scatter(model, broadcast=True)
+            futures = [
+                client.submit(
+                    embed_place_batch, name, shared, texts[s], with_embeddings, pure=False
+                )
+                for s in slices
+            ]
+            return Placement.concat(client.gather(futures))

@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..hierarchy import Node, Taxonomy
+from ..util.arrays import group_means, unit_rows
+
+if TYPE_CHECKING:
+    from .rundir import SavedRun
 
 MIN_JACCARD = 0.2
 MIN_COSINE = 0.8
@@ -51,10 +56,8 @@ class LevelMatch:
 
 
 def centroids(X: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
-    C = np.stack(
-        [X[g].mean(axis=0) if len(g) else np.zeros(X.shape[1], X.dtype) for g in groups]
-    ).astype(np.float64)
-    return C / np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+    """Unit-length mean row of each group (float64; zeros for an empty group)."""
+    return unit_rows(group_means(X, groups), dtype=np.float64)
 
 
 def level_scores(
@@ -271,52 +274,44 @@ def apply_previous(
     leaf = {n.index: int(ids[n.node_id].split(".")[1]) for n in tax.level(tax.n_levels)}
     new_topics = np.array([leaf.get(int(t), -1) for t in topic_ids], dtype=np.int64)
     changes = describe(
-        old, out, matches, ids, shared, previous, keys, old_keys, new_topics, renamed
+        old,
+        out,
+        matches,
+        ids,
+        previous=previous,
+        shared=shared,
+        keys=keys,
+        old_keys=old_keys,
+        new_topics=new_topics,
+        renamed=renamed,
     )
     return out, new_topics, changes, ids
 
 
-def describe(old, new, matches, ids, shared, previous, keys, old_keys, new_topics, renamed) -> dict:
-    """``changes.json`` of a refit: matched share per level, new, vanished, merged, split, renamed."""
-    in_split_or_merge_new: set[str] = set()
-    in_split_or_merge_old: set[str] = set()
-    merges, splits, per_level = [], [], []
-    for m in matches:
-        for s in m.splits:
-            in_split_or_merge_old.add(s["old"])
-            in_split_or_merge_new.update(ids[j] for j in s["new"])
-            splits.append(
-                {
-                    "old_node_id": s["old"],
-                    "old_label": old.nodes[s["old"]].label,
-                    "into": [
-                        {"node_id": ids[j], "label": new.nodes[ids[j]].label} for j in s["new"]
-                    ],
-                }
-            )
-        for g in m.merges:
-            in_split_or_merge_new.add(ids[g["new"]])
-            in_split_or_merge_old.update(g["old"])
-            merges.append(
-                {
-                    "node_id": ids[g["new"]],
-                    "label": new.nodes[ids[g["new"]]].label,
-                    "from": [{"old_node_id": i, "label": old.nodes[i].label} for i in g["old"]],
-                }
-            )
-        n_new = len(new.level(m.new_level))
-        per_level.append(
-            {
-                "level": m.new_level,
-                "previous_level": m.old_level,
-                "nodes": n_new,
-                "previous_nodes": len(old.level(m.old_level)),
-                "matched": len(m.pairs),
-                "matched_share": round(len(m.pairs) / max(n_new, 1), 4),
-            }
-        )
-    matched_new = {ids[n] for m in matches for n in m.pairs}
-    matched_old = {o for m in matches for o in m.pairs.values()}
+def describe(
+    old: Taxonomy,
+    new: Taxonomy,
+    matches: list[LevelMatch],
+    ids: dict[str, str],
+    *,
+    previous: SavedRun,
+    shared: float,
+    keys: list[str],
+    old_keys: list[str],
+    new_topics: np.ndarray,
+    renamed: list[dict],
+) -> dict:
+    """``changes.json`` of a refit: matched share per level, new, vanished, merged, split, renamed.
+
+    ``old``/``new``: the previous and the renumbered tree; ``matches`` and ``ids`` (fit id
+    -> final id) from :func:`match_trees` and :func:`new_ids`; ``shared``: the share of
+    papers in common; ``keys``/``old_keys``: the papers' text keys in each run;
+    ``new_topics``: each paper's leaf id in the final numbering.
+    """
+    splits, merges, touched_new, touched_old = split_merge_entries(old, new, matches, ids)
+    per_level = [level_share(old, new, m) for m in matches]
+    matched_new = {ids[n] for m in matches for n in m.pairs} | touched_new
+    matched_old = {o for m in matches for o in m.pairs.values()} | touched_old
     new_topics_list = [
         {
             "node_id": n.node_id,
@@ -327,12 +322,12 @@ def describe(old, new, matches, ids, shared, previous, keys, old_keys, new_topic
             "size": n.size,
         }
         for n in sorted(new.nodes.values(), key=lambda n: (n.level, n.index))
-        if n.level > 0 and n.node_id not in matched_new and n.node_id not in in_split_or_merge_new
+        if n.level > 0 and n.node_id not in matched_new
     ]
     vanished = [
         {"old_node_id": n.node_id, "label": n.label, "level": n.level, "size": n.size}
         for n in sorted(old.nodes.values(), key=lambda n: (n.level, n.index))
-        if n.level > 0 and n.node_id not in matched_old and n.node_id not in in_split_or_merge_old
+        if n.level > 0 and n.node_id not in matched_old
     ]
     pos = {k: i for i, k in enumerate(old_keys)}
     common = [(i, pos[k]) for i, k in enumerate(keys) if k in pos]
@@ -358,6 +353,53 @@ def describe(old, new, matches, ids, shared, previous, keys, old_keys, new_topic
         "merges": merges,
         "splits": splits,
         "renamed": renamed,
+    }
+
+
+def split_merge_entries(
+    old: Taxonomy, new: Taxonomy, matches: list[LevelMatch], ids: dict[str, str]
+) -> tuple[list[dict], list[dict], set[str], set[str]]:
+    """The splits and merges of every level for ``changes.json``, and the new and old node
+    ids they involve (those are neither new nor vanished)."""
+    touched_new: set[str] = set()
+    touched_old: set[str] = set()
+    splits, merges = [], []
+    for m in matches:
+        for s in m.splits:
+            touched_old.add(s["old"])
+            touched_new.update(ids[j] for j in s["new"])
+            splits.append(
+                {
+                    "old_node_id": s["old"],
+                    "old_label": old.nodes[s["old"]].label,
+                    "into": [
+                        {"node_id": ids[j], "label": new.nodes[ids[j]].label} for j in s["new"]
+                    ],
+                }
+            )
+        for g in m.merges:
+            touched_new.add(ids[g["new"]])
+            touched_old.update(g["old"])
+            merges.append(
+                {
+                    "node_id": ids[g["new"]],
+                    "label": new.nodes[ids[g["new"]]].label,
+                    "from": [{"old_node_id": i, "label": old.nodes[i].label} for i in g["old"]],
+                }
+            )
+    return splits, merges, touched_new, touched_old
+
+
+def level_share(old: Taxonomy, new: Taxonomy, m: LevelMatch) -> dict:
+    """One level's row of ``changes.json``: its nodes, the previous level's, how many matched."""
+    n_new = len(new.level(m.new_level))
+    return {
+        "level": m.new_level,
+        "previous_level": m.old_level,
+        "nodes": n_new,
+        "previous_nodes": len(old.level(m.old_level)),
+        "matched": len(m.pairs),
+        "matched_share": round(len(m.pairs) / max(n_new, 1), 4),
     }
 
 

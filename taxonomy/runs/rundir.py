@@ -48,6 +48,7 @@ from ..outputs.tables import (
     topics_rows,
     tree_dict,
 )
+from ..util.arrays import unit_rows
 from ..util.dates import parse_date
 from ..util.folders import RUN_MARKER
 from ..util.formats import csv_text, json_text, unsafe_cell, yaml_text
@@ -308,7 +309,7 @@ def load_run(run_dir: str | Path) -> SavedRun:
             str(run_dir),
             f"{PAPERS_FILE} has {len(corpus)} papers but {STATE_FILE} {len(X)}: the run is damaged",
         )
-    X /= np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    X = unit_rows(X)
     return SavedRun(
         run_dir,
         cfg,

@@ -57,6 +57,7 @@ from ..hierarchy import Node, Taxonomy
 from ..naming import name_keys, name_tree
 from ..outputs.report import report_payloads
 from ..pipeline import RunResult, StageTimer, library_versions, store_for, tree_counts
+from ..util.arrays import unit_mean, unit_rows, unit_vector
 from ..util.cache import ArrayStore
 from ..util.folders import check_target, write_run_dir
 from ..util.formats import json_text
@@ -94,20 +95,9 @@ Embed = Callable[[list[str]], np.ndarray]
 # --- pure steps ---------------------------------------------------------------------------
 
 
-def unit(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-
-
-def unit_centroid(X: np.ndarray) -> np.ndarray:
-    """The unit-length mean of the rows of ``X``."""
-    return unit(X.mean(axis=0, keepdims=True))[0]
-
-
 def cohesion(X: np.ndarray) -> float:
     """Mean cosine of unit vectors ``X`` to their (unit) centroid."""
-    c = X.mean(axis=0)
-    c /= max(float(np.linalg.norm(c)), 1e-12)
+    c = unit_vector(X.mean(axis=0))
     return float((X @ c).mean())
 
 
@@ -120,7 +110,7 @@ def fit_bars(X: np.ndarray, topic_ids: np.ndarray, topics: list[int]) -> tuple[f
         members = X[topic_ids == t]
         if len(members):
             c = members.mean(axis=0)
-            s = members @ (c / max(float(np.linalg.norm(c)), 1e-12))
+            s = members @ unit_vector(c)
             cohesions.append(float(s.mean()))
             sims.append(s)
     if not cohesions:
@@ -170,7 +160,7 @@ def pool_groups(
         # Misfits that hang on a group only where it was born stay pooled: a member must be
         # as close to the group's centre as the fit's papers are to their topics'.
         c = X[g].mean(axis=0)
-        g = g[X[g] @ (c / max(float(np.linalg.norm(c)), 1e-12)) >= min_similarity]
+        g = g[X[g] @ unit_vector(c) >= min_similarity]
         if g.size >= min_cluster_size and cohesion(X[g]) >= min_cohesion:
             groups.append(g)
     return sorted(groups, key=lambda g: (-g.size, int(g[0])))
@@ -203,7 +193,7 @@ def fits_no_topic(
         (np.ones(member.size, np.float32), (rows, member)), shape=(order.size, len(fit_X))
     )
     C = np.asarray(M @ fit_X)
-    C /= np.maximum(np.linalg.norm(C, axis=1, keepdims=True), 1e-12)
+    C = unit_rows(C)
     return (X @ C.T).max(axis=1) < threshold
 
 
@@ -222,7 +212,7 @@ def join_topics(X: np.ndarray, topic_ids: np.ndarray, probs: np.ndarray, topics:
     joined = join_born_topics(X[misfit], members)
     took = joined >= 0
     for t in set(joined[took].tolist()):
-        c = unit(members[t].mean(axis=0, keepdims=True))[0]
+        c = unit_mean(members[t])
         rows = misfit[joined == t]
         probs[rows] = np.clip(X[rows] @ c, 0.0, 1.0)
     topic_ids[misfit[took]] = joined[took]
@@ -242,7 +232,7 @@ def join_born_topics(
     if not members or not len(X):
         return out
     topics = sorted(members)
-    C = np.stack([unit(members[t].mean(axis=0, keepdims=True))[0] for t in topics])
+    C = np.stack([unit_mean(members[t]) for t in topics])
     bar = np.array([np.quantile(members[t] @ C[k], quantile) for k, t in enumerate(topics)])
     S = X @ C.T
     best = S.argmax(axis=1)
@@ -549,7 +539,9 @@ def grown_papers(
     """The run's papers with the new ones appended, placed by the fit's rule: a new paper
     that the fit's outlier rule would have left out (:func:`fits_no_topic`) is pooled."""
     X_new = (
-        unit(placed.embeddings) if len(new) else np.zeros((0, base.embeddings.shape[1]), np.float32)
+        unit_rows(placed.embeddings)
+        if len(new)
+        else np.zeros((0, base.embeddings.shape[1]), np.float32)
     )
     topics_new = placed.topic_ids.astype(np.int64).copy()
     fit_papers = base.origin == 0
@@ -693,8 +685,8 @@ def add_topics(
     tax = tree_taxonomy(tree, papers.topic_ids, corpus.ids)
     if not parents:  # a one-level tree: new topics go under the root
         parents = [tree["root"]]
-    P = np.stack([unit_centroid(X[tax.nodes[p["node_id"]].doc_idx]) for p in parents])
-    centres = [unit_centroid(X[g]) for g in groups]
+    P = np.stack([unit_mean(X[tax.nodes[p["node_id"]].doc_idx]) for p in parents])
+    centres = [unit_mean(X[g]) for g in groups]
     parent_of = [int(np.argmax(P @ c)) for c in centres]
     named: dict[int, dict] = {}
     for p in sorted(set(parent_of)):

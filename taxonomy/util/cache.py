@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .files import atomic_path, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -90,16 +90,10 @@ class ArrayStore:
         if not self.enabled:
             return
         data_path, sum_path = self._paths(stage, key)
-        data_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=data_path.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
+        with atomic_path(data_path, suffix=".npz") as tmp:
+            with open(tmp, "xb") as f:
                 np.savez(f, **arrays)
-            digest = _file_sha256(Path(tmp))
-            _atomic_write_text(sum_path, digest)
-            os.replace(tmp, data_path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+            write_text_atomic(sum_path, _file_sha256(tmp))
 
     def get_or_compute(self, stage: str, key: str, compute) -> dict[str, np.ndarray]:
         """The entry under ``key``, or ``compute()`` (a dict of arrays) stored there first."""
@@ -134,13 +128,3 @@ class ArrayStore:
     def clear(self) -> None:
         if self.enabled and self.root.exists():
             shutil.rmtree(self.root)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

@@ -12,6 +12,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import TMP_PREFIX
+
 CACHE_SUFFIXES = (".npz", ".sha256")
 
 
@@ -26,7 +28,7 @@ class StageInfo:
 
 
 def _is_cache_file(p: Path) -> bool:
-    return p.is_file() and (p.suffix in CACHE_SUFFIXES or p.name.startswith(".tmp-"))
+    return p.is_file() and (p.suffix in CACHE_SUFFIXES or p.name.startswith(TMP_PREFIX))
 
 
 def cache_info(root: Path) -> list[StageInfo]:
