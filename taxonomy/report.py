@@ -157,6 +157,20 @@ def label_positions(tax, xy: np.ndarray) -> dict[str, list[float]]:
     return out
 
 
+def label_radii(tax, xy: np.ndarray, pos: dict[str, list[float]]) -> dict[str, float]:
+    """How far each node spreads on the map: the median distance of its papers from its name.
+
+    One number per node (not per paper), so the report stays small. The page shows a
+    name below the top level once its cluster is this wide on screen, so deeper names
+    appear as the map is zoomed in.
+    """
+    out = {}
+    for node_id, p in pos.items():
+        d = np.sqrt(((xy[tax.nodes[node_id].doc_idx] - p) ** 2).sum(1))
+        out[node_id] = round(float(np.median(d)), 3)
+    return out
+
+
 def shorten_abstract(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
     if limit <= 0:
@@ -200,6 +214,7 @@ def report_data(
     """
     limit = cfg.report.max_abstract_chars
     colors, pos = top_colors(tax), label_positions(tax, xy)
+    radii = label_radii(tax, xy, pos)
     npmi = metrics.get("npmi_per_node") or {}
     nodes = {}
     for n in tax.nodes.values():
@@ -217,6 +232,7 @@ def report_data(
             "coherence": npmi.get(n.node_id),
             "color": colors.get(top, OUTLIER_COLOR),
             "pos": pos.get(n.node_id),
+            "r": radii.get(n.node_id),
         }
     core = {
         "title": report_title(cfg),
@@ -301,18 +317,24 @@ def map_figure(
     *,
     width: float = 10.0,
     height: float = 7.5,
+    dpi: float = 150.0,
 ):
-    """A static matplotlib figure of the map: points coloured by top-level node, names drawn.
+    """A static matplotlib figure of the map: points coloured by top-level node, and the
+    names of the top two levels, placed so that none overlaps another (:mod:`.map_labels`).
 
     Uses the figure API without pyplot, so it keeps no global state and needs no display.
+    Names are measured at ``dpi``: save the figure at the same ``dpi``.
     """
-    from matplotlib import patheffects
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from .map_labels import place_labels, top_labels
 
     colors, pos = top_colors(tax), label_positions(tax, xy)
     n = len(xy)
     size = 2.0 if n > 5000 else 6.0 if n > 1000 else 18.0
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     outliers = np.flatnonzero(topic_ids < 0)
     if outliers.size:
@@ -335,21 +357,6 @@ def map_figure(
             alpha=0.85,
             rasterized=True,
         )
-    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for node in tax.level(1):
-        if node.node_id in pos:
-            x, y = pos[node.node_id]
-            ax.text(
-                x,
-                y,
-                node.label,
-                ha="center",
-                va="center",
-                fontsize=11,
-                weight="bold",
-                color="#1d2430",
-                path_effects=halo,
-            )
     fig.suptitle(title, x=0.01, ha="left", fontsize=13)
     ax.set_title(
         f"{n:,} papers · {len(tax.level(tax.n_levels))} topics · {tax.n_levels} levels",
@@ -359,6 +366,12 @@ def map_figure(
     )
     ax.set_axis_off()
     ax.set_aspect("equal", adjustable="datalim")
+    # Fix the layout and the limits first: names are measured where they will be drawn.
+    fig.draw_without_rendering()
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    fig.set_layout_engine("none")
+    place_labels(ax, top_labels(tax, pos, levels=2), canvas.get_renderer())
     return fig
 
 
@@ -366,8 +379,8 @@ def save_map_image(
     tax: Taxonomy, xy: np.ndarray, topic_ids: np.ndarray, title: str, path: Path
 ) -> None:
     """Write :func:`map_figure` as PNG (150 dpi) to ``path``."""
-    fig = map_figure(tax, xy, topic_ids, title)
     with warnings.catch_warnings():
         # Names in scripts the bundled font lacks (CJK, Arabic…) draw as boxes; not an error.
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        fig = map_figure(tax, xy, topic_ids, title)
         fig.savefig(path, dpi=150, metadata={"Software": None})
