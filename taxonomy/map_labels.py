@@ -2,7 +2,7 @@
 
 The interactive report places its names in the browser (``templates/report.js``); this
 is the same rule for matplotlib. Names are tried in order of priority (level, then
-size); each goes at its node's position or, failing that, just above or below it, and
+size); each goes at its node's position or, failing that, a line or so above or below it, and
 is dropped when every spot would overlap a name already placed or leave the axes.
 Overlap is judged on the text's drawn extent, halo included.
 """
@@ -60,8 +60,8 @@ def place_labels(ax, labels: list[MapLabel], renderer, *, halo: str = "white") -
         text.set_in_layout(False)
         text.set_gid(lab.node_id)
         box = None
-        # Centre, then one line above, then one line below.
-        for shift in (0.0, 1.15, -1.15):
+        # Centre, then a line above or below, then a line and a half (past a larger name).
+        for shift in (0.0, 1.15, -1.15, 1.9, -1.9):
             text.xyann = (0.0, shift * fontsize)
             candidate = text.get_window_extent(renderer)
             inside = (

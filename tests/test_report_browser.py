@@ -136,14 +136,20 @@ class Page:
     def zoom(self, factor: float, centre=None):
         """Zoom the map by ``factor`` (< 1 zooms out) around ``centre`` (map units; default the
         middle of the view), then wait until the names are laid out for the new view."""
-        self.js(
+        done = self.js(
             """([f, c]) => { const gd = document.getElementById('map'), fl = gd._fullLayout;
             const [a, b] = fl.xaxis.range, [p, q] = fl.yaxis.range;
             const [x, y] = c || [(a + b) / 2, (p + q) / 2], w = (b - a) / 2 / f, h = (q - p) / 2 / f;
-            return Plotly.relayout(gd, {'xaxis.range': [x - w, x + w], 'yaxis.range': [y - h, y + h]}); }""",
+            return Plotly.relayout(gd, {'xaxis.range': [x - w, x + w], 'yaxis.range': [y - h, y + h]})
+              .then(() => window.__report.layouts); }""",
             [factor, centre],
         )
-        self.page.wait_for_timeout(100)  # the names follow on the next animation frame
+        self.laid_out_after(done)
+
+    def laid_out_after(self, count: int):
+        """Wait until the names have been laid out again since ``window.__report.layouts`` was
+        ``count`` (they follow a change of view on the next animation frame)."""
+        self.page.wait_for_function("n => window.__report.layouts > n", arg=count)
 
     def panel_docs(self) -> list[int]:
         return self.js(
@@ -193,9 +199,8 @@ class TestSampleReport:
         assert tops <= set(sample_page.js("window.__report.names"))
         rows = sample_page.js("document.querySelectorAll('#topics tbody tr').length")
         assert rows == len(result.taxonomy.nodes) - 1
-        # The screenshot for docs/: all names on, the largest top-level node opened and listed.
+        # The screenshot for docs/: the largest top-level node opened and listed.
         top = result.taxonomy.level(1)[0].node_id
-        sample_page.page.check("#show-names")
         sample_page.page.click(
             f'#tree button.tlabel[data-node="{top}"] >> xpath=preceding-sibling::button'
         )
@@ -327,8 +332,7 @@ class TestMapNames:
         # Every name of every level is offered, not only those the view has room for.
         assert set(sizes) == {n.node_id for n in tax.nodes.values() if n.level > 0 and n.size}
         # With every name asked for: more may show, still none overlapping.
-        sample_page.page.check("#show-names")
-        sample_page.page.wait_for_timeout(100)
+        sample_page.page.check("#show-names")  # lays the names out at once
         all_boxes = sample_page.name_boxes()
         assert len(all_boxes) >= len(boxes) and overlaps(all_boxes) == []
         sample_page.page.uncheck("#show-names")
@@ -374,9 +378,11 @@ class TestMapNames:
         assert len(colours) == min(len(tops), 20)
         # A top-level node opens onto its children; clicking one selects it.
         top = tops[0]
+        count = sample_page.js("window.__report.layouts")
         sample_page.page.click(
             f'#legend button.tlabel[data-node="{top.node_id}"] >> xpath=preceding-sibling::button'
         )
+        sample_page.laid_out_after(count)  # the legend grew: names keep clear of it
         child = tax.nodes[top.children[0]]
         sample_page.page.click(f'#legend button.tlabel[data-node="{child.node_id}"]')
         assert sorted(sample_page.panel_docs()) == sorted(child.doc_idx.tolist())
