@@ -352,6 +352,13 @@ class TestMapNames:
         sample_page.zoom(1 / 36)
         assert sample_page.js("window.__report.names") and deeper() == []
         assert overlaps(sample_page.name_boxes()) == []
+        # The wheel over a name zooms the map, as it does over the points.
+        span = "(() => { const r = document.getElementById('map')._fullLayout.xaxis.range; return r[1] - r[0]; })()"
+        before = sample_page.js(span)
+        x0, y0, x1, y1 = next(iter(sample_page.name_boxes().values()))
+        sample_page.page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2)
+        sample_page.page.mouse.wheel(0, -300)
+        sample_page.page.wait_for_function(f"w => {span} < w * 0.95", arg=before)
 
     def test_clicking_a_name_selects_its_node(self, sample_page, sample_run):
         tax = sample_run[0].taxonomy

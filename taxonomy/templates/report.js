@@ -148,7 +148,7 @@
     const NAME_MIN_R = 24; // px: a name below the top level shows once its cluster is this wide
     const NAME_GAP = 2; // px of clear space around every name
     const NAME_SHIFTS = [0, -1, 1, -1.7, 1.7]; // where a name may go: lines above or below its node
-    const namesLayer = el("div", null, { id: "names" });
+    const namesLayer = el("div", null, { id: "names", "aria-hidden": "true" }); // the tree says the same
     document.getElementById("map-wrap").append(namesLayer);
     const named = all.filter((n) => n.level > 0 && n.pos && n.label);
     const nameDiv = {}, nameSize = {};
@@ -176,7 +176,7 @@
       if (!measured) {
         named.forEach((n) => { nameDiv[n.id].hidden = false; });
         named.forEach((n) => { nameSize[n.id] = [nameDiv[n.id].offsetWidth, nameDiv[n.id].offsetHeight]; });
-        measured = true;
+        measured = named.every((n) => nameSize[n.id][0] > 0); // not yet, while the map is not displayed
       }
       const X0 = xa._offset, Y0 = ya._offset, X1 = X0 + xa._length, Y1 = Y0 + ya._length;
       const k = Math.abs(xa.l2p(1) - xa.l2p(0)), fills = 0.5 * Math.min(xa._length, ya._length);
