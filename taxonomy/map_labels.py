@@ -56,6 +56,7 @@ def place_labels(ax, labels: list[MapLabel], renderer, *, halo: str = "white") -
             color=color,
             path_effects=effects,
             annotation_clip=False,
+            parse_math=False,  # a name is text: "$" never starts a formula
         )
         text.set_in_layout(False)
         text.set_gid(lab.node_id)

@@ -194,6 +194,23 @@ class TestMapImage:
             v for k, v in size.items() if k.startswith("2.")
         )
 
+    def test_map_names_are_plain_text(self, sample):
+        # "$...$" would be matplotlib's mathtext, and a broken formula would fail the drawing.
+        import copy
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        result, _, _ = sample
+        tax = copy.deepcopy(result.taxonomy)
+        odd = [r"costs $\frac{1$ and $x$", "<b>x</b> & $y$", r"\mathrm{z} %s {0} $"]
+        for k, node in enumerate(tax.level(1)):
+            node.label = odd[k % len(odd)]
+        fig = map_figure(tax, result.xy, result.topic_ids, "sample")
+        fig.draw(FigureCanvasAgg(fig).get_renderer())
+        shown = {t.get_gid(): t.get_text() for t in fig.axes[0].texts if t.get_gid()}
+        for node in tax.level(1):
+            assert shown.get(node.node_id, node.label) == node.label
+
     def test_map_png_beside_the_report(self, sample):
         from matplotlib.image import imread
 
