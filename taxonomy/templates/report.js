@@ -11,6 +11,9 @@
   // The system's theme unless the reader picks one (the header's button); set before the page is drawn.
   const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
   document.documentElement.dataset.theme = dark ? "dark" : "light";
+  // The map fills the window below the header, however many lines the header wraps to.
+  new ResizeObserver(([e]) => document.documentElement.style.setProperty("--header-h", e.target.offsetHeight + "px"))
+    .observe(document.querySelector("header"));
   const api = (window.__report = { ready: false, textReady: false, timing: {} });
   // Milliseconds since navigation start at each step, for measuring the page.
   const mark = (step) => { api.timing[step] = Math.round(performance.now()); };
