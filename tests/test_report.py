@@ -8,9 +8,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from taxonomy.outputs.map_labels import overlapping_pairs
 from taxonomy.outputs.report import (
     PALETTE,
+    ReportInputs,
     label_positions,
+    label_radii,
+    map_figure,
     packed,
     render_report,
     report_data,
@@ -21,13 +25,15 @@ from taxonomy.outputs.report import (
 
 def report_of(result, metrics=None) -> str:
     metrics = result.metrics if metrics is None else metrics
-    return render_report(
-        result.corpus, result.taxonomy, result.xy, result.topic_ids, metrics, result.cfg
-    )
+    return render_report(inputs_of(result, metrics))
 
 
 def data_of(result, metrics):
-    return report_data(
+    return report_data(inputs_of(result, metrics))
+
+
+def inputs_of(result, metrics) -> ReportInputs:
+    return ReportInputs(
         result.corpus, result.taxonomy, result.xy, result.topic_ids, metrics, result.cfg
     )
 
@@ -112,6 +118,7 @@ class TestPayload:
                 top = result.taxonomy.path(nid)[0].node_id
                 assert node["color"] == PALETTE[tops.index(top) % len(PALETTE)]
                 assert node["pos"] is not None
+                assert node["r"] >= 0  # one number per node: how wide its papers spread
 
 
 class TestText:
@@ -154,6 +161,58 @@ class TestMapImage:
         for nid, (x, y) in pos.items():
             members = result.xy[result.taxonomy.nodes[nid].doc_idx]
             assert np.abs(members - [x, y]).max(axis=1).min() < 1e-3
+
+    def test_label_radii_are_the_median_spread(self, sample):
+        result, _, _ = sample
+        tax = result.taxonomy
+        pos = label_positions(tax, result.xy)
+        radii = label_radii(tax, result.xy, pos)
+        assert set(radii) == set(pos)
+        for nid, r in radii.items():
+            d = np.linalg.norm(result.xy[tax.nodes[nid].doc_idx] - pos[nid], axis=1)
+            assert (d <= r + 1e-3).mean() >= 0.5 and (d >= r - 1e-3).mean() >= 0.5
+
+    def test_map_names_of_the_top_two_levels_do_not_overlap(self, sample):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        result, _, _ = sample
+        tax = result.taxonomy
+        fig = map_figure(tax, result.xy, result.topic_ids, "sample")
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)  # as saved: the names' extents after the final draw
+        texts = [t for t in fig.axes[0].texts if t.get_gid()]
+        shown = {t.get_gid() for t in texts}
+        assert {n.node_id for n in tax.level(1)} <= shown
+        assert any(gid.startswith("2.") for gid in shown)
+        assert all(tax.nodes[gid].level <= 2 for gid in shown)
+        assert overlapping_pairs(texts, renderer) == []
+        frame = fig.axes[0].get_window_extent(renderer)
+        for t in texts:
+            box = t.get_window_extent(renderer)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1
+        # The top level is drawn largest.
+        size = {t.get_gid(): t.get_fontsize() for t in texts}
+        assert min(v for k, v in size.items() if k.startswith("1.")) > max(
+            v for k, v in size.items() if k.startswith("2.")
+        )
+
+    def test_map_names_are_plain_text(self, sample):
+        # "$...$" would be matplotlib's mathtext, and a broken formula would fail the drawing.
+        import copy
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        result, _, _ = sample
+        tax = copy.deepcopy(result.taxonomy)
+        odd = [r"costs $\frac{1$ and $x$", "<b>x</b> & $y$", r"\mathrm{z} %s {0} $"]
+        for k, node in enumerate(tax.level(1)):
+            node.label = odd[k % len(odd)]
+        fig = map_figure(tax, result.xy, result.topic_ids, "sample")
+        fig.draw(FigureCanvasAgg(fig).get_renderer())
+        shown = {t.get_gid(): t.get_text() for t in fig.axes[0].texts if t.get_gid()}
+        for node in tax.level(1):
+            assert shown.get(node.node_id, node.label) == node.label
 
     def test_map_png_beside_the_report(self, sample):
         from matplotlib.image import imread

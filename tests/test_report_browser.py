@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 from conftest import CHROMIUM_ARGS, REPO, sample_config
 
-from taxonomy.outputs.report import label_positions, render_report, shorten_abstract
+from taxonomy.outputs.report import ReportInputs, render_report, shorten_abstract
 
 
 def report_of(result, metrics) -> str:
     return render_report(
-        result.corpus, result.taxonomy, result.xy, result.topic_ids, metrics, result.cfg
+        ReportInputs(
+            result.corpus, result.taxonomy, result.xy, result.topic_ids, metrics, result.cfg
+        )
     )
 
 
@@ -70,8 +72,18 @@ def browser():
 class Page:
     """A report opened in a fresh page, with its console errors and network requests recorded."""
 
-    def __init__(self, browser, html: Path, *, offline: bool = False, timeout_ms: int = 60_000):
-        self.context = browser.new_context(viewport={"width": 1400, "height": 950}, offline=offline)
+    def __init__(
+        self,
+        browser,
+        html: Path,
+        *,
+        offline: bool = False,
+        timeout_ms: int = 60_000,
+        color_scheme: str = "light",
+    ):
+        self.context = browser.new_context(
+            viewport={"width": 1400, "height": 950}, offline=offline, color_scheme=color_scheme
+        )
         self.requests: list[str] = []
         self.errors: list[str] = []
         if offline:
@@ -107,6 +119,39 @@ class Page:
                     r.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[k])]; }""",
             i,
         )
+
+    def uncovered(self, i: int) -> bool:
+        """Whether paper ``i``'s point can be hovered and clicked (no map name lies over it)."""
+        x, y = self.point_xy(i)
+        return self.js(
+            "([x, y]) => !document.elementFromPoint(x, y).closest('#names, #legend')", [x, y]
+        )
+
+    def name_boxes(self) -> dict[str, list[float]]:
+        """The drawn box (left, top, right, bottom) of every name shown on the map."""
+        return self.js(
+            """() => Object.fromEntries(Array.from(document.querySelectorAll('#names .name'))
+            .filter(d => !d.hidden).map(d => { const r = d.getBoundingClientRect();
+            return [d.dataset.node, [r.left, r.top, r.right, r.bottom]]; }))"""
+        )
+
+    def zoom(self, factor: float, centre=None):
+        """Zoom the map by ``factor`` (< 1 zooms out) around ``centre`` (map units; default the
+        middle of the view), then wait until the names are laid out for the new view."""
+        done = self.js(
+            """([f, c]) => { const gd = document.getElementById('map'), fl = gd._fullLayout;
+            const [a, b] = fl.xaxis.range, [p, q] = fl.yaxis.range;
+            const [x, y] = c || [(a + b) / 2, (p + q) / 2], w = (b - a) / 2 / f, h = (q - p) / 2 / f;
+            return Plotly.relayout(gd, {'xaxis.range': [x - w, x + w], 'yaxis.range': [y - h, y + h]})
+              .then(() => window.__report.layouts); }""",
+            [factor, centre],
+        )
+        self.laid_out_after(done)
+
+    def laid_out_after(self, count: int):
+        """Wait until the names have been laid out again since ``window.__report.layouts`` was
+        ``count`` (they follow a change of view on the next animation frame)."""
+        self.page.wait_for_function("n => window.__report.layouts > n", arg=count)
 
     def panel_docs(self) -> list[int]:
         return self.js(
@@ -156,9 +201,8 @@ class TestSampleReport:
         assert tops <= set(sample_page.js("window.__report.names"))
         rows = sample_page.js("document.querySelectorAll('#topics tbody tr').length")
         assert rows == len(result.taxonomy.nodes) - 1
-        # The screenshot for docs/: all names on, the largest top-level node opened and listed.
+        # The screenshot for docs/: the largest top-level node opened and listed.
         top = result.taxonomy.level(1)[0].node_id
-        sample_page.page.check("#show-names")
         sample_page.page.click(
             f'#tree button.tlabel[data-node="{top}"] >> xpath=preceding-sibling::button'
         )
@@ -214,7 +258,9 @@ class TestSampleReport:
 
     def test_clicking_a_point_opens_the_paper(self, sample_page, sample_run):
         result, _ = sample_run
-        i = int(result.taxonomy.level(1)[0].doc_idx[0])
+        i = next(
+            i for i in result.taxonomy.level(1)[0].doc_idx.tolist() if sample_page.uncovered(i)
+        )
         xy = sample_page.point_xy(i)
         sample_page.page.mouse.move(*xy)
         sample_page.page.mouse.click(*xy)
@@ -230,33 +276,6 @@ class TestSampleReport:
         )
         assert sample_page.page.text_content("#panel .path") == path
         sample_page.shot("report-sample-paper.png")
-
-    def test_leaf_names_by_toggle_and_by_zoom(self, sample_page, sample_run):
-        result = sample_run[0]
-        tax = result.taxonomy
-        leaves = {n.node_id for n in tax.level(tax.n_levels)}
-        drawn = "Array.from(document.querySelectorAll('#names .name')).map(d => d.dataset.node)"
-        any_leaf = f"() => window.__report.names.some(id => id.startsWith('{tax.n_levels}.'))"
-        assert set(sample_page.js(drawn)) == {n.node_id for n in tax.level(1)}
-        sample_page.page.check("#show-names")
-        sample_page.page.wait_for_function(any_leaf)
-        # Every leaf gets a name; one that would overlap a name already shown is hidden.
-        assert leaves <= set(sample_page.js(drawn))
-        sample_page.page.uncheck("#show-names")
-        sample_page.page.wait_for_function(
-            "n => window.__report.names.length === n", arg=len(tax.level(1))
-        )
-        # Zoom 4x around the largest leaf's name: that name appears.
-        big = max(tax.level(tax.n_levels), key=lambda n: n.size)
-        sample_page.js(
-            """([x, y]) => { const gd = document.getElementById('map'), fl = gd._fullLayout;
-            const w = (fl.xaxis.range[1] - fl.xaxis.range[0]) / 8, h = (fl.yaxis.range[1] - fl.yaxis.range[0]) / 8;
-            return Plotly.relayout(gd, {'xaxis.range': [x - w, x + w], 'yaxis.range': [y - h, y + h]}); }""",
-            label_positions(tax, result.xy)[big.node_id],
-        )
-        sample_page.page.wait_for_function(
-            "id => window.__report.names.includes(id)", arg=big.node_id
-        )
 
     def test_run_panel_shows_metrics_timings_versions_config(self, sample_page, sample_run):
         result, _ = sample_run
@@ -275,6 +294,131 @@ class TestSampleReport:
             assert all(u.startswith(("file:", "data:", "blob:")) for u in page.requests), (
                 page.requests
             )
+        finally:
+            page.close()
+
+
+def overlaps(boxes: dict[str, list[float]]) -> list[tuple[str, str]]:
+    """Pairs of names whose drawn boxes intersect."""
+    items = list(boxes.items())
+    return [
+        (a, b)
+        for k, (a, (l1, t1, r1, b1)) in enumerate(items)
+        for b, (l2, t2, r2, b2) in items[k + 1 :]
+        if l1 < r2 and l2 < r1 and t1 < b2 and t2 < b1
+    ]
+
+
+def level_of(node_id: str) -> int:
+    return int(node_id.split(".")[0])
+
+
+class TestMapNames:
+    """Names of every level on the map: placed without overlaps, deeper ones as you zoom in."""
+
+    def test_no_two_names_overlap_at_the_initial_zoom(self, sample_page, sample_run):
+        tax = sample_run[0].taxonomy
+        boxes = sample_page.name_boxes()
+        assert {n.node_id for n in tax.level(1)} <= set(boxes)
+        assert overlaps(boxes) == []
+        assert set(boxes) == set(sample_page.js("window.__report.names"))
+        # Sized by level: the top level largest.
+        sizes = sample_page.js(
+            """() => Object.fromEntries(Array.from(document.querySelectorAll('#names .name'))
+            .map(d => [d.dataset.node, parseFloat(getComputedStyle(d).fontSize)]))"""
+        )
+        for level in range(2, tax.n_levels + 1):
+            assert max(v for k, v in sizes.items() if level_of(k) == level) < min(
+                v for k, v in sizes.items() if level_of(k) == level - 1
+            )
+        # Every name of every level is offered, not only those the view has room for.
+        assert set(sizes) == {n.node_id for n in tax.nodes.values() if n.level > 0 and n.size}
+        # With every name asked for: more may show, still none overlapping.
+        sample_page.page.check("#show-names")  # lays the names out at once
+        all_boxes = sample_page.name_boxes()
+        assert len(all_boxes) >= len(boxes) and overlaps(all_boxes) == []
+        sample_page.page.uncheck("#show-names")
+
+    def test_deeper_names_appear_as_the_map_zooms_in(self, sample_page, sample_run):
+        tax = sample_run[0].taxonomy
+        deeper = lambda: [k for k in sample_page.js("window.__report.names") if level_of(k) > 1]
+        # Zoomed in on the widest level-2 cluster: its name shows, and no two names overlap.
+        wide = max(
+            (n for n in tax.level(2) if n.size),
+            key=lambda n: sample_page.js("id => window.__report.node(id).r", n.node_id),
+        )
+        sample_page.zoom(3, sample_page.js("id => window.__report.node(id).pos", wide.node_id))
+        assert wide.node_id in deeper()
+        assert overlaps(sample_page.name_boxes()) == []
+        # Far out, only top-level names show: the deeper clusters are too small on screen.
+        sample_page.zoom(1 / 36)
+        assert sample_page.js("window.__report.names") and deeper() == []
+        assert overlaps(sample_page.name_boxes()) == []
+        # The wheel over a name zooms the map, as it does over the points.
+        span = "(() => { const r = document.getElementById('map')._fullLayout.xaxis.range; return r[1] - r[0]; })()"
+        before = sample_page.js(span)
+        x0, y0, x1, y1 = next(iter(sample_page.name_boxes().values()))
+        sample_page.page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2)
+        sample_page.page.mouse.wheel(0, -300)
+        sample_page.page.wait_for_function(f"w => {span} < w * 0.95", arg=before)
+
+    def test_clicking_a_name_selects_its_node(self, sample_page, sample_run):
+        tax = sample_run[0].taxonomy
+        for node_id in [n.node_id for n in tax.level(1)][:1] + sorted(
+            k for k in sample_page.js("window.__report.names") if level_of(k) == 2
+        )[:1]:
+            sample_page.page.click(f'#names .name[data-node="{node_id}"]')
+            want = sorted(tax.nodes[node_id].doc_idx.tolist())
+            assert sorted(sample_page.panel_docs()) == want
+            assert sorted(sample_page.js("window.__report.highlighted()")) == want
+            assert sample_page.page.text_content("#list-title") == tax.nodes[node_id].label
+            selected = f'#tree button.tlabel.selected[data-node="{node_id}"]'
+            assert sample_page.page.is_visible(selected)
+
+    def test_legend_follows_the_taxonomy(self, sample_page, sample_run):
+        tax = sample_run[0].taxonomy
+        tops = sorted(tax.level(1), key=lambda n: -n.size)
+        rows = sample_page.js(
+            """() => Array.from(document.querySelectorAll('#legend .tree-root > li > .trow .tlabel'))
+            .map(b => [b.dataset.node, getComputedStyle(b.querySelector('.swatch')).backgroundColor])"""
+        )
+        assert [r[0] for r in rows] == [n.node_id for n in tops]
+        colours = {r[1] for r in rows}
+        assert len(colours) == min(len(tops), 20)
+        # A top-level node opens onto its children; clicking one selects it.
+        top = tops[0]
+        count = sample_page.js("window.__report.layouts")
+        sample_page.page.click(
+            f'#legend button.tlabel[data-node="{top.node_id}"] >> xpath=preceding-sibling::button'
+        )
+        sample_page.laid_out_after(count)  # the legend grew: names keep clear of it
+        child = tax.nodes[top.children[0]]
+        sample_page.page.click(f'#legend button.tlabel[data-node="{child.node_id}"]')
+        assert sorted(sample_page.panel_docs()) == sorted(child.doc_idx.tolist())
+        # Names keep clear of the legend, opened as it is now.
+        legend = sample_page.js(
+            "(() => { const r = document.getElementById('legend').getBoundingClientRect();"
+            " return [r.left, r.top, r.right, r.bottom]; })()"
+        )
+        assert overlaps(dict(sample_page.name_boxes(), legend=legend)) == []
+
+    def test_theme_toggle_changes_the_colours(self, sample_page, browser, sample_run):
+        colours = """() => [getComputedStyle(document.body).backgroundColor,
+            getComputedStyle(document.getElementById('map-wrap')).backgroundColor,
+            getComputedStyle(document.querySelector('#names .name')).color,
+            document.documentElement.dataset.theme]"""
+        light = sample_page.js(colours)
+        assert light[3] == "light"
+        sample_page.page.click("#theme")
+        dark = sample_page.js(colours)
+        assert dark[3] == "dark" and all(a != b for a, b in zip(light, dark))
+        assert overlaps(sample_page.name_boxes()) == []
+        sample_page.page.click("#theme")
+        assert sample_page.js(colours) == light
+        # A reader whose system is dark gets the dark theme from the start.
+        page = Page(browser, sample_run[1] / "report.html", color_scheme="dark")
+        try:
+            assert page.js(colours) == dark and page.errors == []
         finally:
             page.close()
 
@@ -404,6 +548,8 @@ class TestHostileText:
             assert page.page.text_content("#doc-abstract") == shorten_abstract(
                 result.corpus.abstracts[i], result.cfg.report.max_abstract_chars
             )
+        # Names over the map take the mouse: set them aside to hover the papers under them.
+        page.js("document.getElementById('names').style.visibility = 'hidden'")
         for i in range(len(HOSTILE)):
             page.js("i => window.__report.showDoc(i, null)", i)
             assert page.page.text_content("#doc-title") == titles[i]
@@ -415,6 +561,7 @@ class TestHostileText:
             )
             assert titles[i].replace(" ", "") in hover
             page.page.mouse.move(5, 5)
+        page.js("document.getElementById('names').style.visibility = ''")
         # A javascript: URL field is ignored (the arXiv id gives the link); an https one is kept.
         page.js("window.__report.showDoc(1, null)")
         assert (

@@ -211,6 +211,7 @@ def test_abstracts_in_chunks_load_whole_and_an_extension_reuses_them(
     report of more papers (an update) takes the previous report's full chunks as they are."""
     from taxonomy.outputs import report
     from taxonomy.outputs.report import (
+        ReportInputs,
         render_report,
         report_payloads,
         shorten_abstract,
@@ -222,7 +223,7 @@ def test_abstracts_in_chunks_load_whole_and_an_extension_reuses_them(
     monkeypatch.setattr(report, "TEXT_CHUNK", 10)
     c = result.corpus
     args = (c, result.taxonomy, result.xy, result.topic_ids, result.metrics, result.cfg)
-    html = render_report(*args, timeline=result.timeline)
+    html = render_report(ReportInputs(*args, timeline=result.timeline))
     chunks = [k for k in report_payloads(html) if k.startswith("text-gz")]
     assert len(chunks) == -(-len(c) // 10)
     path = tmp_path / "chunked.html"

@@ -18,6 +18,7 @@ import json
 import math
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +146,20 @@ def label_positions(tax, xy: np.ndarray) -> dict[str, list[float]]:
     return out
 
 
+def label_radii(tax, xy: np.ndarray, pos: dict[str, list[float]]) -> dict[str, float]:
+    """How far each node spreads on the map: the median distance of its papers from its name.
+
+    One number per node (not per paper), so the report stays small. The page shows a
+    name below the top level once its cluster is this wide on screen, so deeper names
+    appear as the map is zoomed in.
+    """
+    out = {}
+    for node_id, p in pos.items():
+        d = np.sqrt(((xy[tax.nodes[node_id].doc_idx] - p) ** 2).sum(1))
+        out[node_id] = round(float(np.median(d)), 3)
+    return out
+
+
 def shorten_abstract(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
     if limit <= 0:
@@ -169,25 +184,34 @@ def report_title(cfg: RunConfig) -> str:
     return cfg.report.title or f"Taxonomy of {cfg.name}"
 
 
-def report_data(
-    corpus: Corpus,
-    tax: Taxonomy,
-    xy: np.ndarray,
-    topic_ids: np.ndarray,
-    metrics: dict,
-    cfg: RunConfig,
-    *,
-    timeline: Timeline | None = None,
-    changes: dict | None = None,
-) -> tuple[dict, list[str]]:
+@dataclass
+class ReportInputs:
+    """What a report shows: the run's papers, tree, map and metrics (and time and changes)."""
+
+    corpus: Corpus  # the papers (ids, titles, abstracts, links)
+    tax: Taxonomy  # the named taxonomy
+    xy: np.ndarray  # (n, 2) map positions
+    topic_ids: np.ndarray  # leaf topic of each paper (-1 = outlier)
+    metrics: dict  # as written to metrics.json
+    cfg: RunConfig  # the resolved config (shown without local paths; report settings apply)
+    timeline: Timeline | None = None  # a dated run: sparklines, trends panel, time filter
+    changes: dict | None = None  # changes.json of an update or a --previous refit
+
+
+def report_data(r: ReportInputs) -> tuple[dict, list[str]]:
     """The page's data: the core (everything but abstracts) and the abstracts.
 
     Papers are referred to by their row index everywhere (``topic``,
     ``rep``); a leaf's node id is ``"<n_levels>.<topic>"``, so each paper's
     path is read from its topic and the parents.
     """
+    corpus, tax, xy, topic_ids, metrics, cfg = (
+        r.corpus, r.tax, r.xy, r.topic_ids, r.metrics, r.cfg
+    )  # fmt: skip
+    timeline, changes = r.timeline, r.changes
     limit = cfg.report.max_abstract_chars
     colors, pos = top_colors(tax), label_positions(tax, xy)
+    radii = label_radii(tax, xy, pos)
     npmi = metrics.get("npmi_per_node") or {}
     nodes = {}
     for n in tax.nodes.values():
@@ -205,6 +229,7 @@ def report_data(
             "coherence": npmi.get(n.node_id),
             "color": colors.get(top, OUTLIER_COLOR),
             "pos": pos.get(n.node_id),
+            "r": radii.get(n.node_id),
         }
     core = {
         "title": report_title(cfg),
@@ -231,47 +256,24 @@ def report_data(
     return core, abstracts
 
 
-def render_report(
-    corpus: Corpus,
-    tax: Taxonomy,
-    xy: np.ndarray,
-    topic_ids: np.ndarray,
-    metrics: dict,
-    cfg: RunConfig,
-    *,
-    timeline: Timeline | None = None,
-    changes: dict | None = None,
-    previous: dict[str, str] | None = None,
-) -> str:
+def render_report(r: ReportInputs, previous: dict[str, str] | None = None) -> str:
     """The report page of a run as one self-contained HTML string.
 
-    Parameters
-    ----------
-    corpus : the papers (ids, titles, abstracts, links).
-    tax : the named taxonomy.
-    xy : (n, 2) map positions.
-    topic_ids : leaf topic of each paper (-1 = outlier).
-    metrics : the run's metrics as written to ``metrics.json``.
-    cfg : the resolved config (shown without local paths; ``report`` settings apply).
-    timeline : topics over time of a dated run (sparklines, trends panel, time filter).
-    changes : ``changes.json`` of an update or a ``--previous`` refit ("What changed").
-    previous : the payloads of a report this one extends (:func:`report_payloads`): the
-        plotly bundle and every chunk of abstracts it holds unchanged are not packed again.
+    ``previous``: the payloads of a report this one extends (:func:`report_payloads`): the
+    plotly bundle and every chunk of abstracts it holds unchanged are not packed again.
     """
     previous = previous or {}
     bundle = static_text(PLOTLY_BUNDLE)
     plotly = previous.get("plotly-gz")
     if plotly is None or unpacked(plotly, as_json=False) != bundle:
         plotly = packed(bundle)
-    core, abstracts = report_data(
-        corpus, tax, xy, topic_ids, metrics, cfg, timeline=timeline, changes=changes
-    )
+    core, abstracts = report_data(r)
     return (
         environment()
         .get_template("report.html.j2")
         .render(
             title=core["title"],
-            n_docs=len(corpus),
+            n_docs=len(r.corpus),
             core_b64=packed(core),
             text_chunks=text_payloads(abstracts, previous),
             plotly_b64=plotly,
@@ -289,18 +291,24 @@ def map_figure(
     *,
     width: float = 10.0,
     height: float = 7.5,
+    dpi: float = 150.0,
 ):
-    """A static matplotlib figure of the map: points coloured by top-level node, names drawn.
+    """A static matplotlib figure of the map: points coloured by top-level node, and the
+    names of the top two levels, placed so that none overlaps another (:mod:`.map_labels`).
 
     Uses the figure API without pyplot, so it keeps no global state and needs no display.
+    Names are measured at ``dpi``: save the figure at the same ``dpi``.
     """
-    from matplotlib import patheffects
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from .map_labels import place_labels, top_labels
 
     colors, pos = top_colors(tax), label_positions(tax, xy)
     n = len(xy)
     size = 2.0 if n > 5000 else 6.0 if n > 1000 else 18.0
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     outliers = np.flatnonzero(topic_ids < 0)
     if outliers.size:
@@ -323,21 +331,6 @@ def map_figure(
             alpha=0.85,
             rasterized=True,
         )
-    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for node in tax.level(1):
-        if node.node_id in pos:
-            x, y = pos[node.node_id]
-            ax.text(
-                x,
-                y,
-                node.label,
-                ha="center",
-                va="center",
-                fontsize=11,
-                weight="bold",
-                color="#1d2430",
-                path_effects=halo,
-            )
     fig.suptitle(title, x=0.01, ha="left", fontsize=13)
     ax.set_title(
         f"{n:,} papers · {len(tax.level(tax.n_levels))} topics · {tax.n_levels} levels",
@@ -347,6 +340,12 @@ def map_figure(
     )
     ax.set_axis_off()
     ax.set_aspect("equal", adjustable="datalim")
+    # Fix the layout and the limits first: names are measured where they will be drawn.
+    fig.draw_without_rendering()
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    fig.set_layout_engine("none")
+    place_labels(ax, top_labels(tax, pos, levels=2), canvas.get_renderer())
     return fig
 
 
@@ -354,8 +353,8 @@ def save_map_image(
     tax: Taxonomy, xy: np.ndarray, topic_ids: np.ndarray, title: str, path: Path
 ) -> None:
     """Write :func:`map_figure` as PNG (150 dpi) to ``path``."""
-    fig = map_figure(tax, xy, topic_ids, title)
     with warnings.catch_warnings():
         # Names in scripts the bundled font lacks (CJK, Arabic…) draw as boxes; not an error.
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        fig = map_figure(tax, xy, topic_ids, title)
         fig.savefig(path, dpi=150, metadata={"Software": None})

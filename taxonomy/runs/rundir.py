@@ -39,7 +39,7 @@ from ..config import RunConfig, dump_config, load_config
 from ..corpus import Corpus
 from ..errors import InputError
 from ..hierarchy import Node, Taxonomy
-from ..outputs.report import render_report, report_title, save_map_image
+from ..outputs.report import ReportInputs, render_report, report_title, save_map_image
 from ..outputs.tables import (
     DOCUMENT_COLUMNS,
     TOPIC_COLUMNS,
@@ -109,15 +109,8 @@ def run_files(
         METRICS_FILE: json_text(metrics),
         CONFIG_FILE: dump_config(r.cfg),
         REPORT_FILE: render_report(
-            c,
-            tax,
-            r.xy,
-            r.topic_ids,
-            metrics,
-            r.cfg,
-            timeline=r.timeline,
-            changes=r.changes,
-            previous=previous_report,
+            ReportInputs(c, tax, r.xy, r.topic_ids, metrics, r.cfg, r.timeline, r.changes),
+            previous_report,
         ),
         MAP_FILE: lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
         # What 'taxonomy assign' needs to place new papers (runs/assign.py).

@@ -8,6 +8,12 @@
 (function () {
   "use strict";
   const status = document.getElementById("status");
+  // The system's theme unless the reader picks one (the header's button); set before the page is drawn.
+  const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  document.documentElement.dataset.theme = dark ? "dark" : "light";
+  // The map fills the window below the header, however many lines the header wraps to.
+  new ResizeObserver(([e]) => document.documentElement.style.setProperty("--header-h", e.target.offsetHeight + "px"))
+    .observe(document.querySelector("header"));
   const api = (window.__report = { ready: false, textReady: false, timing: {} });
   // Milliseconds since navigation start at each step, for measuring the page.
   const mark = (step) => { api.timing[step] = Math.round(performance.now()); };
@@ -133,84 +139,141 @@
     const layout = {
       margin: { l: 4, r: 4, t: 4, b: 4 }, hovermode: "closest", dragmode: "pan", uirevision: "map",
       xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" },
-      legend: { orientation: "h", y: 0, yanchor: "bottom", bgcolor: "rgba(255,255,255,0.7)" },
+      showlegend: false, // the map's legend is the taxonomy's own (#legend)
+      paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", // the page's theme shows through
       hoverlabel: { align: "left" },
     };
 
-    // ---- names on the map: top level always, deeper levels as you zoom ---------------
-    // Names are HTML over the plot (textContent, so never markup), placed from the axes'
-    // data-to-pixel maps; moving them is cheap, where plotly annotations redraw the plot.
-    const namesLayer = el("div", null, { id: "names", "aria-hidden": "true" });
+    // ---- names on the map: every level, none overlapping another ---------------------------
+    // Each node's name is an HTML element over the plot (textContent, so never markup), sized
+    // by level; moving them is cheap, where plotly annotations redraw the plot. On every view
+    // change they are laid out again, by the rule of layoutNames.
+    const NAME_MIN_R = 24; // px: a name below the top level shows once its cluster is this wide
+    const NAME_GAP = 2; // px of clear space around every name
+    const NAME_SHIFTS = [0, -1, 1, -1.7, 1.7]; // where a name may go: lines above or below its node
+    const namesLayer = el("div", null, { id: "names", "aria-hidden": "true" }); // the tree says the same
     document.getElementById("map-wrap").append(namesLayer);
-    let showAll = false, full = null, zoom = 1, shownKey = "", shown = [];
-    // The deepest level whose names fit: about 30 in view, given how far we are zoomed.
-    function nameLevel(z) {
-      if (showAll) return L;
-      if (z < 1.5) return 1;
-      let d = 1;
-      for (let l = 2; l <= L; l++) if ((countAt[l] || 0) / (z * z) <= 30) d = l;
-      return d;
+    const named = all.filter((n) => n.level > 0 && n.pos && n.label);
+    const nameDiv = {}, nameSize = {};
+    for (const n of named) {
+      const d = el("div", n.label, { class: "name lvl" + Math.min(n.level, 4), "data-node": n.id, title: withDesc(pathText(n.id), n) });
+      d.addEventListener("click", () => selectNode(n.id));
+      nameDiv[n.id] = d;
     }
-    function placeNames() {
+    namesLayer.append(...named.map((n) => nameDiv[n.id]));
+    // The wheel over a name still zooms the map.
+    namesLayer.addEventListener("wheel", (ev) => {
+      const drag = gd.querySelector(".nsewdrag");
+      if (drag) { ev.preventDefault(); drag.dispatchEvent(new WheelEvent("wheel", ev)); }
+    }, { passive: false });
+    let showAll = false, measured = false;
+    // Candidates: every top-level name, and a deeper one once its papers spread NAME_MIN_R px
+    // from it (the node's `r` is their median distance), so deeper levels appear as you zoom
+    // in; with "all topic names", every name. A parent whose papers fill the view gives way to
+    // its children. Then, top level first and larger nodes first, each name goes at its node's
+    // position, or a line or so above or below it, where its box (measured in the page) stays in
+    // the plot and clear of every name already placed; otherwise it is hidden.
+    function layoutNames() {
       const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-      for (const [n, div] of shown) {
-        div.style.left = (xa._offset + xa.l2p(n.pos[0])) + "px";
-        div.style.top = (ya._offset + ya.l2p(n.pos[1])) + "px";
+      if (!xa || !xa.l2p) return;
+      if (!measured) {
+        named.forEach((n) => { nameDiv[n.id].hidden = false; });
+        named.forEach((n) => { nameSize[n.id] = [nameDiv[n.id].offsetWidth, nameDiv[n.id].offsetHeight]; });
+        measured = named.every((n) => nameSize[n.id][0] > 0); // not yet, while the map is not displayed
       }
-    }
-    function updateNames() {
-      const xr = gd._fullLayout.xaxis.range, yr = gd._fullLayout.yaxis.range;
-      if (!full) full = xr[1] - xr[0];
-      zoom = full / (xr[1] - xr[0]);
-      const level = nameLevel(zoom);
-      const inView = (n) => n.pos && n.pos[0] >= xr[0] && n.pos[0] <= xr[1] && n.pos[1] >= yr[0] && n.pos[1] <= yr[1];
-      const deeper = level > 1
-        ? all.filter((n) => n.level === level && inView(n)).sort((a, b) => b.size - a.size).slice(0, showAll ? 150 : 40)
-        : [];
-      const want = deeper.concat(topLevel.filter((n) => n.pos)); // top names last: drawn on top
-      const key = want.map((n) => n.id).join(",");
-      if (key !== shownKey) {
-        shownKey = key;
-        shown = want.map((n) => [n, el("div", n.label, { class: n.level === 1 ? "name top" : "name", "data-node": n.id })]);
-        namesLayer.replaceChildren(...shown.map(([, div]) => div));
+      const X0 = xa._offset, Y0 = ya._offset, X1 = X0 + xa._length, Y1 = Y0 + ya._length;
+      const k = Math.abs(xa.l2p(1) - xa.l2p(0)), fills = 0.5 * Math.min(xa._length, ya._length);
+      const cands = [];
+      for (const n of named) {
+        const x = X0 + xa.l2p(n.pos[0]), y = Y0 + ya.l2p(n.pos[1]), r = (n.r || 0) * k;
+        if (x < X0 || x > X1 || y < Y0 || y > Y1) continue;
+        if (n.level > 1 && !showAll && r < NAME_MIN_R) continue;
+        cands.push({ n, x, y, rank: n.children.length && r > fills ? 1 : 0 });
       }
-      placeNames();
-      declutter();
-    }
-    // Hide a name that would overlap one already kept. Unzoomed, top-level names win;
-    // zoomed in, the deeper names you zoomed for do. Then larger nodes first.
-    function declutter() {
-      const sign = zoom < 1.5 ? 1 : -1, kept = [];
-      const order = shown.slice().sort(([a], [b]) => sign * (a.level - b.level) || b.size - a.size);
-      for (const [, div] of order) {
-        div.hidden = false;
-        const r = div.getBoundingClientRect();
-        const hit = kept.some((k) => r.left < k.right && r.right > k.left && r.top < k.bottom && r.bottom > k.top);
-        if (hit) div.hidden = true; else kept.push(r);
+      cands.sort((a, b) => a.rank - b.rank || a.n.level - b.n.level || b.n.size - a.n.size);
+      const boxes = [], placed = [];
+      if (legend.isConnected) { // names keep clear of the legend too
+        const wrap = namesLayer.getBoundingClientRect(), g = legend.getBoundingClientRect();
+        if (g.width) boxes.push({ l: g.left - wrap.left, t: g.top - wrap.top, r: g.right - wrap.left, b: g.bottom - wrap.top });
       }
-      api.names = order.filter(([, div]) => !div.hidden).map(([n]) => n.id);
+      for (const { n, x, y } of cands) {
+        const [w, h] = nameSize[n.id];
+        for (const dy of NAME_SHIFTS.map((f) => f * (h + NAME_GAP))) {
+          const b = { l: x - w / 2, t: y + dy - h / 2, r: x + w / 2, b: y + dy + h / 2 };
+          if (b.l < X0 || b.r > X1 || b.t < Y0 || b.b > Y1) continue;
+          if (boxes.some((o) => b.l < o.r + NAME_GAP && o.l < b.r + NAME_GAP && b.t < o.b + NAME_GAP && o.t < b.b + NAME_GAP)) continue;
+          boxes.push(b);
+          placed.push([n, b]);
+          break;
+        }
+      }
+      const keep = new Set(placed.map(([n]) => n.id));
+      for (const n of named) if (nameDiv[n.id].hidden === keep.has(n.id)) nameDiv[n.id].hidden = !keep.has(n.id);
+      for (const [n, b] of placed) {
+        nameDiv[n.id].style.left = b.l.toFixed(1) + "px";
+        nameDiv[n.id].style.top = b.t.toFixed(1) + "px";
+      }
+      api.names = placed.map(([n]) => n.id);
+      api.layouts = (api.layouts || 0) + 1; // tests wait on it
     }
+
+    // ---- legend: the top-level colours, each node's children nested under it --------------
+    const legend = el("div", null, { id: "legend", role: "group", "aria-label": "Legend" });
+    const legendHead = el("button", "Legend", { class: "legend-head", "aria-expanded": "true" });
+    const legendBody = el("ul", null, { class: "tree-root" });
+    const legendButtons = {};
+    topLevel.forEach((n) => legendBody.append(nestedItem(n, legendButtons)));
+    legendHead.addEventListener("click", () => {
+      legendBody.hidden = !legendBody.hidden;
+      legendHead.setAttribute("aria-expanded", String(!legendBody.hidden));
+    });
+    if (outliers.length) {
+      const li = el("li", null, { class: "trow" });
+      const sw = el("span", null, { class: "swatch" });
+      sw.style.background = D.outlier_color;
+      li.append(sw, el("span", "unassigned", { class: "tname hint" }),
+        el("span", fmt(outliers.length), { class: "count" }));
+      legendBody.append(li);
+    }
+    legend.append(legendHead, legendBody);
+    document.getElementById("map-wrap").append(legend);
+
+    // ---- theme: light or dark (the system's by default); plotly's own colours follow -------
+    const themeBtn = document.getElementById("theme");
+    const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    function setTheme(t) {
+      document.documentElement.dataset.theme = t;
+      themeBtn.textContent = t === "dark" ? "Light theme" : "Dark theme";
+      themeBtn.setAttribute("aria-pressed", String(t === "dark"));
+      if (!gd._fullLayout || !gd._fullLayout.xaxis) return Promise.resolve();
+      return Plotly.relayout(gd, { "modebar.bgcolor": "rgba(0,0,0,0)", "modebar.color": cssVar("--hint"),
+        "modebar.activecolor": cssVar("--ink") })
+        .then(() => Plotly.restyle(gd, { "marker.line.color": cssVar("--ink") }, [HI]));
+    }
+    themeBtn.addEventListener("click", () => setTheme(document.documentElement.dataset.theme === "dark" ? "light" : "dark"));
 
     mark("prepared");
     Plotly.newPlot(gd, traces, layout, {
       responsive: true, scrollZoom: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"],
-    }).then(() => {
+    }).then(() => setTheme(document.documentElement.dataset.theme)).then(() => {
       mark("map");
-      updateNames();
-      const queued = new Set(); // at most one call of each per frame
-      const later = (fn) => {
-        if (!queued.has(fn)) { queued.add(fn); requestAnimationFrame(() => { queued.delete(fn); fn(); }); }
+      layoutNames();
+      let queued = false; // at most one layout per frame
+      const later = () => {
+        if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; layoutNames(); }); }
       };
-      gd.on("plotly_relayouting", () => later(placeNames)); // follow a pan or zoom as it happens
-      gd.on("plotly_relayout", () => later(updateNames));
-      new ResizeObserver(() => later(updateNames)).observe(gd);
+      gd.on("plotly_relayouting", later); // follow a pan or zoom as it happens
+      gd.on("plotly_relayout", later);
+      const resized = new ResizeObserver(later);
+      resized.observe(gd);
+      resized.observe(legend); // opened or closed: names keep clear of it
       gd.on("plotly_click", (ev) => {
         const pt = ev.points && ev.points[0];
         if (pt && typeof pt.customdata === "number") showDoc(pt.customdata, null);
       });
       document.getElementById("show-names").addEventListener("change", (ev) => {
         showAll = ev.target.checked;
-        updateNames();
+        layoutNames();
       });
       ready();
     }).catch(fail);
@@ -346,15 +409,16 @@
     function clearAll() {
       highlight([]);
       select(null);
-      document.querySelectorAll("#tree .selected").forEach((e) => e.classList.remove("selected"));
+      unselect();
       panel.replaceChildren(el("p", "Click a paper on the map, a topic in the taxonomy, or search.", { class: "hint" }));
       lastList = null;
     }
 
-    // ---- taxonomy tree (left) --------------------------------------------------------------
+    // ---- taxonomy tree (left); the map's legend is built the same way -----------------------
     const treeNav = document.getElementById("tree");
     const treeButtons = {};
-    function treeItem(n) {
+    // A node's row (caret, swatch, name, size) and its children, closed; `buttons` gets its button.
+    function nestedItem(n, buttons) {
       const li = el("li");
       const row = el("div", null, { class: "trow" });
       const kids = n.children.map((id) => nodes[id]).sort((a, b) => b.size - a.size);
@@ -365,13 +429,13 @@
       sw.style.background = n.color;
       btn.append(sw, el("span", n.label, { class: "tname" }), el("span", fmt(n.size), { class: "count" }));
       btn.addEventListener("click", () => selectNode(n.id));
-      treeButtons[n.id] = btn;
+      buttons[n.id] = btn;
       row.append(caret, btn);
       li.append(row);
       if (kids.length) {
         const ul = el("ul");
         ul.hidden = true;
-        kids.forEach((k) => ul.append(treeItem(k)));
+        kids.forEach((k) => ul.append(nestedItem(k, buttons)));
         caret.addEventListener("click", () => {
           ul.hidden = !ul.hidden;
           caret.textContent = ul.hidden ? "▸" : "▾";
@@ -385,24 +449,30 @@
     rootBtn.addEventListener("click", () => selectNode("0.0"));
     treeButtons["0.0"] = rootBtn;
     const rootUl = el("ul", null, { class: "tree-root" });
-    topLevel.forEach((n) => rootUl.append(treeItem(n)));
+    topLevel.forEach((n) => rootUl.append(nestedItem(n, treeButtons)));
     treeNav.append(rootBtn, rootUl);
 
-    function revealInTree(id) {
+    function reveal(id, buttons) {
       for (const p of pathIds(id).slice(0, -1)) {
-        const ul = treeButtons[p].closest("li").querySelector(":scope > ul");
-        if (ul && ul.hidden) { ul.hidden = false; treeButtons[p].previousSibling.textContent = "▾"; }
+        const ul = buttons[p].closest("li").querySelector(":scope > ul");
+        if (ul && ul.hidden) { ul.hidden = false; buttons[p].previousSibling.textContent = "▾"; }
       }
-      treeButtons[id].scrollIntoView({ block: "nearest" });
+      buttons[id].scrollIntoView({ block: "nearest" });
     }
+    const unselect = () => document.querySelectorAll("#tree .selected, #legend .selected, #names .selected")
+      .forEach((e) => e.classList.remove("selected"));
     function selectNode(id) {
       const n = nodes[id];
       if (!n) return;
       select(null);
       highlight(members[id]);
-      document.querySelectorAll("#tree .selected").forEach((e) => e.classList.remove("selected"));
+      unselect();
       treeButtons[id].classList.add("selected");
-      if (n.level > 0) revealInTree(id);
+      if (n.level > 0) {
+        reveal(id, treeButtons);
+        legendButtons[id].classList.add("selected");
+        if (nameDiv[id]) nameDiv[id].classList.add("selected");
+      }
       const up = pathIds(id).slice(0, -1).map((p) => nodes[p].label).join(" › ");
       showList(n.level === 0 ? "All papers" : n.label, up, inRange(members[id]));
       if (n.description) document.getElementById("list-title").after(el("p", n.description, { class: "desc" }));
@@ -441,7 +511,7 @@
       if (idx === null) { count.textContent = ""; clearAll(); return; }
       select(null);
       highlight(idx);
-      document.querySelectorAll("#tree .selected").forEach((e) => e.classList.remove("selected"));
+      unselect();
       const shown = inRange(idx); // within the time range, when one is set
       count.textContent = fmt(shown.length) + " matching";
       showList("Search: " + q, null, shown);
@@ -686,6 +756,7 @@
         mapPoints: () => gd.data.slice(0, nBase).reduce((s, t) => s + t.x.length, 0),
         mapIds: () => gd.data.slice(0, nBase).flatMap((t) => Array.from(t.customdata)),
         members: (id) => members[id].slice(),
+        node: (id) => nodes[id],
         setTimeRange: (a, b) => (T ? setTimeRange(a, b) : Promise.resolve()),
         timeRange: () => (T ? [T.periods[tFrom], T.periods[tTo]] : null),
       });
