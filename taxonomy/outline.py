@@ -279,7 +279,7 @@ def cited(sections: list[Section]) -> list[Paper]:
 
 
 def facts(s: Section) -> str:
-    return ", ".join(x for x in (f"{s.size} papers", s.status) if x)
+    return ", ".join(x for x in (f"{s.size:,} papers", s.status) if x)
 
 
 def outline_md(title: str, summary: str, sections: list[Section]) -> str:
@@ -377,7 +377,7 @@ def export_outline(
     bib = cited(sections)
     tree = saved.tree
     title = heading(str(tree["root"].get("label") or tree.get("name") or "Outline"))
-    summary = f"{tree.get('n_docs', len(c))} papers: {shape_text(sections)}; {len(bib)} cited."
+    summary = f"{tree.get('n_docs', len(c)):,} papers: {shape_text(sections)}; {len(bib)} cited."
     files = {
         "outline.md": outline_md(title, summary, sections),
         "outline.tex": outline_tex(title, summary, sections),

@@ -94,7 +94,7 @@ def test_the_outline_follows_the_taxonomy_and_cites_its_papers(outline):
     assert [h[2].lower() for h in headings] == [markdown(n["label"]).lower() for n in nodes]
     assert [len(h[0]) - 1 for h in headings] == [n["level"] for n in nodes]
     for n in nodes:
-        assert f"_{n['size']} papers" in md
+        assert f"_{n['size']:,} papers" in md
     sections = re.findall(r"^\\(section|subsection|subsubsection|paragraph)\{", tex, re.MULTILINE)
     assert len(sections) == len(nodes)
     # Every citation finds its entry, every entry is cited, and every leaf cites its papers.
