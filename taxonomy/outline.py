@@ -38,33 +38,15 @@ OUTLINE_MARKER = "outline.md"
 # A title longer than this is cut (with an ellipsis) in every format.
 MAX_TITLE_CHARS = 300
 LATEX_HEADINGS = ("section", "subsection", "subsubsection", "paragraph", "subparagraph")
-STOP_WORDS = {
-    "a",
-    "an",
-    "the",
-    "on",
-    "of",
-    "in",
-    "for",
-    "to",
-    "and",
-    "towards",
-    "toward",
-    "how",
-    "what",
-    "why",
-    "when",
-    "does",
-    "do",
-    "is",
-    "are",
-    "can",
-    "we",
-}
+# Words a key never starts with (the title's first other word is used).
+STOP_WORDS = frozenset(
+    ("a", "an", "the", "on", "of", "in", "for", "to", "and", "towards", "toward", "how")
+    + ("what", "why", "when", "does", "do", "is", "are", "can", "we")
+)
 ARXIV_URL = re.compile(r"^https?://(?:www\.)?arxiv\.org/(?:abs|pdf)/(.+?)(?:\.pdf)?/?$")
 DOI_URL = re.compile(r"^https?://(?:dx\.)?doi\.org/(10\.\d{4,9}/.+)$")
 SAFE_DOI = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")
-# URLs written as they are; any other is left out of papers.bib (it stays in outline.md).
+# URLs safe to write into papers.bib as they are; any other URL is left out.
 SAFE_URL = re.compile(r"^https?://[A-Za-z0-9._~:/?=+@!,;-]+$")
 
 
