@@ -38,6 +38,8 @@ from .config import RunConfig, build_config, load_config
 from .jit import numba_disk_cache
 
 Log = Callable[[str], None]
+# Points of the jittered corpus that reaches several EVoC layers (with exact neighbours).
+LARGER = 1000
 
 
 def warm_up(cfg: RunConfig, *, log: Log = print) -> dict[str, float]:
@@ -65,11 +67,6 @@ def warm_up(cfg: RunConfig, *, log: Log = print) -> dict[str, float]:
         f"{LARGER} papers' {seconds['larger']:.1f} s, large corpora's kNN {seconds['knn']:.1f} s"
     )
     return seconds
-
-
-# Synthetic corpus sizes: one with several EVoC layers and exact neighbours, one where umap's
-# approximate search starts.
-LARGER = 1000
 
 
 def compile_run(sample: RunConfig, embedder) -> dict[str, float]:
