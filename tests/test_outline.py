@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
-from test_hostile import HOSTILE
+from test_hostile import HOSTILE, HOSTILE_IDS
 
 from taxonomy.cli import main
 from taxonomy.outline import Paper, latex, markdown
@@ -178,10 +178,12 @@ def hostile_outline(sample_run, tmp_path_factory):
     nodes = tree_nodes(copy)
     cited = [d for n in nodes for d in n["representative"]]
     cited = list(dict.fromkeys(cited))
-    titles = {d: NASTY[i % len(NASTY)] for i, d in enumerate(cited)}
+    new_id = {d: HOSTILE_IDS[i] for i, d in enumerate(cited[: len(HOSTILE_IDS)])}
+    titles = {new_id.get(d, d): NASTY[i % len(NASTY)] for i, d in enumerate(cited)}
     with gzip.open(copy / PAPERS_FILE, "rt", encoding="utf-8") as fh:
         recs = [json.loads(line) for line in fh]
     for r in recs:
+        r["id"] = new_id.get(r["id"], r["id"])
         r["title"] = titles.get(r["id"], r["title"])
     recs[0]["url"] = "https://example.org/a}b%c"  # not written to papers.bib as it is
     (copy / PAPERS_FILE).write_bytes(
@@ -190,6 +192,7 @@ def hostile_outline(sample_run, tmp_path_factory):
     tree = json.loads((copy / "taxonomy.json").read_text(encoding="utf-8"))
 
     def rename(node: dict, i: list[int]) -> None:
+        node["representative"] = [new_id.get(d, d) for d in node["representative"]]
         node["label"] = NASTY[i[0] % len(NASTY)]
         node["description"] = NASTY[(i[0] + 3) % len(NASTY)]
         i[0] += 1
@@ -223,6 +226,8 @@ def test_hostile_text_is_inert_in_latex_and_bibtex(hostile_outline):
     entries = bib_entries(bib)  # every entry's braces balance as BibTeX counts them
     assert len(entries) == len(titles)
     assert "example.org" not in bib
+    for d in HOSTILE_IDS:  # ids are text in papers.bib too
+        assert f"note = {{id {latex(d)}}}" in bib
     allowed = {
         "textbackslash",
         "textbraceleft",
