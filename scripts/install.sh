@@ -32,3 +32,7 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
   echo "installing chromium for the report tests (apt-get)" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core) >/dev/null
 fi
+# Pay once, here, what a first run would pay: numba compiles EVoC's, umap's and pynndescent's
+# code into its disk cache, and `embedding.backend: auto` times the backends on this CPU
+# (taxonomy/warmup.py). Re-run it after upgrading those libraries, or on another CPU.
+.venv/bin/taxonomy warmup config/default.yaml

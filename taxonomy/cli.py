@@ -77,6 +77,14 @@ def cmd_assign(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .outputs.export import export_bertopic
 
+    if args.to == "outline":
+        from .outline import export_outline
+
+        out = export_outline(
+            Path(args.run_dir), Path(args.out), overwrite=args.overwrite, log=_progress
+        )
+        print(f"outline: {(out / 'outline.md').resolve()} (and outline.tex, papers.bib)")
+        return 0
     out = export_bertopic(
         Path(args.run_dir), Path(args.out), overwrite=args.overwrite, log=_progress
     )
@@ -136,12 +144,30 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     a.set_defaults(func=cmd_assign)
 
-    x = sub.add_parser("export", help="write a run in another tool's format (BERTopic)")
+    x = sub.add_parser(
+        "export", help="write a run in another tool's format (BERTopic) or as a survey outline"
+    )
     x.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
-    x.add_argument("--to", required=True, choices=["bertopic"], help="the format to write")
-    x.add_argument("out", help="the folder to write (BERTopic.load(out) opens it)")
+    x.add_argument(
+        "--to", required=True, choices=["bertopic", "outline"], help="the format to write"
+    )
+    x.add_argument(
+        "out",
+        help="the folder to write (bertopic: BERTopic.load(out) opens it; outline: outline.md, "
+        "outline.tex, papers.bib)",
+    )
     x.add_argument("--overwrite", action="store_true", help="replace an existing export")
     x.set_defaults(func=cmd_export)
+
+    w = sub.add_parser(
+        "warmup", help="compile and cache, once at set-up, what a first run would compile"
+    )
+    w.add_argument(
+        "config",
+        nargs="?",
+        help="config whose embedding and cache.dir to use (default: config/default.yaml)",
+    )
+    w.set_defaults(func=_lazy("warmup", "main_warmup"))
 
     u = sub.add_parser(
         "update",

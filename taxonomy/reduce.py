@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import pickle
@@ -15,45 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from .config import UmapConfig
+from .jit import numba_disk_cache
 
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=1)
-def enable_numba_cache() -> int:
-    """Let numba keep umap's and pynndescent's compiled functions on disk between processes.
-
-    umap-learn compiles its functions (fuzzy set, SGD epochs) anew in every process (~10 s,
-    most of a small run's reduce stage) because few of them are declared ``cache=True``.
-    Switching caching on for those dispatchers before their first call makes numba store the
-    machine code where it stores its own ``cache=True`` functions (the package's
-    ``__pycache__``, or numba's user-wide cache dir where that is read-only), keyed by
-    signature and CPU, and reuse it in later processes. The code is the same, so results are
-    identical; nothing outside these two libraries is touched. Returns how many were switched.
-    """
-    import sys
-
-    import numba.core.caching
-    import numba.core.dispatcher
-    import pynndescent  # noqa: F401 - imported for its modules
-    import umap  # noqa: F401
-
-    switched = 0
-    for name, module in list(sys.modules.items()):
-        if name.split(".")[0] not in ("umap", "pynndescent") or module is None:
-            continue
-        for obj in list(vars(module).values()):
-            if isinstance(obj, numba.core.dispatcher.Dispatcher) and isinstance(
-                obj._cache, numba.core.caching.NullCache
-            ):
-                obj.enable_caching()
-                switched += 1
-    return switched
-
-
 def _fit(X: np.ndarray, params: dict) -> np.ndarray:
     """One seeded UMAP fit (run here or in the map worker process)."""
-    enable_numba_cache()
     import umap
 
     with warnings.catch_warnings():
@@ -61,14 +28,7 @@ def _fit(X: np.ndarray, params: dict) -> np.ndarray:
         warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
         # A precomputed kNN graph without its search index: we never call transform.
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-        # enable_numba_cache: functions numba cannot cache are compiled as before.
-        warnings.filterwarnings("ignore", message="Cannot cache compiled function")
         return umap.UMAP(**params).fit_transform(X).astype(np.float32)
-
-
-def _warm() -> int:
-    """Import umap and switch numba's cache on in the worker while this process finds the kNN."""
-    return enable_numba_cache()
 
 
 MAP_EPOCHS = 200
@@ -96,13 +56,11 @@ def shared_knn(X: np.ndarray, n_neighbors: int, metric: str, random_state: int) 
     """The kNN graph both fits use (umap's own search, seeded); empty below ``EXACT_BELOW``."""
     if X.shape[0] < EXACT_BELOW:
         return (None, None, None)
-    enable_numba_cache()
     from sklearn.utils import check_random_state
     from umap.umap_ import nearest_neighbors
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
-        warnings.filterwarnings("ignore", message="Cannot cache compiled function")
         idx, dists, _ = nearest_neighbors(
             X,
             n_neighbors,
@@ -162,13 +120,14 @@ def reduce_embeddings(
     }
     worker = MapWorker.start() if concurrent else None
     try:
-        knn = shared_knn(X, n_neighbors, metric, random_state)
-        space["precomputed_knn"] = mapping["precomputed_knn"] = knn
-        sent = worker is not None and worker.submit(X, mapping)
-        Z = _fit(X, space)
-        xy = worker.result() if sent else None
-        if xy is None:  # no worker, or it could not start or died: fit the map here
-            xy = _fit(X, mapping)
+        with numba_disk_cache():  # compiled code from (or into) numba's disk cache
+            knn = shared_knn(X, n_neighbors, metric, random_state)
+            space["precomputed_knn"] = mapping["precomputed_knn"] = knn
+            sent = worker is not None and worker.submit(X, mapping)
+            Z = _fit(X, space)
+            xy = worker.result() if sent else None
+            if xy is None:  # no worker, or it could not start or died: fit the map here
+                xy = _fit(X, mapping)
     finally:
         if worker is not None:
             worker.close()
@@ -244,13 +203,14 @@ class MapWorker:
 
 
 def _worker_main(folder: str) -> int:
-    """The worker: warm up (import umap, numba cache) first, then fit the job it is sent."""
-    _warm()
-    if sys.stdin.readline().strip() != "go":
-        return 1
-    with open(Path(folder) / "job.pkl", "rb") as f:
-        X, params = pickle.load(f)
-    xy = _fit(X, params)
+    """The worker: import umap (with its disk cache) while the parent finds the kNN, then fit
+    the job it is sent."""
+    with numba_disk_cache():
+        if sys.stdin.readline().strip() != "go":
+            return 1
+        with open(Path(folder) / "job.pkl", "rb") as f:
+            X, params = pickle.load(f)
+        xy = _fit(X, params)
     np.save(Path(folder) / ".xy.npy", xy)
     os.replace(Path(folder) / ".xy.npy", Path(folder) / "xy.npy")
     return 0

@@ -42,13 +42,20 @@ def test_a_worker_that_cannot_run_falls_back(X, here, monkeypatch):
     assert xy.tobytes() == here[1].tobytes()
 
 
-def test_numba_keeps_umaps_compiled_code():
-    import numba.core.caching
+def test_numba_keeps_umaps_compiled_code_inside_the_block_only():
     import umap.layouts
 
-    reduce.enable_numba_cache()
+    from taxonomy.jit import cache_state, disk_cached, numba_disk_cache
+
     epoch = umap.layouts._nb_optimize_layout_euclidean_single_epoch
-    assert not isinstance(epoch._cache, numba.core.caching.NullCache)
+    before = cache_state()
+    assert not disk_cached(epoch)  # umap declares it without cache=True
+    with numba_disk_cache() as switched:
+        assert switched > 0 and disk_cached(epoch)
+        with numba_disk_cache() as nested:  # a nested block finds them switched
+            assert nested == 0
+        assert disk_cached(epoch)
+    assert cache_state() == before
 
 
 def test_map_starts_from_the_embeddings_principal_axes(X):

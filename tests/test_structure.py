@@ -210,12 +210,16 @@ def test_every_command_finds_its_module():
 
 
 def test_a_run_leaves_the_process_as_it_found_it(tmp_path):
-    """No environment variables, csv limits, warning filters or torch threads left changed."""
+    """No environment variables, csv limits, warning filters, torch or numba threads, or numba
+    disk caches of umap's and pynndescent's functions left changed."""
+    import numba
     import torch
 
+    from taxonomy.jit import cache_state
     from taxonomy.pipeline import run
 
     env, limit, threads = dict(os.environ), csv.field_size_limit(), torch.get_num_threads()
+    numba_threads, jit_caches = numba.get_num_threads(), cache_state()
     cfg = sample_config(tmp_path, embedding={"show_progress_bar": False, "threads": 1})
     run(cfg, out_dir=tmp_path / "first", log=lambda m: None)
     # Libraries add warning filters when first imported; a run itself must add none.
@@ -228,6 +232,8 @@ def test_a_run_leaves_the_process_as_it_found_it(tmp_path):
     assert csv.field_size_limit() == limit
     assert warnings.filters == filters
     assert torch.get_num_threads() == threads
+    assert numba.get_num_threads() == numba_threads
+    assert cache_state() == jit_caches
 
 
 def readme_config_block() -> dict:
