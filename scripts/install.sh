@@ -34,5 +34,5 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
 fi
 # Pay once, here, what a first run would pay: numba compiles EVoC's, umap's and pynndescent's
 # code into its disk cache, and `embedding.backend: auto` times the backends on this CPU
-# (taxonomy/warmup.py). Re-run it after upgrading those libraries, or on another CPU.
+# (taxonomy/util/warmup.py). Re-run it after upgrading those libraries, or on another CPU.
 .venv/bin/taxonomy warmup config/default.yaml

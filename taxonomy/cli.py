@@ -78,7 +78,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .outputs.export import export_bertopic
 
     if args.to == "outline":
-        from .outline import export_outline
+        from .outputs.outline import export_outline
 
         out = export_outline(
             Path(args.run_dir), Path(args.out), overwrite=args.overwrite, log=_progress
@@ -110,7 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="an earlier run directory: keep its topic ids and names where the new tree matches it",
     )
     r.set_defaults(func=cmd_run)
+    add_tool_commands(sub)
+    add_run_commands(sub)
+    return p
 
+
+def add_tool_commands(sub) -> None:
+    """``evaluate``, ``sweep``, ``cache``, ``warmup``: commands about runs and set-up."""
     # Other commands live beside the stage they drive; each module has a ``main_<command>(args)``.
     e = sub.add_parser(
         "evaluate", help="score an existing run (coherence, diversity, gold agreement)"
@@ -134,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.set_defaults(func=_lazy("util.cachecli", "main_cache"))
 
+    w = sub.add_parser(
+        "warmup", help="compile and cache, once at set-up, what a first run would compile"
+    )
+    w.add_argument(
+        "config",
+        nargs="?",
+        help="config whose embedding and cache.dir to use (default: config/default.yaml)",
+    )
+    w.set_defaults(func=_lazy("util.warmup", "main_warmup"))
+
+
+def add_run_commands(sub) -> None:
+    """``assign``, ``export``, ``update``: commands that build on a written run."""
     a = sub.add_parser("assign", help="place new papers into an existing run's taxonomy")
     a.add_argument("run_dir", help="a run directory written by 'taxonomy run'")
     a.add_argument("papers", help="corpus file of the papers to place")
@@ -159,16 +178,6 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--overwrite", action="store_true", help="replace an existing export")
     x.set_defaults(func=cmd_export)
 
-    w = sub.add_parser(
-        "warmup", help="compile and cache, once at set-up, what a first run would compile"
-    )
-    w.add_argument(
-        "config",
-        nargs="?",
-        help="config whose embedding and cache.dir to use (default: config/default.yaml)",
-    )
-    w.set_defaults(func=_lazy("warmup", "main_warmup"))
-
     u = sub.add_parser(
         "update",
         help="add new papers to a saved run: place them, propose new topics, write a new run",
@@ -179,7 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--out", help="the new run directory (default: <run_dir>-update<N> beside it)")
     u.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     u.set_defaults(func=_lazy("runs.update", "main_update"))
-    return p
 
 
 def _lazy(module: str, func: str):

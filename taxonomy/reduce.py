@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import UmapConfig
-from .jit import numba_disk_cache
+from .util.jit import numba_disk_cache
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from markdown_it import MarkdownIt
 from test_hostile import HOSTILE, HOSTILE_IDS
 
 from taxonomy.cli import main
-from taxonomy.outline import Paper, latex, markdown
-from taxonomy.runstate import PAPERS_FILE
+from taxonomy.outputs.outline import Paper, latex, markdown
+from taxonomy.runs.rundir import PAPERS_FILE
 
 # Text that is markup in at least one of the three formats.
 NASTY = HOSTILE + [
@@ -131,7 +131,7 @@ def test_keys_come_from_the_paper_not_the_run(outline, tmp_path):
 
 
 def doi_entry(p: Paper) -> str:
-    from taxonomy.outline import bib_entry
+    from taxonomy.outputs.outline import bib_entry
 
     return bib_entry(p)
 

@@ -45,7 +45,7 @@ def test_a_worker_that_cannot_run_falls_back(X, here, monkeypatch):
 def test_numba_keeps_umaps_compiled_code_inside_the_block_only():
     import umap.layouts
 
-    from taxonomy.jit import cache_state, disk_cached, numba_disk_cache
+    from taxonomy.util.jit import cache_state, disk_cached, numba_disk_cache
 
     epoch = umap.layouts._nb_optimize_layout_euclidean_single_epoch
     before = cache_state()

@@ -215,8 +215,8 @@ def test_a_run_leaves_the_process_as_it_found_it(tmp_path):
     import numba
     import torch
 
-    from taxonomy.jit import cache_state
     from taxonomy.pipeline import run
+    from taxonomy.util.jit import cache_state
 
     env, limit, threads = dict(os.environ), csv.field_size_limit(), torch.get_num_threads()
     numba_threads, jit_caches = numba.get_num_threads(), cache_state()

@@ -31,8 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .corpus import ARXIV_ID
-from .outputs import check_target, write_run_dir
+from ..corpus import ARXIV_ID
+from ..runs.rundir import load_run
+from ..util.folders import check_target, write_run_dir
 
 OUTLINE_MARKER = "outline.md"
 # A title longer than this is cut (with an ellipsis) in every format.
@@ -344,9 +345,6 @@ def export_outline(
     run_dir: Path, out: Path, *, overwrite: bool = False, log: Callable[[str], None] = print
 ) -> Path:
     """Write the outline of the run at ``run_dir`` into the folder ``out`` (all or nothing)."""
-    from .runstate import load_run
-
-    run_dir, out = Path(run_dir), Path(out)
     saved = load_run(run_dir)
     check_target(out, overwrite, marker=OUTLINE_MARKER)
     c = saved.corpus

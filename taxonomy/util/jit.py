@@ -9,7 +9,7 @@ functions that lack one, for as long as the ``with`` block lasts, and puts each 
 was on leaving: nothing outside the block, and nothing outside these two libraries, changes.
 The code compiled is the same either way, so results are identical.
 
-``taxonomy warmup`` (:mod:`taxonomy.warmup`) compiles everything a run calls into these
+``taxonomy warmup`` (:mod:`taxonomy.util.warmup`) compiles everything a run calls into these
 caches once, at set-up.
 """
 

@@ -9,7 +9,7 @@ the install and the machine, not of a corpus, so ``scripts/install.sh`` runs thi
    converted into the config's ``cache.dir`` (ONNX, OpenVINO), as a run would;
 2. the bundled sample is fitted in memory, with a throwaway stage cache (nothing of the
    sample is kept, so a later run of it embeds and fits for real), inside
-   :func:`taxonomy.jit.numba_disk_cache`: every numba function the fit calls is compiled
+   :func:`taxonomy.util.jit.numba_disk_cache`: every numba function the fit calls is compiled
    into numba's disk cache (EVoC's declare ``cache=True``; umap's and pynndescent's are
    switched on for the block);
 3. code paths the 66 papers do not reach are run on jittered copies of their embeddings:
@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .config import RunConfig, build_config, load_config
+from ..config import RunConfig, build_config, load_config
 from .jit import numba_disk_cache
 
 Log = Callable[[str], None]
@@ -45,8 +45,8 @@ LARGER = 1000
 def warm_up(cfg: RunConfig, *, log: Log = print) -> dict[str, float]:
     """Run the steps of the module docstring for ``cfg``'s embedding and UMAP settings;
     return the seconds each took."""
-    from .embed import Embedder
-    from .pipeline import store_for
+    from ..embedding import Embedder
+    from ..pipeline import store_for
 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -72,9 +72,9 @@ def warm_up(cfg: RunConfig, *, log: Log = print) -> dict[str, float]:
 def compile_run(sample: RunConfig, embedder) -> dict[str, float]:
     """Fit the sample, then the stages whose code paths depend on the corpus's size and
     structure on jittered copies of its embeddings (inside :func:`numba_disk_cache`)."""
-    from .pipeline import fit
-    from .reduce import EXACT_BELOW, reduce_embeddings, shared_knn
-    from .shape import evoc_layers
+    from ..pipeline import fit
+    from ..reduce import EXACT_BELOW, reduce_embeddings, shared_knn
+    from ..shape import evoc_layers
 
     seconds = {}
     t0 = time.perf_counter()
