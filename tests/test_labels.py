@@ -90,6 +90,24 @@ def test_c_tf_idf_is_bertopics():
     )
 
 
+def test_c_tf_idf_matches_bertopics_transformer_on_real_counts(sample_run):
+    """Ours is written out (importing bertopic costs seconds); it must stay BERTopic's."""
+    from bertopic.vectorizers import ClassTfidfTransformer
+
+    result = sample_run[0]
+    vocab = Vocabulary(result.corpus.texts, STOPS, (1, 3), 4)
+    classes = np.clip(result.topic_ids, 0, None)
+    member = sp.csr_matrix(
+        (np.ones(len(classes)), (classes, np.arange(len(classes)))),
+        shape=(int(classes.max()) + 1, len(classes)),
+    )
+    counts = sp.csr_matrix(member @ vocab.doc_terms)
+    for reduce in (False, True):
+        # BERTopic normalises the matrix it is given in place: give it a copy.
+        theirs = ClassTfidfTransformer(reduce_frequent_words=reduce).fit_transform(counts.copy())
+        np.testing.assert_allclose(c_tf_idf(counts, reduce).toarray(), theirs.toarray())
+
+
 def test_a_name_ends_in_a_head_noun_not_a_modifier():
     texts = ["deep learning for deep networks", "deep models and training", "model training"] * 3
     shares = end_shares(texts, STOPS)

@@ -78,8 +78,6 @@ def st_layout(folder: Path) -> tuple[str, bool]:
 
 def onnx_dir(folder: Path, cache_dir: str | Path) -> Path:
     """Where the ONNX files of a model folder live (keyed by weights, exporter, versions)."""
-    import torch
-
     weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin"))
     stamp = [(p.name, p.stat().st_size) for p in weights]
     key = hash_key(
@@ -88,7 +86,9 @@ def onnx_dir(folder: Path, cache_dir: str | Path) -> Path:
         folder.name,
         stamp,
         (folder / "config.json").read_text(),
-        torch.__version__,
+        # The installed version, read without importing torch (seconds of a run that only
+        # reads an export made earlier).
+        version("torch", missing="-"),
         OPSET,
         version("onnxruntime", missing="-"),
     )

@@ -102,11 +102,25 @@ def _lift(df_in: np.ndarray, n_in: int, df_scope: np.ndarray, n_scope: int) -> n
 
 
 def c_tf_idf(class_counts: sp.csr_matrix, reduce_frequent_words: bool = False) -> sp.csr_matrix:
-    """BERTopic's c-TF-IDF of a (classes x terms) count matrix."""
-    from bertopic.vectorizers import ClassTfidfTransformer
+    """BERTopic's c-TF-IDF of a (classes x terms) count matrix.
 
-    model = ClassTfidfTransformer(reduce_frequent_words=reduce_frequent_words)
-    return sp.csr_matrix(model.fit_transform(class_counts.astype(np.float64)))
+    The formula of BERTopic's ``ClassTfidfTransformer`` (l1-normalised class term
+    frequencies, square-rooted with ``reduce_frequent_words``, times
+    ``log(1 + mean terms per class / term frequency over classes)``), written here
+    because importing ``bertopic`` imports sentence-transformers and torch: seconds of a
+    first run whose embedding backend needs neither. ``tests/test_labels.py`` checks it
+    against BERTopic's on real counts.
+    """
+    X = sp.csr_matrix(class_counts, dtype=np.float64)
+    df = np.asarray(X.sum(axis=0)).ravel()
+    mean_terms = int(X.sum(axis=1).mean())
+    with np.errstate(divide="ignore"):
+        idf = np.log(mean_terms / df + 1)
+    rows = np.asarray(X.sum(axis=1)).ravel()
+    X = sp.diags(1.0 / np.where(rows > 0, rows, 1.0)) @ X
+    if reduce_frequent_words:
+        X.data = np.sqrt(X.data)
+    return sp.csr_matrix(X @ sp.diags(idf))
 
 
 class Candidates:
