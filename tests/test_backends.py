@@ -112,6 +112,23 @@ class TestOnnx:
         assert float(a[0] @ ref[0]) > 0.9999
 
 
+@needs("onnx")
+def test_onnx_tokens_are_transformers_tokens(sample, tmp_path):
+    """The exported backends tokenize with tokenizer.json alone (no transformers import): the
+    same ids as transformers' tokenizer, truncation and special tokens included."""
+    from transformers import AutoTokenizer
+
+    from taxonomy.embedding.onnx import OnnxEncoder
+
+    texts = sample + ["", "ünïcödé — “quotes” 中文 🚀", "word " * 600]
+    enc = OnnxEncoder(EmbeddingConfig(backend="onnx", max_seq_length=128), tmp_path)
+    ids, pad = enc.token_ids(texts)
+    hf = AutoTokenizer.from_pretrained(str(enc.folder))
+    want = hf(texts, truncation=True, max_length=128, add_special_tokens=True)["input_ids"]
+    assert ids == want and pad == hf.pad_token_id
+    assert max(len(x) for x in ids) == 128
+
+
 @needs("openvino")
 def test_openvino_reads_the_same_export(sample, export_dir):
     encode("openvino", sample[:2], export_dir)

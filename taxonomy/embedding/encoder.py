@@ -259,7 +259,12 @@ class Embedder:
                     found.update(zip(part_keys, vectors))
                     bar.update(len(part))
             stats.n_embedded = len(new_texts)
-            stats.n_truncated = count_truncated(self.encoder, new_texts, self.cfg.max_seq_length)
+            n = count_truncated_offline(self.cfg, new_texts)  # tokenizer.json alone: fast
+            stats.n_truncated = (
+                n
+                if n is not None
+                else count_truncated(self.encoder, new_texts, self.cfg.max_seq_length)
+            )
         if len(todo) < len(texts):
             # Count over every text, cached ones too, so the figure does not depend on the cache.
             n = self._count_truncated_cached(texts, keys)

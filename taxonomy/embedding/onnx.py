@@ -276,11 +276,45 @@ class OnnxEncoder:
 
     @property
     def tokenizer(self):
+        """The model's fast tokenizer, truncating to ``max_seq_length`` as sentence-transformers
+        does. Read from ``tokenizer.json`` with the tokenizers library alone when the folder has
+        one (importing transformers costs seconds of a short run), else by transformers."""
         if self._tokenizer is None:
-            from transformers import AutoTokenizer
+            path = self.folder / "tokenizer.json"
+            if path.is_file():
+                from tokenizers import Tokenizer
 
-            self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder))
+                tok = Tokenizer.from_file(str(path))
+                tok.no_padding()
+                tok.enable_truncation(max_length=self.cfg.max_seq_length)
+                self._tokenizer = tok
+            else:
+                from transformers import AutoTokenizer
+
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder))
         return self._tokenizer
+
+    def token_ids(self, texts: list[str]) -> tuple[list[list[int]], int]:
+        """Each text's token ids (special tokens added, truncated) and the padding id."""
+        tok = self.tokenizer
+        if hasattr(tok, "encode_batch"):  # tokenizers.Tokenizer
+            pad = tok.token_to_id(self.pad_token()) if self.pad_token() else None
+            return [e.ids for e in tok.encode_batch(list(texts))], pad or 0
+        enc = tok(
+            list(texts),
+            truncation=True,
+            max_length=self.cfg.max_seq_length,
+            add_special_tokens=True,
+        )
+        return enc["input_ids"], tok.pad_token_id or 0
+
+    def pad_token(self) -> str | None:
+        """The padding token the model's tokenizer config names (masked out either way)."""
+        path = self.folder / "special_tokens_map.json"
+        if not path.is_file():
+            return None
+        pad = json.loads(path.read_text(encoding="utf-8")).get("pad_token")
+        return pad.get("content") if isinstance(pad, dict) else pad
 
     def model_file(self, kind: str | None = None) -> Path:
         """The ONNX file of ``kind`` (default: this backend), made on first use."""
@@ -327,13 +361,7 @@ class OnnxEncoder:
         sess = self.session
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        enc = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.cfg.max_seq_length,
-            add_special_tokens=True,
-        )
-        ids = enc["input_ids"]
+        ids, pad = self.token_ids(texts)
         # Longest first, as sentence-transformers does: batches of similar length pad little.
         order = np.argsort([-len(x) for x in ids], kind="stable")
         out: np.ndarray | None = None
@@ -343,7 +371,6 @@ class OnnxEncoder:
             from tqdm.auto import tqdm
 
             steps = tqdm(steps, desc="Batches")
-        pad = self.tokenizer.pad_token_id or 0
         for start in steps:
             idx = order[start : start + bs]
             width = max(len(ids[i]) for i in idx)
