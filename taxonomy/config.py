@@ -204,6 +204,16 @@ class LabelsConfig(_Section):
     diversity: float = Field(default=0.3, ge=0.0, le=1.0)
     n_representative: int = Field(default=3, ge=1, le=20)
     extra_stop_words: list[str] = []
+    # Field and topic names that may name a node (vocabulary.py): the bundled OpenAlex
+    # taxonomy, none, or a CSV/TSV/JSONL/YAML file of terms (name, parent, keywords, description).
+    vocabulary: str = "openalex"
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _vocabulary(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("'openalex', 'none' or a vocabulary file path")
+        return v
 
     @field_validator("ngram_range")
     @classmethod

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import __version__
 from .assign import ASSIGN_FILE, AssignModel, Placement, fit_placement, vote_size
+from .backends import model_name
 from .cache import ArrayStore, array_fingerprint, hash_key
 from .cluster import (
     assign_outliers,
@@ -31,7 +32,7 @@ from .cluster import (
 )
 from .config import RunConfig, SeedTopic, dump_config, resolve_auto, resolve_shape
 from .corpus import Corpus, load_corpus
-from .embed import Embedder, EmbedStats, text_key
+from .embed import Embedder, EmbedStats, model_key, text_key
 from .errors import InputError, OutputError
 from .evaluate import evaluate_taxonomy
 from .formats import csv_text, json_text, yaml_text
@@ -54,6 +55,7 @@ from .runstate import run_state_files
 from .seeds import SeedPlacement, place_seeds
 from .shape import shape_taxonomy
 from .timeline import Timeline, resolve_time, timeline_files, tree_metrics, tree_timeline
+from .vocabulary import load_vocabulary, name_with_vocabulary, with_llm
 
 MIN_DOCS = 10
 LIBRARIES = [
@@ -197,6 +199,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
     timer = StageTimer(log)
     store = store_for(cfg)
     with timer("load", f"reading {cfg.corpus.path}"):
+        terms = load_vocabulary(cfg.labels.vocabulary)  # a bad vocabulary fails before any work
         corpus = load_papers(cfg, log)
     rest = None
     if cfg.engine.fit_sample and len(corpus) > cfg.engine.fit_sample:
@@ -274,11 +277,16 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
             c.name: c.text for s in seeds for c in s.children
         }
         labeller.label_tree(tax, root_name=corpus_title(cfg, corpus), seed_texts=seed_texts)
-        label_metrics = {"method": cfg.labels.method}
+        # Field and topic names of a vocabulary where they fit better (vocabulary.py).
+        label_metrics = {"method": cfg.labels.method} | name_with_vocabulary(
+            tax, X, terms, embed_phrases, model=model_name(cfg.embedding),
+            model_key=model_key(cfg.embedding), store=store, log=log,
+        )  # fmt: skip
         if cfg.labels.method == "llm":  # names from an OpenAI-compatible endpoint (llm.py)
-            label_metrics = apply_llm_names(
+            llm_metrics = apply_llm_names(
                 tax, corpus.titles, X, cfg.labels, store=store, embed=embed_phrases, log=log
             )
+            label_metrics = with_llm(tax, label_metrics, llm_metrics)
 
     with timer("timeline", "topics over time"):
         timeline = tree_timeline(

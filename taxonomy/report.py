@@ -210,6 +210,8 @@ def report_data(
             "level": n.level,
             "label": n.label,
             "description": n.description,
+            "namer": n.namer,
+            "term_id": n.term_id,
             "size": n.size,
             "keywords": list(n.keywords),
             "rep": [int(i) for i in n.representative],
