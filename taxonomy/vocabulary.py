@@ -59,9 +59,9 @@ MAX_DESCRIPTION = 2000
 # The naming rule's constants (chosen on the tuning halves, benchmarks/vocabulary_routes.py).
 N_CANDIDATES = 5
 PASSES = 3
-MARGIN = 0.0
+MARGIN = 0.05
 LEAF_MARGIN = 0.2
-MIN_NEAREST = 0.3
+MIN_NEAREST = 0.35
 # Papers per block when placing papers under their nearest leaf term (memory bound).
 BLOCK = 4096
 
@@ -474,7 +474,9 @@ def apply_vocabulary_names(
     term_of: dict[str, int] = {}
     for node in tax.nodes.values():
         node.namer = "seed" if node.seed else "extractive"
-        record[node.node_id] = {"namer": "root" if node.level == 0 else node.namer}
+        record[node.node_id] = {"namer": node.namer} | (
+            {"reason": "root"} if node.level == 0 else {}
+        )
     used = {k for n in tax.nodes.values() if n.level > 0 for k in name_keys(n.label)}
     for level in range(tax.n_levels):
         for parent in tax.level(level):
@@ -560,7 +562,7 @@ def name_with_vocabulary(
         per_node = {}
         for n in tax.nodes.values():
             n.namer = "seed" if n.seed else "extractive"
-            per_node[n.node_id] = {"namer": "root" if n.level == 0 else n.namer}
+            per_node[n.node_id] = {"namer": n.namer} | ({"reason": "root"} if n.level == 0 else {})
     else:
         V = term_vectors(vocab, embed, model=model, model_key=model_key, store=store, log=log)
         per_node = apply_vocabulary_names(tax, X, vocab, V, embed)
@@ -590,6 +592,6 @@ def with_llm(tax: Taxonomy, vocab_metrics: dict, llm_metrics: dict) -> dict:
 def _count(per_node: dict[str, dict]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for rec in per_node.values():
-        if rec["namer"] != "root":
+        if rec.get("reason") != "root":
             counts[rec["namer"]] = counts.get(rec["namer"], 0) + 1
     return dict(sorted(counts.items()))

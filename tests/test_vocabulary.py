@@ -190,10 +190,11 @@ def test_user_tracks_name_the_sample_top_level(tmp_path, shared_cache):
             assert n.namer == rec["namer"] == "vocabulary:tracks"
             assert rec["term_id"] == n.term_id == n.label
             assert rec["fit"] >= rec["extractive_fit"]
-            assert 0 <= rec["runner_up_coverage"] <= rec["coverage"] <= 1
+            assert rec["runner_up_id"] != rec["term_id"] and 0 <= rec["coverage"] <= 1
+            assert -1 <= rec["runner_up_cosine"] <= 1 and -1 <= rec["cosine"] <= 1
             assert n.description  # the term's description is the node's line
         else:
-            assert rec["namer"] in ("extractive", "root") and not n.term_id
+            assert rec["namer"] == "extractive" and not n.term_id
     rows = list(csv.DictReader(io.StringIO((r.out_dir / "topics.csv").read_text("utf-8"))))
     by_id = {row["node_id"]: row for row in rows}
     for n in named:
@@ -235,7 +236,7 @@ def test_the_default_vocabulary_on_the_sample(sample_run):
     assert labels["vocabulary"] == "openalex"
     for n in result.taxonomy.nodes.values():
         rec = labels["per_node"][n.node_id]
-        assert rec["namer"] in ("root", "extractive", "vocabulary:openalex")
+        assert rec["namer"] in ("extractive", "vocabulary:openalex")
         if rec["namer"] == "vocabulary:openalex":
             assert n.term_id == rec["term_id"] and n.description
     names = [n.label for n in result.taxonomy.nodes.values() if n.level > 0]
