@@ -600,5 +600,8 @@ def test_no_socket_without_an_llm_endpoint(llm_section, tmp_path, shared_cache, 
     cfg = sample_config(tmp_path, cache={"dir": str(shared_cache)}, **extra)
     result = run(cfg, log=lambda m: None)
     assert (result.out_dir / "metrics.json").is_file()
-    assert result.metrics["labels"] == {"method": "extractive"}
+    assert (
+        result.metrics["labels"]["method"] == "extractive"
+        and "requests" not in result.metrics["labels"]
+    )
     assert attempts == []
