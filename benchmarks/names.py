@@ -1,7 +1,9 @@
 """Names measured apart from clustering: does a node's name point at what people call its papers?
 
 On one fitted taxonomy (this project at defaults), every node of every level
-gets names from several namers: ours (the run's labels), BERTopic's default
+gets names from several namers: ours (the run's labels, ``labels.vocabulary: openalex``
+by default), ours without the vocabulary (the extractive names the vocabulary's
+rule started from, recorded per node), BERTopic's default
 representation (top-4 c-TF-IDF words of its own ``ClassTfidfTransformer`` with
 ``CountVectorizer(stop_words="english")``) and BERTopic's ``KeyBERTInspired``
 (top 4), both fitted by BERTopic's manual topic modelling on exactly our nodes
@@ -19,6 +21,7 @@ Each corpus is scored on a fit of all its papers and on a fit of its test half
 (the halves of benchmarks/quality.py): name rules were developed on the tuning halves only.
 
     nice .venv/bin/python benchmarks/names.py                 # arXiv 18k and PwC, all + test half
+    nice .venv/bin/python benchmarks/names.py --backend torch # fits on torch's vectors (default: auto)
     nice .venv/bin/python benchmarks/names.py --only pwc --halves tune   # what development looks at
     TAXONOMY_LLM_URL=http://localhost:11434/v1 nice .venv/bin/python benchmarks/names.py \
         --llm config/experiments/llm.yaml     # adds the LLM namer (labels.method: llm) as a row
@@ -294,7 +297,7 @@ def targets(rows: list[dict]) -> list[str]:
 
 def write_md(rows: list[dict], path: Path) -> None:
     lines = [
-        "# Names against human names (issue 11)",
+        "# Names against human names (issues 11 and 23)",
         "",
         "Regenerate (repository root, `../shared` beside it; embeddings from the shared cache):",
         "",
@@ -324,7 +327,10 @@ def write_md(rows: list[dict], path: Path) -> None:
     for row in rows:
         lines += [
             "",
-            f"## {row['corpus']} — {row['half']} ({row['n_docs']} papers; root: {row['root']!r})",
+            (
+                f"## {row['corpus']} — {row['half']} ({row['n_docs']} papers; root: {row['root']!r}; "
+                f"embeddings: {row.get('backend', 'torch')}; namers: {row.get('namers', {})})"
+            ),
             "",
             "| level | nodes | gold | classes | namer | acc@1 | acc@3 | cos |",
             "|---|---|---|---|---|---|---|---|",

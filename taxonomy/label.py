@@ -365,20 +365,7 @@ class Labeller:
                 if not clashes(g, k, choice):
                     choice[g] = k
                     break
-        best = objective(choice)
-        for _ in range(MAX_PASSES):
-            changed = False
-            for g in range(len(group)):
-                for k in free[g]:
-                    if k == choice[g] or clashes(g, k, choice):
-                        continue
-                    trial = choice.copy()
-                    trial[g] = k
-                    score = objective(trial)
-                    if score > best + 1e-9:
-                        best, choice, changed = score, trial, True
-            if not changed:
-                break
+        choice = ascend(choice, free, objective, clashes, MAX_PASSES)
         final = fits(choice)
         out = []
         for g, node in enumerate(group):
@@ -496,6 +483,27 @@ class Labeller:
 
         k = min(self.params.n_keywords, len(phrases))
         return mmr(centroid[None, :], P, phrases, top_n=k, diversity=self.params.diversity)
+
+
+def ascend(choice: list, options: list, objective, clashes, passes: int) -> list:
+    """Coordinate ascent over one option per sibling: each pass tries every free option of
+    every sibling and keeps a change that raises ``objective``; stops when a pass changes
+    nothing (the vocabulary's terms are chosen the same way, vocabulary.py)."""
+    best = objective(choice)
+    for _ in range(passes):
+        changed = False
+        for g, opts in enumerate(options):
+            for k in opts:
+                if k == choice[g] or clashes(g, k, choice):
+                    continue
+                trial = choice.copy()
+                trial[g] = k
+                score = objective(trial)
+                if score > best + 1e-9:
+                    best, choice, changed = score, trial, True
+        if not changed:
+            break
+    return choice
 
 
 def _reach(values: list[float]) -> float:

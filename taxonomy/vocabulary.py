@@ -45,6 +45,7 @@ from .cache import ArrayStore, hash_key
 from .cluster import unit_rows
 from .errors import ConfigError
 from .hierarchy import Node, Taxonomy
+from .label import ascend
 from .phrases import name_keys
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -430,21 +431,7 @@ def choose_terms(
             if not clash(g, int(k), choice):
                 choice[g] = int(k)
                 break
-    best = score(choice)
-    for _ in range(PASSES):
-        changed = False
-        for g in range(len(cands)):
-            for k in range(len(cands[g])):
-                if k == choice[g] or clash(g, k, choice):
-                    continue
-                trial = choice.copy()
-                trial[g] = k
-                value = score(trial)
-                if value > best + 1e-9:
-                    best, choice, changed = value, trial, True
-        if not changed:
-            break
-    return choice
+    return ascend(choice, [range(len(c)) for c in cands], score, clash, PASSES)
 
 
 def apply_vocabulary_names(
