@@ -63,6 +63,7 @@ PASSES = 3
 MARGIN = 0.05
 LEAF_MARGIN = 0.2
 MIN_NEAREST = 0.35
+RELEVANCE = True
 # Papers per block when placing papers under their nearest leaf term (memory bound).
 BLOCK = 4096
 
@@ -445,6 +446,7 @@ def apply_vocabulary_names(
     margin: float = MARGIN,
     leaf_margin: float = LEAF_MARGIN,
     min_nearest: float = MIN_NEAREST,
+    relevance: bool = RELEVANCE,
 ) -> dict:
     """Give nodes vocabulary terms where they fit better than their extractive names (in place).
 
@@ -511,7 +513,11 @@ def apply_vocabulary_names(
                     ),
                     fit=round(float(with_terms[g]), 4),
                     extractive_fit=round(float(extractive[g]), 4),
+                    extractive_cosine=round(float(P[g] @ centroid), 4),
                 )
+                # The term must be as near the node's papers as its extractive name is.
+                if relevance and V[term] @ centroid < P[g] @ centroid:
+                    continue
                 # A parent takes its term when it fits at least as well as its extractive name
                 # (a field's name is what a parent should have); a leaf only when clearly better.
                 if node.children and with_terms[g] < extractive[g] + margin:
