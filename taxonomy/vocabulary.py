@@ -9,22 +9,23 @@ user's own vocabulary: CSV, TSV, JSONL or YAML rows with ``name`` and optional
 ``id``, ``parent`` (a term's id or name), ``keywords`` and ``description``.
 
 A term is represented by the embedding of its name, keywords and description
-(computed once per vocabulary and model, and cached). Each paper is placed under
-its nearest *leaf* term of the vocabulary and so under that term's ancestors. A
-node's candidate at one depth of the vocabulary is the term most of its papers
-are under; its *coverage* is that share. The depth follows the node's breadth:
-the finest depth at which one term covers at least ``COVER`` of the node's
-papers (a subfield for a node that spans a subfield's topics, a topic for a
-narrow one); a child's term must sit under its parent's term. Siblings never
-share a term (the better covered keeps it).
+(computed once per vocabulary and model, and cached); a term with terms under it
+by that plus the mean of its leaf terms' vectors. Top-down, one set of siblings
+at a time (docs/labels-and-shape.md, "Vocabulary names"):
 
-A node takes its term only when the term fits its papers better than its
-extractive name on the objective the extractive names are chosen by (each paper
-nearer its own node's name than its siblings' names: the share of its papers for
-which that holds, ``fit``), by ``MARGIN`` (``LEAF_MARGIN`` for a leaf, which keeps
-its extractive name unless a term clearly wins), and when its papers sit close
-to the vocabulary at all (their mean cosine to their nearest leaf terms at least
-``MIN_NEAREST``): a corpus outside research keeps its extractive names.
+* breadth and hierarchy: a node with children may take a broad term (a domain,
+  field or subfield), a leaf any term; below a parent's term, only terms under it;
+  the candidates are the ``N_CANDIDATES`` allowed terms nearest the node's papers;
+* one term per sibling, jointly (:func:`taxonomy.label.ascend`): each paper
+  nearest its own node's term among the siblings' terms, plus the papers' cosine
+  to the term; no two siblings take the same term or one under the other's;
+* a node takes its term only when, on the objective the extractive names are
+  chosen by (the share of its papers nearer its own name than its siblings'
+  names, ``fit``), the term does at least ``MARGIN`` better than its extractive
+  name (a leaf: more than ``LEAF_MARGIN``, so it keeps its phrase unless a term
+  clearly wins), sits at least as near its papers as that name, and its papers sit
+  near the vocabulary at all (mean cosine to their nearest leaf terms at least
+  ``MIN_NEAREST``): a corpus outside research keeps its extractive names.
 """
 
 from __future__ import annotations
