@@ -217,6 +217,18 @@ class LabelsConfig(_Section):
     min_lift: float = Field(default=0.25, ge=0.0, le=1.0)
     # A phrase yields to a longer one that this share of its papers use ("scaling laws").
     specific_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Field and topic names that may name a node (naming/vocabulary.py): none, the bundled
+    # OpenAlex taxonomy, or a CSV/TSV/JSONL/YAML file of terms (name, parent, keywords,
+    # description). Off by default: on the names benchmark OpenAlex terms did not yet beat the
+    # extractive names (benchmarks/results/names.md); a venue's own tracks are the use case.
+    vocabulary: str = "none"
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _vocabulary(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("'openalex', 'none' or a vocabulary file path")
+        return v
 
     @field_validator("ngram_range")
     @classmethod

@@ -41,6 +41,10 @@ class Node:
     best_phrase: str | None = None
     # The user's seed topic this node stands for (taxonomy.seed_topics), named as given.
     seed: str | None = None
+    # Which namer gave the label (extractive, seed, vocabulary:<id>, llm) and the vocabulary
+    # term it is (naming/vocabulary.py).
+    namer: str = "extractive"
+    term_id: str | None = None
 
     @property
     def size(self) -> int:

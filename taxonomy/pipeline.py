@@ -26,7 +26,8 @@ from .embedding.encoder import Embedder, EmbedStats, text_key
 from .errors import InputError
 from .evaluate import evaluate_taxonomy
 from .hierarchy import Taxonomy, build_taxonomy
-from .naming import name_tree
+from .naming import load_vocabulary, name_tree
+from .naming.vocabulary import Vocabulary
 from .reduce import REDUCE_VERSION, reduce_embeddings
 from .runs.assign import AssignModel, Placement, fit_placement, vote_size
 from .runs.rundir import run_files
@@ -176,6 +177,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
     timer = StageTimer(log)
     store = store_for(cfg)
     with timer("load", f"reading {cfg.corpus.path}"):
+        terms = load_vocabulary(cfg.labels.vocabulary)  # a bad vocabulary fails before any work
         corpus = load_papers(cfg, log)
     corpus, rest = fit_sample(corpus, cfg, log)
     cfg = resolve_auto(cfg, len(corpus), corpus_format=corpus.format)
@@ -205,20 +207,8 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
         tax = taxonomy_stage(X, Z, clusters, cfg)
         cfg = resolve_shape(cfg, tax.n_levels, len(tax.level(1)))
 
-    seeds = cfg.taxonomy.seed_topics
     with timer("label", f"naming {len(tax.nodes)} nodes"):
-        label_metrics = name_tree(
-            tax,
-            corpus.texts,
-            corpus.titles,
-            X,
-            embed_phrases,
-            cfg.labels,
-            store=store,
-            root_name=corpus_title(cfg, corpus),
-            seed_texts=seed_texts(seeds),
-            log=log,
-        )
+        label_metrics = name_stage(tax, corpus, X, embed_phrases, cfg, store, terms, log)
 
     with timer("timeline", "topics over time"):
         timeline = timeline_for(corpus.dates, tax, cfg.taxonomy)
@@ -260,6 +250,33 @@ def embed_papers(texts: list[str], embedder: Embedder, log: Log) -> tuple[np.nda
 
         log(f"        {describe(estats.backend_choice)}")
     return X, estats
+
+
+def name_stage(
+    tax: Taxonomy,
+    corpus: Corpus,
+    X: np.ndarray,
+    embed: Callable[[list[str]], np.ndarray],
+    cfg: RunConfig,
+    store: ArrayStore,
+    terms: Vocabulary | None,
+    log: Log,
+) -> dict:
+    """Every node named through the one naming entry point; what named them."""
+    return name_tree(
+        tax,
+        corpus.texts,
+        corpus.titles,
+        X,
+        embed,
+        cfg.labels,
+        embedding=cfg.embedding,
+        terms=terms,
+        store=store,
+        root_name=corpus_title(cfg, corpus),
+        seed_texts=seed_texts(cfg.taxonomy.seed_topics),
+        log=log,
+    )
 
 
 @dataclass

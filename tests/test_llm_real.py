@@ -108,7 +108,7 @@ def test_llm_yaml_names_the_sample_through_a_real_model(
     assert set(m["per_node"]) == set(nodes)
     assert m["n_llm"] + m["n_extractive"] == len(nodes) - 1
     for nid, rec in m["per_node"].items():
-        assert rec["namer"] in ("llm", "extractive")
+        assert rec["namer"] in ("llm", "extractive", "vocabulary:openalex")
         if nid != "0.0":
             assert "proposed" in rec  # the model was asked about every node but the root
         if rec["namer"] == "llm":

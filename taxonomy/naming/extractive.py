@@ -532,22 +532,28 @@ class SiblingSearch:
 
     def best(self, free: list[list[int]], sizes: list[int]) -> list[int | None]:
         """Coordinate ascent from :meth:`start`: one node's name at a time, while it gains."""
-        choice = self.start(free, sizes)
-        best = self.objective(choice)
-        for _ in range(MAX_PASSES):
-            changed = False
-            for g in range(len(free)):
-                for k in free[g]:
-                    if k == choice[g] or self.clashes(g, k, choice):
-                        continue
-                    trial = choice.copy()
-                    trial[g] = k
-                    score = self.objective(trial)
-                    if score > best + 1e-9:
-                        best, choice, changed = score, trial, True
-            if not changed:
-                break
-        return choice
+        return ascend(self.start(free, sizes), free, self.objective, self.clashes, MAX_PASSES)
+
+
+def ascend(choice: list, options: list, objective, clashes, passes: int) -> list:
+    """Coordinate ascent over one option per sibling: each pass tries every free option of
+    every sibling and keeps a change that raises ``objective``; stops when a pass changes
+    nothing (vocabulary terms are chosen the same way, naming/vocabulary.py)."""
+    best = objective(choice)
+    for _ in range(passes):
+        changed = False
+        for g, opts in enumerate(options):
+            for k in opts:
+                if k == choice[g] or clashes(g, k, choice):
+                    continue
+                trial = choice.copy()
+                trial[g] = k
+                score = objective(trial)
+                if score > best + 1e-9:
+                    best, choice, changed = score, trial, True
+        if not changed:
+            break
+    return choice
 
 
 def _reach(values: list[float]) -> float:

@@ -356,7 +356,9 @@ class _Namer:
 
     def commit(self) -> None:
         for nid, node in self.tax.nodes.items():
-            node.label, node.description = self.name[nid], self.desc[nid]
+            # A name kept (a vocabulary term's, say) keeps its description.
+            if self.name[nid] != self.extractive[nid] or self.desc[nid]:
+                node.label, node.description = self.name[nid], self.desc[nid]
 
 
 def apply_llm_names(

@@ -222,6 +222,8 @@ def report_data(r: ReportInputs) -> tuple[dict, list[str]]:
             "level": n.level,
             "label": n.label,
             "description": n.description,
+            "namer": n.namer,
+            "term_id": n.term_id,
             "size": n.size,
             "keywords": list(n.keywords),
             "rep": [int(i) for i in n.representative],

@@ -17,7 +17,7 @@ DOCUMENT_COLUMNS = [
     "x",
     "y",
 ]
-TOPIC_COLUMNS = ["node_id", "parent_id", "level", "label", "size", "keywords"]
+TOPIC_COLUMNS = ["node_id", "parent_id", "level", "label", "size", "keywords", "term_id"]
 
 # --- what a run writes ---------------------------------------------------------
 
@@ -76,7 +76,15 @@ def document_rows(
 
 def topics_rows(tax: Taxonomy) -> list[list[object]]:
     return [
-        [n.node_id, n.parent_id or "", n.level, n.label, n.size, "; ".join(n.keywords)]
+        [
+            n.node_id,
+            n.parent_id or "",
+            n.level,
+            n.label,
+            n.size,
+            "; ".join(n.keywords),
+            n.term_id or "",
+        ]
         for n in sorted(tax.nodes.values(), key=lambda n: (n.level, n.index))
     ]
 
@@ -96,6 +104,8 @@ def tree_dict(name: str, tax: Taxonomy, ids: list[str], n_outliers: int) -> dict
             "top_words": list(n.top_words),
             "representative": [ids[i] for i in n.representative],
         }
+        if n.term_id:  # named by a vocabulary term (naming/vocabulary.py)
+            out.update(namer=n.namer, term_id=n.term_id)
         if n.level == tax.n_levels:
             out["topic_id"] = n.index
         if n.children:

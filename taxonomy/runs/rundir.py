@@ -356,6 +356,8 @@ def tree_taxonomy(tree: dict, topic_ids: np.ndarray, doc_ids: list[str]) -> Taxo
             keywords=list(d.get("keywords", [])),
             top_words=list(d.get("top_words", [])),
             representative=[position[r] for r in d.get("representative", []) if r in position],
+            namer=d.get("namer", "extractive"),
+            term_id=d.get("term_id"),
         )
         nodes[node_id] = node
         parts = []

@@ -49,12 +49,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ..config import RUN_NAME_PATTERN, HdbscanConfig, LabelsConfig, RunConfig, with_corpus
+from ..config import RUN_NAME_PATTERN, HdbscanConfig, RunConfig, with_corpus
 from ..corpus import Corpus, load_corpus
 from ..embedding import Embedder
 from ..errors import InputError, OutputError
 from ..hierarchy import Node, Taxonomy
-from ..naming import name_keys, name_tree
+from ..naming import load_vocabulary, name_keys, name_tree
 from ..outputs.report import report_payloads
 from ..pipeline import RunResult, StageTimer, library_versions, store_for, tree_counts
 from ..util.arrays import unit_mean, unit_rows, unit_vector
@@ -283,7 +283,7 @@ def name_new_topics(
     corpus: Corpus,
     X: np.ndarray,
     embed: Embed,
-    labels_cfg: LabelsConfig,
+    cfg: RunConfig,
     taken: set[str],
     *,
     store: ArrayStore | None = None,
@@ -316,7 +316,9 @@ def name_new_topics(
         [corpus.titles[i] for i in docs],
         X[docs],
         embed,
-        labels_cfg,
+        cfg.labels,
+        embedding=cfg.embedding,
+        terms=load_vocabulary(cfg.labels.vocabulary),
         store=store,
         log=log,
     )
@@ -331,6 +333,7 @@ def name_new_topics(
             {
                 "label": label,
                 "description": node.description,
+                "term": {"namer": node.namer, "term_id": node.term_id} if node.term_id else {},
                 "keywords": list(node.keywords),
                 "top_words": list(node.top_words),
                 "representative": [int(docs[i]) for i in node.representative],
@@ -471,7 +474,7 @@ def update_run(
         embed = phrase_embedder(cfg, embedder)
         with timer("label", f"naming {len(groups)} new topic{'s' * (len(groups) > 1)}"):
             new_topics = add_topics(
-                tree, groups, corpus, papers_now, cfg.labels, embed, store_for(cfg), log
+                tree, groups, corpus, papers_now, cfg, embed, store_for(cfg), log
             )
             # The rest of the pool joins them when close enough, as later papers will.
             join_topics(
@@ -663,7 +666,7 @@ def add_topics(
     groups: list[np.ndarray],
     corpus: Corpus,
     papers: Papers,
-    labels_cfg: LabelsConfig,
+    cfg: RunConfig,
     embed: Embed,
     store: ArrayStore,
     log: Callable[[str], None],
@@ -695,7 +698,7 @@ def add_topics(
             tax.nodes[parents[p]["node_id"]].doc_idx, np.concatenate([groups[k] for k in ks])
         )
         found = name_new_topics(
-            [groups[k] for k in ks], scope, corpus, X, embed, labels_cfg, taken,
+            [groups[k] for k in ks], scope, corpus, X, embed, cfg, taken,
             store=store, log=log,
         )  # fmt: skip
         named.update(zip(ks, found))
@@ -733,6 +736,7 @@ def new_leaf(
             "top_words": info["top_words"],
             "representative": [corpus.ids[i] for i in info["representative"]],
             "topic_id": topic,
+            **info["term"],
         }
     )
     return {
