@@ -72,6 +72,13 @@ def _auto_or_at_least(low: int):
     return check
 
 
+def not_blank(value: str, expected: str) -> str:
+    """``value`` if it holds more than white space; else the error saying what was expected."""
+    if not value.strip():
+        raise ValueError(expected)
+    return value
+
+
 class CorpusConfig(_Section):
     path: str = SAMPLE_CORPUS
     format: Literal["auto", "papers_page", "jsonl", "csv", "parquet", "arxiv"] = "auto"
@@ -93,9 +100,7 @@ class CorpusConfig(_Section):
     @field_validator("path")
     @classmethod
     def _non_empty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("a file path or 'builtin:sample'")
-        return v
+        return not_blank(v, "a file path or 'builtin:sample'")
 
 
 class EmbeddingConfig(_Section):
@@ -226,9 +231,7 @@ class LabelsConfig(_Section):
     @field_validator("vocabulary")
     @classmethod
     def _vocabulary(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("'openalex', 'none' or a vocabulary file path")
-        return v
+        return not_blank(v, "'openalex', 'none' or a vocabulary file path")
 
     @field_validator("ngram_range")
     @classmethod
