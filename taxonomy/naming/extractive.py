@@ -111,16 +111,17 @@ def c_tf_idf(class_counts: sp.csr_matrix, reduce_frequent_words: bool = False) -
     first run whose embedding backend needs neither. ``tests/test_labels.py`` checks it
     against BERTopic's on real counts.
     """
+    from sklearn.preprocessing import normalize
+
     X = sp.csr_matrix(class_counts, dtype=np.float64)
     df = np.asarray(X.sum(axis=0)).ravel()
     mean_terms = int(X.sum(axis=1).mean())
     with np.errstate(divide="ignore"):
         idf = np.log(mean_terms / df + 1)
-    rows = np.asarray(X.sum(axis=1)).ravel()
-    X = sp.diags(1.0 / np.where(rows > 0, rows, 1.0)) @ X
+    X = normalize(X, axis=1, norm="l1")  # as BERTopic does it, to the last bit
     if reduce_frequent_words:
         X.data = np.sqrt(X.data)
-    return sp.csr_matrix(X @ sp.diags(idf))
+    return sp.csr_matrix(X @ sp.diags(idf, format="csr"))
 
 
 class Candidates:
