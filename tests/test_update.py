@@ -305,3 +305,18 @@ def test_an_update_places_papers_on_the_runs_engine(early, tmp_path):
     assert any("batches on Dask" in m for m in logs)
     assert on_dask.changes["papers"] == local.changes["papers"]
     np.testing.assert_array_equal(on_dask.result.topic_ids, local.result.topic_ids)
+
+
+def test_an_update_reads_the_runs_vocabulary(early, tmp_path):
+    """labels.vocabulary reaches an update too (it names new topics through the run's entry
+    point): a vocabulary file gone since the run stops the update before anything is written."""
+    from taxonomy.errors import ConfigError
+    from taxonomy.runs.update import update_run
+
+    _, run_dir, late, _ = early
+    gone = tmp_path / "tracks.csv"
+    named = copy_run(run_dir, tmp_path / "vocab-run", labels={"vocabulary": str(gone)})
+    papers = write(tmp_path / "late.jsonl", late)
+    with pytest.raises(ConfigError, match="labels.vocabulary"):
+        update_run(named, str(papers), out=tmp_path / "grown", log=lambda m: None)
+    assert not (tmp_path / "grown").exists()

@@ -55,6 +55,7 @@ from ..embedding import Embedder
 from ..errors import InputError, OutputError
 from ..hierarchy import Node, Taxonomy
 from ..naming import load_vocabulary, name_keys, name_tree
+from ..naming.vocabulary import Vocabulary
 from ..outputs.report import report_payloads
 from ..pipeline import RunResult, StageTimer, library_versions, store_for, tree_counts
 from ..util.arrays import unit_mean, unit_rows, unit_vector
@@ -286,6 +287,7 @@ def name_new_topics(
     cfg: RunConfig,
     taken: set[str],
     *,
+    terms: Vocabulary | None = None,
     store: ArrayStore | None = None,
     log: Callable[[str], None] = print,
 ) -> list[dict]:
@@ -318,7 +320,7 @@ def name_new_topics(
         embed,
         cfg.labels,
         embedding=cfg.embedding,
-        terms=load_vocabulary(cfg.labels.vocabulary),
+        terms=terms,
         store=store,
         log=log,
     )
@@ -454,6 +456,7 @@ def update_run(
             )
         check_target(target, overwrite)
         cfg = base.cfg
+        terms = load_vocabulary(cfg.labels.vocabulary)  # a bad vocabulary fails before any work
         new, counts = new_papers(base, load_new_corpus(cfg, papers, fmt))
         model = AssignModel.load(run_dir)
     log(f"        {len(new)} new papers ({counts['already_in_run']} already in the run, "
@@ -474,7 +477,7 @@ def update_run(
         embed = phrase_embedder(cfg, embedder)
         with timer("label", f"naming {len(groups)} new topic{'s' * (len(groups) > 1)}"):
             new_topics = add_topics(
-                tree, groups, corpus, papers_now, cfg, embed, store_for(cfg), log
+                tree, groups, corpus, papers_now, cfg, terms, embed, store_for(cfg), log
             )
             # The rest of the pool joins them when close enough, as later papers will.
             join_topics(
@@ -667,6 +670,7 @@ def add_topics(
     corpus: Corpus,
     papers: Papers,
     cfg: RunConfig,
+    terms: Vocabulary | None,
     embed: Embed,
     store: ArrayStore,
     log: Callable[[str], None],
@@ -699,7 +703,7 @@ def add_topics(
         )
         found = name_new_topics(
             [groups[k] for k in ks], scope, corpus, X, embed, cfg, taken,
-            store=store, log=log,
+            terms=terms, store=store, log=log,
         )  # fmt: skip
         named.update(zip(ks, found))
     next_id = max(leaves, default=-1) + 1
