@@ -6,8 +6,9 @@ An update never changes what an existing id means. It
    run's corpus settings); papers already in the run (same title + abstract) or
    with an id already there are left out and counted;
 2. embeds the new papers and places them with the fit's own rule,
-   :meth:`taxonomy.runs.assign.AssignModel.place` on the run's ``model/assign.npz``
-   (the same as ``taxonomy assign``). A paper fits no topic when the placement
+   :meth:`taxonomy.runs.assign.AssignModel.place` on the run's ``model/assign.npz``,
+   on the run's ``engine`` (:func:`taxonomy.runs.distributed.embed_and_place`, the
+   same path as ``taxonomy assign``). A paper fits no topic when the placement
    says so (-1) or when, by the fit's own outlier rule, it would not have been
    let into any topic: its cosine to every fit topic's centroid is below
    ``hdbscan.outlier_threshold`` (:func:`fits_no_topic`). Such a paper may join a
@@ -22,9 +23,9 @@ An update never changes what an existing id means. It
    papers and is at least as cohesive (mean cosine of its papers to their
    centroid) as the fit's topics at their 10th percentile. A new topic gets the
    next unused leaf id, the level above's node nearest its centroid as parent,
-   and a name from the :class:`~taxonomy.naming.extractive.Labeller` (the same rules as every
-   name), contrasted with its parent's other papers and distinct from every name
-   in the tree; the rest of the pool then joins it when close enough (as in 2);
+   and a name from :func:`taxonomy.naming.name_tree`, the entry point of every run
+   (its ``labels.method`` and ``labels.vocabulary`` included), contrasted with its
+   parent's other papers and distinct from every name in the tree; the rest of the pool then joins it when close enough (as in 2);
 4. writes a **new** run directory (all-or-nothing), holding old and new papers:
    report, topics over time, ``changes.json`` (new topics, topics whose share
    grew or shrank with this update, by the growth rule of ``runs/timeline.py``).
