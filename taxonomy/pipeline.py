@@ -193,9 +193,7 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
     with timer("reduce", f"UMAP to {u.n_components}-D and 2-D (n_neighbors={u.n_neighbors})"):
         Z, xy = reduce_cached(X, cfg, store)
 
-    def embed_phrases(texts: list[str]) -> np.ndarray:
-        return embedder.embed(texts, progress=False)[0]
-
+    embed_phrases = embedder.embed_texts  # names, keywords and seed texts, in the papers' space
     h = cfg.hdbscan
     with timer(
         "cluster", f"HDBSCAN (min_cluster_size={h.min_cluster_size}, min_samples={h.min_samples})"

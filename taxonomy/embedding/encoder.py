@@ -279,6 +279,10 @@ class Embedder:
             out[i] = found[k]
         return out, stats
 
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Just the vectors (phrases, names), without a progress bar."""
+        return self.embed(texts, progress=False)[0]
+
     def _truncated_key(self, keys: list[str]) -> str:
         digest = hashlib.sha256("".join(keys).encode("ascii")).hexdigest()
         return hash_key("truncated", model_name(self.cfg), self.cfg.max_seq_length, digest)

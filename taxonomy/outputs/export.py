@@ -101,7 +101,7 @@ def export_bertopic(
         ArrayStore.for_config(cfg.cache),
     )
     log(f"[export] {len(texts)} papers, {len(set(topics.tolist()) - {-1})} topics -> BERTopic")
-    X = emb.embed(texts, progress=False)[0]
+    X = emb.embed_texts(texts)
     model = bertopic_model(texts, X, topics, tree)
     with tempfile.TemporaryDirectory() as tmp:
         model.save(tmp, serialization="safetensors", save_ctfidf=True, save_embedding_model=False)

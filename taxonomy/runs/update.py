@@ -462,6 +462,7 @@ def update_run(
         model = AssignModel.load(run_dir)
     log(f"        {len(new)} new papers ({counts['already_in_run']} already in the run, "
         f"{counts['duplicate_id']} with an id already there)")  # fmt: skip
+    embedder = embedder or quiet_embedder(cfg)
     with timer("embed", f"embedding and placing {len(new)} papers (engine: {cfg.engine.kind})"):
         placed = embed_and_place(
             cfg, model, new.texts, log=log, with_embeddings=True, embedder=embedder
@@ -475,7 +476,7 @@ def update_run(
         groups, bars = pool_topics(papers_now, fit_topics, cfg.hdbscan)
     new_topics = []
     if groups:
-        embed = phrase_embedder(cfg, embedder)
+        embed = embedder.embed_texts
         with timer("label", f"naming {len(groups)} new topic{'s' * (len(groups) > 1)}"):
             new_topics = add_topics(
                 tree, groups, corpus, papers_now, cfg, terms, embed, store_for(cfg), log
@@ -505,12 +506,10 @@ def update_run(
     return UpdateOutcome(result, changes, files, timer.seconds)
 
 
-def phrase_embedder(cfg: RunConfig, embedder: Embedder | None) -> Embed:
-    """Phrases (names, keywords) embedded with the run's model, as a run embeds them."""
-    embedder = embedder or Embedder(
-        cfg.embedding.model_copy(update={"show_progress_bar": False}), store_for(cfg)
-    )
-    return lambda texts: embedder.embed(texts, progress=False)[0]
+def quiet_embedder(cfg: RunConfig) -> Embedder:
+    """One model for an update's papers (local engine) and its new topics' phrases, loaded on
+    first use, with no progress bar."""
+    return Embedder(cfg.embedding.model_copy(update={"show_progress_bar": False}), store_for(cfg))
 
 
 @dataclass
