@@ -114,12 +114,10 @@ def test_an_update_never_writes_into_the_run_it_reads(early, capsys):
     assert digest(run_dir) == before
 
 
-def test_a_dense_group_of_misfits_becomes_a_named_topic(early, sample_run, monkeypatch, tmp_path):
-    """Papers the fit's rule places nowhere (-1) are pooled; a dense group of them is proposed."""
-    result, run_dir, late, _ = early
-    # The full sample's largest leaf: its papers are all dated July/August, so the early fit
-    # never saw that topic. Make the fit's rule say they fit no topic, as a geometry-faithful
-    # rule would for a topic the fit lacks.
+def pool_the_novel_leaf(sample_run, monkeypatch) -> set[str]:
+    """The full sample's largest leaf: its papers are all dated July/August, so the early fit
+    never saw that topic. Make the fit's rule say they fit no topic, as a geometry-faithful
+    rule would for a topic the fit lacks. Returns those papers' text keys."""
     full = sample_run[0]
     leaf = max(full.taxonomy.level(full.taxonomy.n_levels), key=lambda n: n.size)
     novel = {text_key(full.corpus.texts[i]) for i in leaf.doc_idx}
@@ -133,6 +131,13 @@ def test_a_dense_group_of_misfits_becomes_a_named_topic(early, sample_run, monke
         return out
 
     monkeypatch.setattr(AssignModel, "place", place)
+    return novel
+
+
+def test_a_dense_group_of_misfits_becomes_a_named_topic(early, sample_run, monkeypatch, tmp_path):
+    """Papers the fit's rule places nowhere (-1) are pooled; a dense group of them is proposed."""
+    result, run_dir, late, _ = early
+    novel = pool_the_novel_leaf(sample_run, monkeypatch)
     papers = write(tmp_path / "late.jsonl", late)
     out = tmp_path / "grown"
     assert main(["update", str(run_dir), str(papers), "--out", str(out)]) == 0
@@ -241,23 +246,6 @@ def copy_run(run_dir: Path, to: Path, **sections: dict) -> Path:
         data[key].update(values)
     (to / "config.yaml").write_text(yaml.safe_dump(data))
     return to
-
-
-def pool_the_novel_leaf(sample_run, monkeypatch) -> None:
-    """The fit's rule places the full sample's largest leaf nowhere (see the test above)."""
-    full = sample_run[0]
-    leaf = max(full.taxonomy.level(full.taxonomy.n_levels), key=lambda n: n.size)
-    novel = {text_key(full.corpus.texts[i]) for i in leaf.doc_idx}
-    real = AssignModel.place
-
-    def place(self, X, keys=None):
-        out = real(self, X, keys)
-        for i, k in enumerate(keys):
-            if k in novel:
-                out.topic_ids[i], out.probabilities[i] = -1, 0.0
-        return out
-
-    monkeypatch.setattr(AssignModel, "place", place)
 
 
 def test_new_topics_are_named_by_the_runs_namer(early, sample_run, monkeypatch, tmp_path):

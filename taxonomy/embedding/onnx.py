@@ -298,7 +298,8 @@ class OnnxEncoder:
         """Each text's token ids (special tokens added, truncated) and the padding id."""
         tok = self.tokenizer
         if hasattr(tok, "encode_batch"):  # tokenizers.Tokenizer
-            pad = tok.token_to_id(self.pad_token()) if self.pad_token() else None
+            pad_token = self.pad_token()
+            pad = tok.token_to_id(pad_token) if pad_token else None
             return [e.ids for e in tok.encode_batch(list(texts))], pad or 0
         enc = tok(
             list(texts),

@@ -23,7 +23,6 @@ Runs keep no authors, so entries are ``@misc`` without one.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 import unicodedata
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..corpus import ARXIV_ID
-from ..runs.rundir import load_run
+from ..runs.rundir import load_run, read_growth
 from ..util.folders import check_target, write_run_dir
 
 OUTLINE_MARKER = "outline.md"
@@ -180,18 +179,6 @@ def latex(text: str | None, limit: int | None = None) -> str:
 
 
 # --- the run -----------------------------------------------------------------------------
-
-
-def growth_of(run_dir: Path) -> dict[str, tuple[float, float, float]]:
-    """``node_id -> (growth, low, high)`` (log2) of a dated run; empty for an undated one."""
-    path = run_dir / "topic_growth.csv"
-    if not path.is_file():
-        return {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        return {
-            r["node_id"]: (float(r["growth"]), float(r["low"]), float(r["high"]))
-            for r in csv.DictReader(fh)
-        }
 
 
 def status(growth: tuple[float, float, float] | None) -> str:
@@ -353,7 +340,7 @@ def export_outline(
         d: Paper(d, c.titles[i], dates[i].year if dates[i] else None, c.urls[i])
         for i, d in enumerate(c.ids)
     }
-    sections = outline_of(saved.tree, papers, growth_of(run_dir))
+    sections = outline_of(saved.tree, papers, read_growth(run_dir))
     bib = cited(sections)
     tree = saved.tree
     title = heading(str(tree["root"].get("label") or tree.get("name") or "Outline"))

@@ -52,7 +52,7 @@ from ..util.arrays import unit_rows
 from ..util.dates import parse_date
 from ..util.folders import RUN_MARKER
 from ..util.formats import csv_text, json_text, unsafe_cell, yaml_text
-from .timeline import timeline_files
+from .timeline import timeline_tables
 
 if TYPE_CHECKING:
     from ..pipeline import RunResult
@@ -66,6 +66,8 @@ CONFIG_FILE = "config.yaml"
 REPORT_FILE = "report.html"
 MAP_FILE = "map.png"
 CHANGES_FILE = "changes.json"
+OVER_TIME_FILE = "topics_over_time.csv"  # dated runs only
+GROWTH_FILE = "topic_growth.csv"  # dated runs only
 ASSIGN_FILE = "model/assign.npz"
 PAPERS_FILE = "model/papers.jsonl.gz"
 STATE_FILE = "model/papers.npz"
@@ -117,7 +119,11 @@ def run_files(
         ASSIGN_FILE: assign_file,
         # What 'taxonomy update' and 'run --previous' build on (below).
         **run_state_files(c, r.embeddings, r.topic_ids, r.probabilities, r.xy, r.placement.how),
-        **(timeline_files(r.timeline, tax) if r.timeline is not None else {}),
+        **(
+            dict(zip((OVER_TIME_FILE, GROWTH_FILE), timeline_tables(r.timeline, tax)))
+            if r.timeline is not None
+            else {}
+        ),
         **({CHANGES_FILE: json_text(r.changes)} if r.changes is not None else {}),
     }
 
@@ -268,6 +274,18 @@ def read_tree(run_dir: Path) -> dict:
         ) from None
     except json.JSONDecodeError as err:
         raise InputError(path, f"invalid JSON ({err.msg})", line=err.lineno) from None
+
+
+def read_growth(run_dir: Path) -> dict[str, tuple[float, float, float]]:
+    """``node_id -> (growth, low, high)`` (log2) of a dated run; empty for an undated one."""
+    path = Path(run_dir) / GROWTH_FILE
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {
+            r["node_id"]: (float(r["growth"]), float(r["low"]), float(r["high"]))
+            for r in csv.DictReader(fh)
+        }
 
 
 def read_topic_ids(run_dir: Path) -> dict[str, int]:

@@ -373,16 +373,17 @@ def tree_metrics(tl: Timeline, tax) -> dict:
     return timeline_metrics(tl, [n.node_id for n in tax.level(tax.n_levels)], labels)
 
 
-def timeline_files(tl: Timeline, tax) -> dict[str, str]:
-    """``topics_over_time.csv`` and ``topic_growth.csv`` of a dated run."""
+def timeline_tables(tl: Timeline, tax) -> tuple[str, str]:
+    """The CSV texts of a dated run's topics over time and topic growth (``runs.rundir``
+    names the files)."""
     from ..util.formats import csv_text
 
     order = tree_order(tax)
     labels = {n.node_id: n.label for n in tax.nodes.values()}
-    return {
-        "topics_over_time.csv": csv_text(OVER_TIME_COLUMNS, over_time_rows(tl, order)),
-        "topic_growth.csv": csv_text(GROWTH_COLUMNS, growth_rows(tl, order, labels)),
-    }
+    return (
+        csv_text(OVER_TIME_COLUMNS, over_time_rows(tl, order)),
+        csv_text(GROWTH_COLUMNS, growth_rows(tl, order, labels)),
+    )
 
 
 def resolve_time(cfg, tl: Timeline | None, date_field: str | None):

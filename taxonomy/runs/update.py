@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..cluster import join_by_centroid
 from ..config import RUN_NAME_PATTERN, HdbscanConfig, RunConfig, with_corpus
 from ..corpus import Corpus, load_corpus
 from ..embedding import Embedder
@@ -194,9 +195,8 @@ def fits_no_topic(
     M = sp.csr_matrix(
         (np.ones(member.size, np.float32), (rows, member)), shape=(order.size, len(fit_X))
     )
-    C = np.asarray(M @ fit_X)
-    C = unit_rows(C)
-    return (X @ C.T).max(axis=1) < threshold
+    C = unit_rows(np.asarray(M @ fit_X))
+    return join_by_centroid(X, C, threshold) == -1
 
 
 def base_pool_mask(base: SavedRun, n: int) -> np.ndarray:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..config import RunConfig, build_config, load_config
+from .arrays import unit_rows
 from .jit import numba_disk_cache
 
 Log = Callable[[str], None]
@@ -84,7 +85,7 @@ def compile_run(sample: RunConfig, embedder) -> dict[str, float]:
 
     def jittered(n: int) -> np.ndarray:
         Y = X[rng.integers(0, len(X), n)] + 0.02 * rng.normal(size=(n, X.shape[1]))
-        return (Y / np.linalg.norm(Y, axis=1, keepdims=True)).astype(np.float32)
+        return unit_rows(Y)
 
     t0 = time.perf_counter()
     Y = jittered(LARGER)
