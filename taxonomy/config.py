@@ -360,6 +360,8 @@ class EngineConfig(_Section):
     batch_size: int = Field(default=2000, ge=1)
     # Fit the taxonomy on this many papers (seeded random sample); null = fit on all.
     fit_sample: int | None = Field(default=None, ge=10)
+    # Before any work, refuse a fit that would not fit in this machine's memory (util/memory.py).
+    check_memory: bool = True
 
 
 class RunConfig(_Section):

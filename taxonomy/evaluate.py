@@ -133,15 +133,18 @@ def npmi_coherence(
     M = _window_incidence(docs, len(vocab), window)
     n = float(M.shape[0])
     counts = np.asarray(M.sum(axis=0)).ravel().astype(np.float64)
-    co = (M.T @ M).toarray().astype(np.float64) if len(vocab) else np.zeros((0, 0))
     out = np.full(len(topics), np.nan)
     for k, words in enumerate(topics):
         ids = np.array([vocab[w] for w in words])
         if ids.size < 2:
             continue
+        # Co-occurrences of this topic's words only: a vocabulary x vocabulary matrix of
+        # every topic word would grow with the square of the number of topics.
+        cols = M[:, ids]
+        co = (cols.T @ cols).toarray().astype(np.float64)
         i, j = np.triu_indices(ids.size, k=1)
         a, b = ids[i], ids[j]
-        p_ab = co[a, b] / n
+        p_ab = co[i, j] / n
         with np.errstate(divide="ignore", invalid="ignore"):
             pmi = np.log((p_ab + EPSILON) / ((counts[a] / n) * (counts[b] / n)))
             npmi = pmi / -np.log(p_ab + EPSILON)

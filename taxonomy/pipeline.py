@@ -28,7 +28,7 @@ from .evaluate import evaluate_taxonomy
 from .hierarchy import Taxonomy, build_taxonomy
 from .naming import load_vocabulary, name_tree
 from .naming.vocabulary import Vocabulary
-from .reduce import REDUCE_VERSION, reduce_embeddings
+from .reduce import REDUCE_VERSION, reduce_with_graph
 from .runs.assign import AssignModel, Placement, fit_placement, vote_size
 from .runs.rundir import run_files
 from .runs.timeline import Timeline, resolve_time, timeline_for, tree_metrics
@@ -36,6 +36,7 @@ from .seeds import SeedPlacement, cluster_stage, mark_seeds, place_seeds, seed_t
 from .shape import shape_taxonomy
 from .util.cache import ArrayStore, array_fingerprint, hash_key
 from .util.folders import check_target, write_run_dir
+from .util.memory import check_fit_memory
 from .util.versions import version, versions
 
 MIN_DOCS = 10
@@ -137,8 +138,9 @@ def load_papers(cfg: RunConfig, log: Log) -> Corpus:
 
 def reduce_cached(
     X: np.ndarray, cfg: RunConfig, store: ArrayStore
-) -> tuple[np.ndarray, np.ndarray]:
-    """UMAP's clustering space and 2-D map, from the cache when the same inputs were seen."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """UMAP's clustering space, 2-D map and kNN graph (``None`` for a small corpus, searched
+    exactly), from the cache when the same inputs were seen."""
     key = hash_key(
         "reduce",
         array_fingerprint(X),
@@ -149,11 +151,12 @@ def reduce_cached(
     )
 
     def compute() -> dict[str, np.ndarray]:
-        Z, xy = reduce_embeddings(X, cfg.umap, random_state=cfg.seed)
-        return {"Z": Z, "xy": xy}
+        Z, xy, graph = reduce_with_graph(X, cfg.umap, random_state=cfg.seed)
+        none = np.zeros((0, 0), dtype=np.int32)
+        return {"Z": Z, "xy": xy, "graph": none if graph is None else graph.astype(np.int32)}
 
     hit = store.get_or_compute("reduce", key, compute)
-    return hit["Z"], hit["xy"]
+    return hit["Z"], hit["xy"], (hit["graph"] if hit["graph"].size else None)
 
 
 def cluster_cached(Z: np.ndarray, cfg: RunConfig, store: ArrayStore) -> np.ndarray:
@@ -180,6 +183,8 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
         terms = load_vocabulary(cfg.labels.vocabulary)  # a bad vocabulary fails before any work
         corpus = load_papers(cfg, log)
     corpus, rest = fit_sample(corpus, cfg, log)
+    if cfg.engine.check_memory:
+        check_fit_memory(len(corpus))  # before any work: a clear error, not a killed process
     cfg = resolve_auto(cfg, len(corpus), corpus_format=corpus.format)
 
     embedder = embedder or Embedder(cfg.embedding, store, log=log)
@@ -191,14 +196,14 @@ def fit(cfg: RunConfig, *, log: Log = print, embedder: Embedder | None = None) -
 
     u = cfg.umap
     with timer("reduce", f"UMAP to {u.n_components}-D and 2-D (n_neighbors={u.n_neighbors})"):
-        Z, xy = reduce_cached(X, cfg, store)
+        Z, xy, graph = reduce_cached(X, cfg, store)
 
     embed_phrases = embedder.embed_texts  # names, keywords and seed texts, in the papers' space
     h = cfg.hdbscan
     with timer(
         "cluster", f"HDBSCAN (min_cluster_size={h.min_cluster_size}, min_samples={h.min_samples})"
     ):
-        clusters = cluster_and_place(X, Z, xy, cfg, store, embed_phrases)
+        clusters = cluster_and_place(X, Z, xy, cfg, store, embed_phrases, graph)
 
     n_topics = int(clusters.placement.topic_ids.max()) + 1
     with timer("taxonomy", f"grouping {n_topics} topics into a taxonomy"):
@@ -295,8 +300,12 @@ def cluster_and_place(
     cfg: RunConfig,
     store: ArrayStore,
     embed: Callable[[list[str]], np.ndarray],
+    graph: np.ndarray | None = None,
 ) -> Clusters:
-    """Seeds take their papers, HDBSCAN clusters the rest, confident outliers join a topic."""
+    """Seeds take their papers, HDBSCAN clusters the rest, confident outliers join a topic.
+
+    ``graph``: UMAP's kNN graph of ``X``, whose neighbours the fit's own papers are scored by.
+    """
     h, seeds = cfg.hdbscan, cfg.taxonomy.seed_topics
     guided = (
         place_seeds(
@@ -313,7 +322,7 @@ def cluster_and_place(
         Z, h, guided, lambda points: cluster_cached(points, cfg, store)
     )
     topic_ids, n_joined = assign_outliers(X, raw_ids, h.outlier_threshold)
-    placement = fit_placement(X, raw_ids, topic_ids, xy, vote_size(h.min_cluster_size))
+    placement = fit_placement(X, raw_ids, topic_ids, xy, vote_size(h.min_cluster_size), graph)
     return Clusters(raw_ids, placement, n_joined, topic_seed, guided)
 
 

@@ -33,7 +33,7 @@ def _fit(X: np.ndarray, params: dict) -> np.ndarray:
 
 MAP_EPOCHS = 200
 # Part of the reduce cache key: bump when the computation changes for the same settings.
-REDUCE_VERSION = 3
+REDUCE_VERSION = 4
 # Below this many points the map runs after the clustering space in this process: starting
 # a worker (a fresh interpreter importing umap, ~3 s of CPU) would cost more than it saves.
 CONCURRENT_MIN_POINTS = 2000
@@ -81,7 +81,24 @@ def reduce_embeddings(
     random_state: int,
     concurrent: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(Z, xy)``: ``params.n_components``-D coordinates to cluster in and a 2-D map.
+    """Return ``(Z, xy)``: ``params.n_components``-D coordinates to cluster in and a 2-D map
+    (:func:`reduce_with_graph`, without the graph)."""
+    Z, xy, _ = reduce_with_graph(X, params, random_state=random_state, concurrent=concurrent)
+    return Z, xy
+
+
+def reduce_with_graph(
+    X: np.ndarray,
+    params: UmapConfig,
+    *,
+    random_state: int,
+    concurrent: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Return ``(Z, xy, graph)``: ``params.n_components``-D coordinates to cluster in, a 2-D
+    map, and the approximate nearest-neighbour graph both fits used (each row's neighbours'
+    indices, itself included; ``None`` below ``EXACT_BELOW`` points, where umap searches
+    exactly). Later stages that need neighbours read the graph instead of searching again:
+    an exact search of every paper against every other grows with the square of the corpus.
 
     ``params`` must have ``n_neighbors`` resolved (``config.resolve_auto``). Both fits share
     one nearest-neighbour graph (found once; below 4,096 points umap computes exact
@@ -131,7 +148,7 @@ def reduce_embeddings(
     finally:
         if worker is not None:
             worker.close()
-    return Z, xy
+    return Z, xy, knn[0]
 
 
 def _usable_cores() -> int:

@@ -189,3 +189,20 @@ class TestErrors:
         assert main(["assign", str(run_dir), str(papers), "--out", str(out)]) == 2
         assert "--overwrite" in capsys.readouterr().err
         assert main(["assign", str(run_dir), str(papers), "--out", str(out), "--overwrite"]) == 0
+
+
+def test_graph_neighbours_match_an_exact_search_where_the_graph_is_complete():
+    """Voters read from a kNN graph holding every true neighbour equal the exact search's;
+    a row whose graph is short falls back to the exact search."""
+    from taxonomy.runs.assign import graph_neighbours, nearest
+
+    rng = np.random.default_rng(3)
+    Xn = rng.normal(size=(300, 16)).astype(np.float32)
+    Xn /= np.linalg.norm(Xn, axis=1, keepdims=True)
+    exact_idx, exact_sims = nearest(Xn, Xn, 5, exclude_self=True)
+    full_idx, _ = nearest(Xn, Xn, 8)  # self included, as umap's graph has it
+    shuffled = rng.permuted(full_idx, axis=1)  # a graph's order need not be by similarity
+    shuffled[7] = -1  # a row the search left empty
+    idx, sims = graph_neighbours(Xn, shuffled, 5)
+    assert np.array_equal(idx, exact_idx)
+    np.testing.assert_allclose(sims, exact_sims, atol=1e-5)

@@ -56,8 +56,8 @@ class Spy:
 def spied_sweep(exp, out: Path, log: list[str] | None = None):
     """Run a sweep counting UMAP and HDBSCAN calls; returns (result, reduce spy, cluster spy)."""
     with pytest.MonkeyPatch.context() as mp:
-        reduce, cluster = Spy(pipeline.reduce_embeddings), Spy(pipeline.cluster_points)
-        mp.setattr(pipeline, "reduce_embeddings", reduce)
+        reduce, cluster = Spy(pipeline.reduce_with_graph), Spy(pipeline.cluster_points)
+        mp.setattr(pipeline, "reduce_with_graph", reduce)
         mp.setattr(pipeline, "cluster_points", cluster)
         result = run_sweep(
             exp, out_dir=out, log=(log.append if log is not None else lambda m: None)
@@ -292,8 +292,8 @@ class TestSweep:
         docs = [result.root / p.name / "documents.csv" for p in exp.points]
         stamps = [d.stat().st_mtime_ns for d in docs]
         with pytest.MonkeyPatch.context() as mp:
-            reduce = Spy(pipeline.reduce_embeddings)
-            mp.setattr(pipeline, "reduce_embeddings", reduce)
+            reduce = Spy(pipeline.reduce_with_graph)
+            mp.setattr(pipeline, "reduce_with_graph", reduce)
             fit = Spy(pipeline.fit)
             mp.setattr(pipeline, "fit", fit)
             code = cli_main(["sweep", str(exp.source), "--out", str(result.root)])

@@ -139,12 +139,54 @@ def vote_size(min_cluster_size: int) -> int:
     return int(min(MAX_VOTERS, max(MIN_VOTERS, min_cluster_size)))
 
 
+def graph_neighbours(Xn: np.ndarray, graph: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest other rows from an approximate kNN ``graph`` of ``Xn`` (rows of
+    neighbour indices, the row itself among them), with exact cosines, best first.
+
+    Rows whose graph holds fewer than ``k`` others (missing entries are < 0) are searched
+    exactly.
+    """
+    rows = np.arange(len(Xn))[:, None]
+    valid = (graph != rows) & (graph >= 0)
+    cand = np.where(valid, graph, 0).astype(np.int64)
+    sims = np.empty(cand.shape, dtype=np.float32)
+    step = max(1, _CHUNK_CELLS // max(1, cand.shape[1] * Xn.shape[1]))
+    for s in range(0, len(Xn), step):
+        sims[s : s + step] = np.einsum("ij,ikj->ik", Xn[s : s + step], Xn[cand[s : s + step]])
+    sims[~valid] = -np.inf
+    # Best first; ties keep the graph's order, so the result does not depend on the sort.
+    best = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    idx = np.take_along_axis(cand, best, axis=1)
+    sims = np.take_along_axis(sims, best, axis=1)
+    short = np.flatnonzero(valid.sum(axis=1) < k)
+    if short.size:
+        ex_idx, ex_sims = nearest(Xn[short], Xn, k + 1)
+        keep = np.argsort(ex_idx == short[:, None], axis=1, kind="stable")[:, :k]
+        idx[short] = np.take_along_axis(ex_idx, keep, axis=1)
+        sims[short] = np.take_along_axis(ex_sims, keep, axis=1)
+    return idx, sims
+
+
 def fit_placement(
-    X: np.ndarray, raw_ids: np.ndarray, topic_ids: np.ndarray, xy: np.ndarray, k: int
+    X: np.ndarray,
+    raw_ids: np.ndarray,
+    topic_ids: np.ndarray,
+    xy: np.ndarray,
+    k: int,
+    graph: np.ndarray | None = None,
 ) -> Placement:
-    """The fit's own papers as a :class:`Placement` (probability and ``how`` as documented above)."""
+    """The fit's own papers as a :class:`Placement` (probability and ``how`` as documented above).
+
+    ``graph``: UMAP's approximate kNN graph of ``X`` (``reduce.reduce_with_graph``). With it,
+    each paper's voters are its ``k`` nearest in the graph; without it (small corpora, where
+    umap searches exactly) they are searched exactly here, which costs n² and so is kept to
+    corpora without a graph.
+    """
     Xn = unit_rows(X)
-    if len(topic_ids) > 1:
+    if len(topic_ids) > 1 and graph is not None and graph.shape[1] > k:
+        idx, sims = graph_neighbours(Xn, graph, k)
+        probs = agreement(topic_ids[idx], topic_ids, neighbour_weights(sims))
+    elif len(topic_ids) > 1:
         idx, sims = nearest(Xn, Xn, k, exclude_self=True)
         probs = agreement(topic_ids[idx], topic_ids, neighbour_weights(sims))
     else:

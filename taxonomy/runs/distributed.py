@@ -160,4 +160,21 @@ def embed_and_place(
                 )
                 for s in slices
             ]
-            return Placement.concat(client.gather(futures))
+            return gather_in_order(futures, log)
+
+
+def gather_in_order(futures: list, log: Callable[[str], None]) -> Placement:
+    """Each batch's placement as it finishes, its future released at once (so a worker frees
+    the batch's result instead of holding every batch until the last), concatenated in order."""
+    from distributed import as_completed
+
+    index = {f.key: i for i, f in enumerate(futures)}
+    parts: list[Placement | None] = [None] * len(futures)
+    step = max(1, len(futures) // 10)
+    for done, (future, placed) in enumerate(as_completed(futures, with_results=True), 1):
+        parts[index[future.key]] = placed
+        future.release()
+        if done % step == 0 or done == len(futures):
+            log(f"        {done}/{len(futures)} batches placed")
+    futures.clear()
+    return Placement.concat(parts)
