@@ -114,3 +114,23 @@ class TestMemoryCheck:
         assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.npz"))
         cfg.engine.check_memory = False  # the escape hatch the message names
         assert pipeline.fit(cfg, log=lambda m: None).taxonomy.n_levels >= 1
+
+
+def test_counting_only_repeated_phrases_keeps_the_vocabulary_exact(monkeypatch):
+    """The hash prefilter of the naming vocabulary changes its memory, never its content,
+    even when every phrase collides with others (4 buckets)."""
+    from taxonomy.naming import phrases
+    from taxonomy.naming.phrases import Vocabulary, stop_words
+
+    texts = [json.loads(line)["abstract"] for line in islice(gzip.open(ACL, "rt"), 300)]
+    args = (texts, stop_words(), (1, 3), 4)
+    filtered = Vocabulary(*args)
+    monkeypatch.setattr(phrases, "possibly_repeated", lambda runs, rng: lambda g: True)
+    exact = Vocabulary(*args)
+    monkeypatch.undo()
+    monkeypatch.setattr(phrases, "HASH_BITS", 2)
+    collided = Vocabulary(*args)
+    for v in (filtered, collided):
+        assert list(v.vocab) == list(exact.vocab) and list(v.forms) == list(exact.forms)
+        assert (v.doc_terms != exact.doc_terms).nnz == 0
+        assert (v.present != exact.present).nnz == 0

@@ -14,6 +14,7 @@ not an everyday English word ("scale", "image"; see :data:`EVERYDAY_ZIPF`).
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 
@@ -113,7 +114,9 @@ def phrase_chunks(text: str, stops: frozenset[str]) -> list[list[str]]:
                     chunks.append(run)
                 run = []
             else:
-                run.append(word)
+                # Interned: a corpus's runs then hold one string per distinct word (the
+                # runs of 147k papers took 1.4 GB as separate strings).
+                run.append(sys.intern(word))
         if run:
             chunks.append(run)
     return chunks
@@ -127,6 +130,35 @@ def run_grams(runs: list[list[str]], ngram_range: tuple[int, int]) -> list[str]:
         for n in range(lo, hi + 1):
             grams.extend(" ".join(run[i : i + n]) for i in range(len(run) - n + 1))
     return grams
+
+
+# Buckets of the repeated-phrase test: 2**26 (two 64 MB bit sets) keep collisions rare at
+# hundreds of thousands of papers.
+HASH_BITS = 26
+
+
+def possibly_repeated(
+    runs: list[list[list[str]]], ngram_range: tuple[int, int]
+) -> Callable[[str], bool]:
+    """A test true for every n-gram that two or more papers use, and for the few others that
+    share a hash bucket with one.
+
+    ``min_df=2`` drops the rest anyway, but scikit-learn's vectorizer first puts every phrase
+    of every paper in its vocabulary, and most occur once: at 147k papers that dictionary
+    was the largest thing in memory. Counting only what passes this test gives the same
+    vocabulary and counts (a phrase in two papers always passes) from a fraction of it.
+    Python's string hash is salted per process; only which rare phrases are counted and then
+    dropped depends on it, never the result.
+    """
+    mask = (1 << HASH_BITS) - 1
+    seen, again = np.zeros(mask + 1, dtype=bool), np.zeros(mask + 1, dtype=bool)
+    for r in runs:
+        grams = run_grams(r, ngram_range)
+        h = np.unique(np.fromiter((hash(g) & mask for g in grams), np.int64, len(grams)))
+        again[h[seen[h]]] = True
+        seen[h] = True
+    del seen
+    return lambda g: bool(again[hash(g) & mask])
 
 
 def make_analyzer(
@@ -220,9 +252,14 @@ class Vocabulary:
     ):
         # Each text is cut into runs once; the counts and the head-noun shares both read them.
         runs = [phrase_chunks(text, stops) for text in texts]
-        vectorizer = CountVectorizer(
-            analyzer=lambda r: run_grams(r, ngram_range), min_df=2 if len(texts) >= 20 else 1
-        )
+        min_df = 2 if len(texts) >= 20 else 1
+        repeated = possibly_repeated(runs, ngram_range) if min_df == 2 else None
+
+        def analyze(r: list[list[str]]) -> list[str]:
+            grams = run_grams(r, ngram_range)
+            return grams if repeated is None else [g for g in grams if repeated(g)]
+
+        vectorizer = CountVectorizer(analyzer=analyze, min_df=min_df)
         self.doc_terms = vectorizer.fit_transform(runs).tocsr()
         self.vocab = vectorizer.get_feature_names_out()
         self.n_words = np.array([len(v.split()) for v in self.vocab])
