@@ -122,7 +122,8 @@ def test_counting_only_repeated_phrases_keeps_the_vocabulary_exact(monkeypatch):
     from taxonomy.naming import phrases
     from taxonomy.naming.phrases import Vocabulary, stop_words
 
-    texts = [json.loads(line)["abstract"] for line in islice(gzip.open(ACL, "rt"), 300)]
+    with gzip.open(ACL, "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["abstract"] for line in islice(f, 300)]
     args = (texts, stop_words(), (1, 3), 4)
     filtered = Vocabulary(*args)
     monkeypatch.setattr(phrases, "possibly_repeated", lambda runs, rng: lambda g: True)
