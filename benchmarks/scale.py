@@ -312,9 +312,10 @@ def measure_bertopic(n: int) -> None:
 
     class TimedVectorizer(CountVectorizer):
         def fit(self, raw_documents, y=None):
-            if not mon.stages or mon.stages[-1]["stage"] not in ("represent", "update_topics"):
-                if mon._current and mon._current["stage"] == "cluster":
-                    mon.mark("represent")
+            # BERTopic's first fit of its vectorizer ends HDBSCAN's stage (update_topics fits
+            # it again, inside its own stage).
+            if mon._current and mon._current["stage"] == "cluster":
+                mon.mark("represent")
             return super().fit(raw_documents, y)
 
     mon.mark("setup")
@@ -344,7 +345,7 @@ def measure_bertopic(n: int) -> None:
         "bertopic",
         n,
         res,
-        n_topics=int(len(set(red.tolist()) - {-1})),
+        n_topics=len(set(red.tolist()) - {-1}),
         outlier_share=round(float(np.mean(red == -1)), 4),
         outlier_share_before=round(float(np.mean(np.asarray(topics) == -1)), 4),
         gold={
@@ -529,15 +530,34 @@ def stage_table(rows: dict, kind: str) -> list[str]:
     return lines
 
 
+def result_row(n: int, o: dict, b: dict) -> str:
+    levels = (o.get("gold") or {}).get("levels", {})
+    top, leaf = levels.get("1", {}), levels.get(str(len(o["n_topics_per_level"])), {})
+    bg = (b.get("gold") or {}).get("field", {})
+    warm = f"warm from {o['embeddings_warm_from']:,}" if o.get("embeddings_warm_from") else "cold"
+    per_level = " / ".join(str(v) for v in o["n_topics_per_level"].values())
+    before = f" ({b['outlier_share_before']:.1%})" if b else ""
+    b_out = f"{b['outlier_share']:.1%}{before}" if b else "–"
+    return (
+        f"| {n:,} | {warm} | {per_level} | {o['outlier_share']:.1%} | "
+        f"{top.get('nmi_all', '–')} / {top.get('ari_all', '–')} | {leaf.get('nmi_all', '–')} | "
+        f"{b.get('n_topics', '–')} | {b_out} | {bg.get('nmi', '–')} / {bg.get('ari', '–')} | "
+        f"{o.get('report_mb', '–')} | {o.get('run_dir_mb', '–')} |"
+    )
+
+
 def write_md() -> None:
-    rows = latest([json.loads(line) for line in open(JSONL)])
+    with open(JSONL, encoding="utf-8") as f:
+        rows = latest([json.loads(line) for line in f])
     any_row = next(iter(rows.values()))
     md = [
         "# Scale: 18k to 147k abstracts, cold, on one machine and on Dask",
         "",
-        f"Machine: {any_row['cpu']}, {any_row['cores']} cores, 24 GiB. Written by "
-        "`python benchmarks/scale.py report` from `scale.jsonl`; how each row was measured: "
-        "the module's docstring. Peak RSS counts the process and its children.",
+        (
+            f"Machine: {any_row['cpu']}, {any_row['cores']} cores, 24 GiB. Written by "
+            "`python benchmarks/scale.py report` from `scale.jsonl`; how each row was measured: "
+            "the module's docstring. Peak RSS counts the process and its children."
+        ),
         "",
         "## Ours, cold (fresh cache), per stage",
         "",
@@ -549,20 +569,21 @@ def write_md() -> None:
         "",
         "## Results",
         "",
-        "| n | ours: topics (levels) | ours outliers | ours NMI/ARI vs field | BERTopic topics | "
-        "BERTopic outliers | BERTopic NMI/ARI vs field | report MB |",
-        "|---|---|---|---|---|---|---|---|",
+        (
+            "Agreement with the coarse `field` of each paper's venue (7 classes: nlp, vision, "
+            "robotics, ml, ai, learning-theory, web): ours at the top level and at the leaves, "
+            "BERTopic's flat topics after `reduce_outliers`."
+        ),
+        "",
+        (
+            "| n | embeddings | ours topics per level | ours outliers | ours NMI / ARI top | "
+            "ours NMI leaves | BERTopic topics | BERTopic outliers (before reduce) | "
+            "BERTopic NMI / ARI | report MB | run dir MB |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in sorted({n for (k, n, _e) in rows if k == "ours"}):
-        o, b = rows[("ours", n, None)], rows.get(("bertopic", n, None), {})
-        og = (o.get("gold") or {}).get("field", {})
-        bg = (b.get("gold") or {}).get("field", {})
-        md.append(
-            f"| {n:,} | {o['n_topics']} ({o['n_topics_per_level']}) | {o['outlier_share']:.1%} | "
-            f"{og.get('nmi', '–')} / {og.get('ari', '–')} | {b.get('n_topics', '–')} | "
-            f"{b.get('outlier_share', '–')} | {bg.get('nmi', '–')} / {bg.get('ari', '–')} | "
-            f"{o.get('report_mb', '–')} |"
-        )
+        md.append(result_row(n, rows[("ours", n, None)], rows.get(("bertopic", n, None), {})))
     eng = {e: r for (k, n, e), r in rows.items() if k == "engine"}
     if eng:
         md += [
@@ -590,9 +611,11 @@ def write_md() -> None:
             "",
             "## Update",
             "",
-            f"`taxonomy update` of {N_NEW:,} new papers into the {u['n']:,} run: "
-            f"{u['update']} s wall; embedding those papers alone (model load included): "
-            f"{u['embed_alone']} s; ratio {u['ratio']}.",
+            (
+                f"`taxonomy update` of {N_NEW:,} new papers into the {u['n']:,} run: "
+                f"{u['update']} s wall; embedding those papers alone (model load included): "
+                f"{u['embed_alone']} s; ratio {u['ratio']}."
+            ),
         ]
     (RESULTS / "scale.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
