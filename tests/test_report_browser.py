@@ -758,6 +758,27 @@ class TestChunkedReport:
         )
 
 
+def test_without_its_folder_a_large_report_says_what_is_missing(browser, chunked_report, tmp_path):
+    inputs, html = chunked_report
+    alone = tmp_path / "report.html"
+    shutil.copy(html, alone)
+    page = Page(browser, alone, offline=True, wait_text=False)
+    try:
+        page.js("window.__report.showDoc(0, null)")
+        page.page.wait_for_function(
+            "!document.getElementById('doc-abstract').textContent.startsWith('Loading')"
+        )
+        assert page.page.text_content("#doc-abstract") == (
+            "The abstract could not be loaded: report_files/text-000.js is missing: "
+            "keep the folder beside the report"
+        )
+        assert page.page.text_content("#doc-title") == inputs.corpus.titles[0]
+        assert page.js("window.__report.mapPoints()") > 0
+        assert all("ERR_FILE_NOT_FOUND" in e for e in page.errors), page.errors
+    finally:
+        page.close()
+
+
 @pytest.mark.slow
 def test_report_at_scale(browser):
     """Size and time to interactive of a large real report (default: the 18k arXiv run).
