@@ -13,6 +13,7 @@ from taxonomy.outputs.map_labels import overlapping_pairs
 from taxonomy.outputs.report import (
     PALETTE,
     ReportInputs,
+    chunk_digest,
     doc_columns,
     label_positions,
     label_radii,
@@ -299,9 +300,15 @@ class TestChunkFiles:
         assert list(files) == ["report.html", *names]
         p = payloads(files["report.html"])
         assert set(p) == {"plotly-gz", "core-gz"}  # no abstracts inside the page
-        assert unpacked(p["core-gz"])["text"] == {"chunk": 20, "count": 4, "files": names}
+        text = unpacked(p["core-gz"])["text"]
         limit = result.cfg.report.max_abstract_chars
         shown = [shorten_abstract(a, limit) for a in result.corpus.abstracts]
+        assert text == {
+            "chunk": 20,
+            "count": 4,
+            "files": names,
+            "digests": [chunk_digest(shown[s : s + 20]) for s in range(0, 66, 20)],
+        }
         for k, name in enumerate(names):
             m = self.CALL.fullmatch(files[name])
             assert m and int(m[1]) == k
@@ -327,7 +334,15 @@ class TestChunkFiles:
         assert set(previous) == {"plotly-gz", "core-gz", "text-gz"} | {
             f"text-gz-{k}" for k in (1, 2, 3)
         }
-        calls = []
+        calls, read = [], []
         monkeypatch.setattr(report, "packed", lambda data: calls.append(data) or packed(data))
+        inflate = report.gzip.decompress
+        monkeypatch.setattr(report.gzip, "decompress", lambda b: read.append(b) or inflate(b))
         assert report_files(inputs, previous) == files
         assert len(calls) == 1  # the core only: plotly and every chunk are taken as they were
+        assert len(read) == 2  # plotly and the previous core: chunks are known by their digests
+
+    def test_digests_tell_every_change(self):
+        assert chunk_digest(["ab", "c"]) != chunk_digest(["a", "bc"])
+        assert chunk_digest(["a"]) != chunk_digest(["a", ""]) != chunk_digest([])
+        assert chunk_digest(["é"]) == chunk_digest(["é"]) != chunk_digest(["e"])

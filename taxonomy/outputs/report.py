@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import math
 import re
@@ -92,18 +93,51 @@ CHUNK_CALLBACK = "__reportText"
 CHUNK_FILE = re.compile(rf'^window\.{CHUNK_CALLBACK}\((\d+),"([A-Za-z0-9+/=]*)"\);\s*$')
 
 
-def text_payloads(abstracts: list[str], previous: dict[str, str] | None = None) -> list[str]:
+def text_payloads(
+    abstracts: list[str], previous: dict[str, str] | None = None, digests: list[str] | None = None
+) -> list[str]:
     """The abstracts as packed chunks of ``TEXT_CHUNK``; a chunk a previous report holds
-    unchanged (``previous``: its payloads by element id) is taken as it is."""
+    unchanged (``previous``: its payloads by element id) is taken as it is.
+
+    A chunk is known unchanged by its digest (``digests``, default computed here), when the
+    previous report's core lists the same for it, else by its text (a report written before
+    digests), so an extension reads no previous chunk, only the previous core.
+    """
     previous = previous or {}
+    old_digests = previous_digests(previous)
+    chunks = [abstracts[s : s + TEXT_CHUNK] for s in range(0, max(len(abstracts), 1), TEXT_CHUNK)]
+    digests = digests or [chunk_digest(c) for c in chunks]
     out = []
-    for k, start in enumerate(range(0, max(len(abstracts), 1), TEXT_CHUNK)):
-        chunk = abstracts[start : start + TEXT_CHUNK]
+    for k, (chunk, digest) in enumerate(zip(chunks, digests)):
         old = previous.get(text_id(k))
+        if old is not None and k < len(old_digests) and old_digests[k] == digest:
+            out.append(old)
+            continue
         text = json.dumps(_plain(chunk), ensure_ascii=False, separators=(",", ":"))
-        same = old is not None and gzip.decompress(base64.b64decode(old)) == text.encode("utf-8")
+        same = (
+            old is not None
+            and not old_digests
+            and gzip.decompress(base64.b64decode(old)) == text.encode("utf-8")
+        )
         out.append(old if same else packed(text))
     return out
+
+
+def chunk_digest(chunk: list[str]) -> str:
+    """A chunk of abstracts' identity: BLAKE2b of each one, length first (no two lists alike)."""
+    h = hashlib.blake2b(digest_size=16)
+    for text in chunk:
+        b = text.encode("utf-8", "surrogatepass")
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def previous_digests(previous: dict[str, str]) -> list[str]:
+    """The digests of the chunks of a previous report (its core's ``text.digests``; none in
+    a report written before them)."""
+    core = previous.get("core-gz")
+    return (unpacked(core).get("text") or {}).get("digests") or [] if core else []
 
 
 def text_id(k: int) -> str:
@@ -362,9 +396,12 @@ def _render(r: ReportInputs, previous: dict | None, page: str, folder: str | Non
     if plotly is None or unpacked(plotly, as_json=False) != bundle:
         plotly = packed(bundle)
     core, abstracts = report_data(r)
-    chunks = text_payloads(abstracts, previous)
+    step = range(0, max(len(abstracts), 1), TEXT_CHUNK)
+    digests = [chunk_digest(abstracts[s : s + TEXT_CHUNK]) for s in step]
+    chunks = text_payloads(abstracts, previous, digests)
     names = [chunk_name(folder, k) for k in range(len(chunks))] if folder and abstracts else []
     core["text"] = {"chunk": TEXT_CHUNK, "count": len(chunks), "files": names or None}
+    core["text"]["digests"] = digests  # how a report that extends this one knows its chunks
     html = (
         environment()
         .get_template("report.html.j2")
