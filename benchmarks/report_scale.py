@@ -1,6 +1,7 @@
 """The report of a large run: rendered again from its run directory, then loaded in Chromium.
 
     python benchmarks/report_scale.py RUN_DIR [--out DIR] [--loads 3] [--json PATH]
+        [--inline-abstracts-max N] [--papers PAPERS.jsonl]
 
 The run directory is only read. Its report is rendered into ``--out`` (default
 ``benchmarks/results/runs/report-<run>``) with the report settings of the run's config,
@@ -9,6 +10,8 @@ browser tests). For each load: time to interactive (``window.__report.timing.rea
 map drawn, tree and every control in place), then the opening of one paper (its abstract
 read from its chunk) and a search by a word of its abstract (every chunk read). Sizes are
 of ``report.html`` and of the chunk files beside it. ``--json`` writes the figures.
+``--papers``: a stand-in for a larger run not made yet (:func:`stand_in`): real texts, so real
+sizes, on the run's map and tree.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -28,6 +34,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import CHROMIUM_ARGS
 
+from taxonomy.corpus import load_corpus
 from taxonomy.outputs.report import ReportInputs, files_folder, report_files, shorten_abstract
 from taxonomy.runs.rundir import REPORT_FILE, load_run, tree_taxonomy
 from taxonomy.runs.timeline import timeline_for
@@ -35,12 +42,14 @@ from taxonomy.runs.timeline import timeline_for
 CHROMIUM = "/usr/bin/chromium"
 
 
-def render(run_dir: Path, out: Path, report: dict) -> dict:
+def render(run_dir: Path, out: Path, report: dict, papers: Path | None) -> dict:
     """Write the run's report into ``out`` (replaced), with ``report`` settings changed from the
-    run's config; its sizes and the time it took."""
+    run's config (and ``papers`` in its place: :func:`stand_in`); its sizes and the time it took."""
     t0 = time.perf_counter()
     saved = load_run(run_dir)
     saved.cfg = saved.cfg.model_copy(update={"report": saved.cfg.report.model_copy(update=report)})
+    if papers is not None:
+        saved = stand_in(saved, papers)
     tax = tree_taxonomy(saved.tree, saved.topic_ids, saved.corpus.ids)
     dated = any(d is not None for d in saved.corpus.dates)
     tl = timeline_for(saved.corpus.dates, tax, saved.cfg.taxonomy) if dated else None
@@ -65,6 +74,26 @@ def render(run_dir: Path, out: Path, report: dict) -> dict:
         "render_s": round(t2 - t1, 2),
         "probe": probe(saved.corpus, saved.cfg.report.max_abstract_chars),
     }
+
+
+def stand_in(saved, papers: Path):
+    """A larger run made of ``saved``: the papers of ``papers`` (a superset whose first rows
+    are the run's own, as benchmarks/scale.py's nested subsets are), each paper past the run's
+    own on the map place and under the topic of a seeded random one of them, 0.08 apart."""
+    cfg = saved.cfg.model_copy(
+        update={"corpus": saved.cfg.corpus.model_copy(update={"path": str(papers)})}
+    )
+    corpus = load_corpus(cfg.corpus)
+    n, m = len(corpus), len(saved.corpus)
+    if corpus.ids[:m] != saved.corpus.ids:
+        raise SystemExit(f"{papers}: its first {m} papers are not the run's")
+    rng = np.random.default_rng(0)
+    src = np.r_[np.arange(m), rng.integers(0, m, n - m)]
+    xy = saved.xy[src] + np.r_[np.zeros((m, 2)), rng.normal(0, 0.08, (n - m, 2))]
+    metrics = dict(saved.metrics, n_docs=n)
+    return replace(
+        saved, cfg=cfg, corpus=corpus, xy=xy, topic_ids=saved.topic_ids[src], metrics=metrics
+    )
 
 
 def saved_report(out: Path) -> dict:
@@ -150,12 +179,13 @@ def main() -> int:
     ap.add_argument("--loads", type=int, default=3)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--inline-abstracts-max", type=int, help="instead of the run's report setting")
+    ap.add_argument("--papers", type=Path, help="a stand-in of these papers on the run's map")
     a = ap.parse_args()
     report = {}
     if a.inline_abstracts_max is not None:
         report["inline_abstracts_max"] = a.inline_abstracts_max
     out = a.out or REPO / "benchmarks" / "results" / "runs" / f"report-{a.run_dir.name}"
-    figures = render(a.run_dir, out, report)
+    figures = render(a.run_dir, out, report, a.papers)
     shown = figures["probe"].pop("abstract")
     print(json.dumps(figures), flush=True)
     from playwright.sync_api import sync_playwright
@@ -173,6 +203,7 @@ def main() -> int:
             browser.close()
     figures.update(
         run_dir=str(a.run_dir),
+        stand_in_papers=str(a.papers) if a.papers else None,
         report_settings=saved_report(out),
         browser="Debian chromium, headless, " + " ".join(CHROMIUM_ARGS),
         load_average=round(os.getloadavg()[0], 1),
