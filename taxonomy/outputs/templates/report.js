@@ -314,7 +314,8 @@
     let dimmed = false, selected = null, wanted = [];
     function highlight(all) {
       wanted = all;
-      const idx = shown(all);
+      const dated = inRange(all); // more than `budget` are thinned like the map
+      const idx = dated.length <= budget || keep >= 1 ? dated : dated.filter((i) => lot[i] < keep);
       if (!idx.length && !gd.data[HI].x.length) return;
       Plotly.restyle(gd, {
         x: [idx.map((i) => docs.x[i])], y: [idx.map((i) => docs.y[i])], customdata: [idx],
