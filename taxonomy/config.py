@@ -341,6 +341,12 @@ class TaxonomyConfig(_Section):
 class ReportConfig(_Section):
     title: str | None = None
     max_abstract_chars: int = Field(default=2000, ge=0)
+    # Up to this many papers the abstracts travel inside report.html (one file that opens
+    # offline); above it they go to report_files/ beside it, loaded when needed (docs/report.md).
+    inline_abstracts_max: int = Field(default=20000, ge=0)
+    # A zoomed-out map draws a seeded sample of about this many of the papers in view; zooming
+    # in draws more, every paper once they are fewer.
+    map_points: int = Field(default=40000, ge=1)
 
 
 class CacheConfig(_Section):

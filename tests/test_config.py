@@ -40,6 +40,8 @@ class TestValidation:
             ("min_dist", "umap", 2.0, "less than or equal to 1"),
             ("levels", "taxonomy", 9, "[2, 5]"),
             ("batch_size", "embedding", 0, "greater than or equal to 1"),
+            ("inline_abstracts_max", "report", -1, "greater than or equal to 0"),
+            ("map_points", "report", 0, "greater than or equal to 1"),
         ],
     )
     def test_out_of_range(self, key, section, value, bound):

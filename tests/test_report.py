@@ -8,19 +8,25 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from taxonomy.outputs import report
 from taxonomy.outputs.map_labels import overlapping_pairs
 from taxonomy.outputs.report import (
     PALETTE,
     ReportInputs,
+    chunk_digest,
+    doc_columns,
     label_positions,
     label_radii,
     map_figure,
     packed,
+    read_report_payloads,
     render_report,
     report_data,
+    report_files,
     shorten_abstract,
     unpacked,
 )
+from taxonomy.runs.rundir import run_files
 
 
 def report_of(result, metrics=None) -> str:
@@ -43,6 +49,15 @@ PAYLOAD = re.compile(r'<script type="application/octet-stream" id="([a-z-]+)">([
 
 def payloads(html: str) -> dict[str, str]:
     return dict(PAYLOAD.findall(html))
+
+
+def links_of(docs: dict) -> list[str | None]:
+    """Each paper's link as the page reads it: listed apart, or the common prefix + its id."""
+    other, prefix = docs["url_other"], docs["url_prefix"]
+    return [
+        other[str(i)] if str(i) in other else prefix + d if prefix is not None else None
+        for i, d in enumerate(docs["id"])
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +84,36 @@ class TestPayload:
             result.seconds
         )
         assert core["config"]["seed"] == result.cfg.seed
+
+    def test_positions_and_links_decode_to_the_run(self, sample):
+        result, _, html = sample
+        d = unpacked(payloads(html)["core-gz"])["docs"]
+        x0, x1, y0, y1 = d["xy_box"]
+        step = max(x1 - x0, y1 - y0) / d["xy_steps"]
+        x = x0 + np.array(d["x"]) / d["xy_steps"] * (x1 - x0)
+        y = y0 + np.array(d["y"]) / d["xy_steps"] * (y1 - y0)
+        assert np.abs(np.c_[x, y] - result.xy).max() <= step
+        assert links_of(d) == result.corpus.urls
+
+    def test_links_that_are_a_prefix_and_the_id_are_not_repeated(self, sample):
+        corpus = replace(
+            sample[0].corpus,
+            ids=["2401.00001v2", "2401.00002", "a", "b"],
+            urls=[
+                "https://arxiv.org/abs/2401.00001",
+                "https://arxiv.org/abs/2401.00002",
+                "https://example.org/x",
+                None,
+            ],
+        )
+        d = doc_columns(corpus, np.zeros((4, 2)), np.zeros(4, int))
+        assert d["url_prefix"] == "https://arxiv.org/abs/"
+        assert d["url_other"] == {
+            0: "https://arxiv.org/abs/2401.00001",
+            2: "https://example.org/x",
+            3: None,
+        }
+        assert links_of(unpacked(packed(d))) == corpus.urls
 
     def test_no_local_paths_in_the_report(self, sample, tmp_path):
         # A report is shared; where the corpus, outputs and cache live on this machine is not.
@@ -231,3 +276,73 @@ class TestMapImage:
     def test_report_is_small_for_the_sample(self, sample):
         # plotly.js (gzipped) dominates a small report; it must stay a light file to mail around.
         assert len(sample[2].encode()) < 3_000_000
+
+
+class TestChunkFiles:
+    """Above ``report.inline_abstracts_max`` papers the abstracts lie beside the page."""
+
+    CALL = re.compile(r'window\.__reportText\((\d+),"([A-Za-z0-9+/=]*)"\);\n')
+
+    @staticmethod
+    def chunked(result, monkeypatch) -> ReportInputs:
+        monkeypatch.setattr(report, "TEXT_CHUNK", 20)  # the sample's 66 papers: 4 chunks
+        cfg = result.cfg.model_copy(
+            update={"report": result.cfg.report.model_copy(update={"inline_abstracts_max": 10})}
+        )
+        return inputs_of(replace(result, cfg=cfg), dict(result.metrics, seconds=result.seconds))
+
+    def test_the_page_names_its_chunk_files_and_each_is_one_call_with_base64(
+        self, sample, monkeypatch
+    ):
+        result = sample[0]
+        files = report_files(self.chunked(result, monkeypatch))
+        names = [f"report_files/text-{k:03d}.js" for k in range(4)]
+        assert list(files) == ["report.html", *names]
+        p = payloads(files["report.html"])
+        assert set(p) == {"plotly-gz", "core-gz"}  # no abstracts inside the page
+        text = unpacked(p["core-gz"])["text"]
+        limit = result.cfg.report.max_abstract_chars
+        shown = [shorten_abstract(a, limit) for a in result.corpus.abstracts]
+        assert text == {
+            "chunk": 20,
+            "count": 4,
+            "files": names,
+            "digests": [chunk_digest(shown[s : s + 20]) for s in range(0, 66, 20)],
+        }
+        for k, name in enumerate(names):
+            m = self.CALL.fullmatch(files[name])
+            assert m and int(m[1]) == k
+            assert unpacked(m[2]) == shown[20 * k : 20 * k + 20]
+
+    def test_up_to_the_threshold_the_page_is_one_file(self, sample):
+        result = sample[0]
+        files = report_files(inputs_of(result, dict(result.metrics, seconds=result.seconds)))
+        assert list(files) == ["report.html"] and files["report.html"] == sample[2]
+
+    def test_a_run_directory_holds_the_chunk_files(self, sample, monkeypatch):
+        inputs = self.chunked(sample[0], monkeypatch)
+        files = run_files(replace(sample[0], cfg=inputs.cfg), lambda path: None)
+        assert {"report.html", "report_files/text-000.js", "report_files/text-003.js"} <= set(files)
+
+    def test_a_report_that_extends_it_packs_no_chunk_again(self, sample, monkeypatch, tmp_path):
+        inputs = self.chunked(sample[0], monkeypatch)
+        files = report_files(inputs)
+        for name, text in files.items():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text, encoding="utf-8")
+        previous = read_report_payloads(tmp_path / "report.html")
+        assert set(previous) == {"plotly-gz", "core-gz", "text-gz"} | {
+            f"text-gz-{k}" for k in (1, 2, 3)
+        }
+        calls, read = [], []
+        monkeypatch.setattr(report, "packed", lambda data: calls.append(data) or packed(data))
+        inflate = report.gzip.decompress
+        monkeypatch.setattr(report.gzip, "decompress", lambda b: read.append(b) or inflate(b))
+        assert report_files(inputs, previous) == files
+        assert len(calls) == 1  # the core only: plotly and every chunk are taken as they were
+        assert len(read) == 2  # plotly and the previous core: chunks are known by their digests
+
+    def test_digests_tell_every_change(self):
+        assert chunk_digest(["ab", "c"]) != chunk_digest(["a", "bc"])
+        assert chunk_digest(["a"]) != chunk_digest(["a", ""]) != chunk_digest([])
+        assert chunk_digest(["é"]) == chunk_digest(["é"]) != chunk_digest(["e"])

@@ -1,23 +1,29 @@
-"""The self-contained interactive HTML report of a run, and a static image of its map.
+"""The interactive HTML report of a run, and a static image of its map.
 
 The page is a Jinja2 template (autoescaped) with its CSS and JS kept as real
 files and inlined at render time. Three payloads travel inside it as
 gzip + base64 text: plotly.js, the core data (map, taxonomy, metrics) and the
 abstracts (in chunks of ``TEXT_CHUNK`` papers, so a report that extends another,
-as an update's does, compresses only the chunks that changed). The browser inflates them with ``DecompressionStream``, so one file
-of an 18,000-paper run stays well under 15 MB and opens offline. Base64 has no
-``<``, ``&`` or quote, so no corpus text can reach the HTML parser, and the
-script puts corpus text into the page with ``textContent`` only.
+as an update's does, compresses only the chunks that changed). The browser
+inflates them with ``DecompressionStream``. Up to ``report.inline_abstracts_max``
+papers the page is one file that opens offline; above it the chunks of abstracts
+lie beside it (``report_files/text-000.js``, ...), each a script that hands its
+base64 text to the page, loaded only when an abstract is opened or a search needs
+them. Base64 has no ``<``, ``&``, quote or backslash, so no corpus text can reach
+the HTML parser or end a script's string, and the script puts corpus text into
+the page with ``textContent`` only.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import math
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,20 +86,75 @@ def packed(data: object) -> str:
 # Abstracts per payload: an update re-packs only the chunks its new papers are in.
 TEXT_CHUNK = 4096
 PAYLOAD_ID = r"plotly-gz|core-gz|text-gz(?:-\d+)?"
+# A chunk file beside the page (report_files/text-NNN.js) is one call of this callback with
+# the chunk's number and its packed text: base64 has no quote, backslash or ``<``, so the
+# string cannot end early and no corpus text is ever code or markup.
+CHUNK_CALLBACK = "__reportText"
+CHUNK_FILE = re.compile(rf'^window\.{CHUNK_CALLBACK}\((\d+),"([A-Za-z0-9+/=]*)"\);\s*$')
 
 
-def text_payloads(abstracts: list[str], previous: dict[str, str] | None = None) -> list[str]:
+def text_payloads(
+    abstracts: list[str], previous: dict[str, str] | None = None, digests: list[str] | None = None
+) -> list[str]:
     """The abstracts as packed chunks of ``TEXT_CHUNK``; a chunk a previous report holds
-    unchanged (``previous``: its payloads by element id) is taken as it is."""
+    unchanged (``previous``: its payloads by element id) is taken as it is.
+
+    A chunk is known unchanged by its digest (``digests``, default computed here), when the
+    previous report's core lists the same for it, else by its text (a report written before
+    digests), so an extension reads no previous chunk, only the previous core.
+    """
     previous = previous or {}
+    old_digests = previous_digests(previous)
+    chunks = [abstracts[s : s + TEXT_CHUNK] for s in range(0, max(len(abstracts), 1), TEXT_CHUNK)]
+    digests = digests or [chunk_digest(c) for c in chunks]
     out = []
-    for k, start in enumerate(range(0, max(len(abstracts), 1), TEXT_CHUNK)):
-        chunk = abstracts[start : start + TEXT_CHUNK]
-        old = previous.get("text-gz" if k == 0 else f"text-gz-{k}")
+    for k, (chunk, digest) in enumerate(zip(chunks, digests)):
+        old = previous.get(text_id(k))
+        if old is not None and k < len(old_digests) and old_digests[k] == digest:
+            out.append(old)
+            continue
         text = json.dumps(_plain(chunk), ensure_ascii=False, separators=(",", ":"))
-        same = old is not None and gzip.decompress(base64.b64decode(old)) == text.encode("utf-8")
+        same = (
+            old is not None
+            and not old_digests
+            and gzip.decompress(base64.b64decode(old)) == text.encode("utf-8")
+        )
         out.append(old if same else packed(text))
     return out
+
+
+def chunk_digest(chunk: list[str]) -> str:
+    """A chunk of abstracts' identity: BLAKE2b of each one, length first (no two lists alike)."""
+    h = hashlib.blake2b(digest_size=16)
+    for text in chunk:
+        b = text.encode("utf-8", "surrogatepass")
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def previous_digests(previous: dict[str, str]) -> list[str]:
+    """The digests of the chunks of a previous report (its core's ``text.digests``; none in
+    a report written before them)."""
+    core = previous.get("core-gz")
+    return (unpacked(core).get("text") or {}).get("digests") or [] if core else []
+
+
+def text_id(k: int) -> str:
+    """The payload id of chunk ``k`` of the abstracts (its element id when inline)."""
+    return "text-gz" if k == 0 else f"text-gz-{k}"
+
+
+def chunk_name(folder: str, k: int) -> str:
+    """Where chunk ``k`` of the abstracts lies, relative to the page, when not inline."""
+    return f"{folder}/text-{k:03d}.js"
+
+
+def chunk_script(k: int, b64: str) -> str:
+    """The text of a chunk file: the page's callback called with chunk ``k`` (base64 only)."""
+    if not re.fullmatch(r"[A-Za-z0-9+/=]*", b64):
+        raise ValueError(f"chunk {k}: expected base64 text")
+    return f'window.{CHUNK_CALLBACK}({k},"{b64}");\n'
 
 
 def report_payloads(html: str) -> dict[str, str]:
@@ -102,6 +163,23 @@ def report_payloads(html: str) -> dict[str, str]:
         rf'<script type="application/octet-stream" id="({PAYLOAD_ID})">([^<]*)</script>', html
     )
     return dict(found)
+
+
+def files_folder(page: str) -> str:
+    """The folder beside a page that holds its chunks of abstracts (``report_files``)."""
+    return Path(page).stem + "_files"
+
+
+def read_report_payloads(page: Path) -> dict[str, str]:
+    """The packed payloads of the report written at ``page``, inline or in its chunk files,
+    by the ids they have inline (for :func:`report_files`)."""
+    page = Path(page)
+    found = report_payloads(page.read_text(encoding="utf-8"))
+    for path in sorted((page.parent / files_folder(page.name)).glob("text-*.js")):
+        m = CHUNK_FILE.match(path.read_text(encoding="ascii"))
+        if m:
+            found.setdefault(text_id(int(m[1])), m[2])
+    return found
 
 
 def unpacked(b64: str, *, as_json: bool = True) -> object:
@@ -198,6 +276,42 @@ class ReportInputs:
     changes: dict | None = None  # changes.json of an update or a --previous refit
 
 
+# Map positions travel as integers 0..XY_STEPS across the map's extent (``docs.xy_box``):
+# a 65,536th of the map is far below a point's size at any zoom the page allows.
+XY_STEPS = 65535
+
+
+def doc_columns(corpus: Corpus, xy: np.ndarray, topic_ids: np.ndarray) -> dict:
+    """One array per field of the papers (ids, titles, x, y, topic) and their links.
+
+    A link that is a common prefix plus the id (``https://arxiv.org/abs/`` + id) is not
+    repeated: ``url_prefix`` holds the prefix and ``url_other`` (row -> link) every other.
+    """
+    lo, hi = (xy.min(axis=0), xy.max(axis=0)) if len(xy) else (np.zeros(2), np.ones(2))
+    span = np.maximum(hi - lo, 1e-9)
+    q = np.rint((xy - lo) / span * XY_STEPS).astype(np.int64)
+    ends = Counter(
+        u[: -len(i)] for i, u in zip(corpus.ids, corpus.urls) if u and i and u.endswith(i)
+    )
+    prefix = ends.most_common(1)[0][0] if ends else None
+    other = {
+        k: u
+        for k, (i, u) in enumerate(zip(corpus.ids, corpus.urls))
+        if u != (prefix + i if prefix is not None else None)
+    }
+    return {
+        "id": list(corpus.ids),
+        "title": list(corpus.titles),
+        "url_prefix": prefix,
+        "url_other": other,
+        "xy_box": [round(float(v), 6) for v in (lo[0], lo[0] + span[0], lo[1], lo[1] + span[1])],
+        "xy_steps": XY_STEPS,
+        "x": q[:, 0].tolist(),
+        "y": q[:, 1].tolist(),
+        "topic": topic_ids.astype(int).tolist(),
+    }
+
+
 def report_data(r: ReportInputs) -> tuple[dict, list[str]]:
     """The page's data: the core (everything but abstracts) and the abstracts.
 
@@ -236,16 +350,10 @@ def report_data(r: ReportInputs) -> tuple[dict, list[str]]:
     core = {
         "title": report_title(cfg),
         "n_levels": tax.n_levels,
-        "docs": {
-            "id": list(corpus.ids),
-            "title": list(corpus.titles),
-            "url": list(corpus.urls),
-            "x": np.round(xy[:, 0], 3).tolist(),
-            "y": np.round(xy[:, 1], 3).tolist(),
-            "topic": topic_ids.astype(int).tolist(),
-        },
+        "docs": doc_columns(corpus, xy, topic_ids),
         "nodes": nodes,
         "outlier_color": OUTLIER_COLOR,
+        "map_points": cfg.report.map_points,
         "metrics": metrics,
         "config": public_config(cfg),
     }
@@ -259,30 +367,58 @@ def report_data(r: ReportInputs) -> tuple[dict, list[str]]:
 
 
 def render_report(r: ReportInputs, previous: dict[str, str] | None = None) -> str:
-    """The report page of a run as one self-contained HTML string.
+    """The report page of a run as one self-contained HTML string, the abstracts inline
+    whatever ``report.inline_abstracts_max`` says (a run writes :func:`report_files`).
 
     ``previous``: the payloads of a report this one extends (:func:`report_payloads`): the
     plotly bundle and every chunk of abstracts it holds unchanged are not packed again.
     """
+    return _render(r, previous, "report.html", None)["report.html"]
+
+
+def report_files(
+    r: ReportInputs, previous: dict[str, str] | None = None, page: str = "report.html"
+) -> dict[str, str]:
+    """The report of a run, by file name: the page, and above ``report.inline_abstracts_max``
+    papers its chunks of abstracts in a folder beside it (``report_files/text-000.js``, ...),
+    which the page loads when a paper's abstract is opened or a search needs them.
+
+    ``previous``: the payloads of a report this one extends (:func:`read_report_payloads`).
+    """
+    inline = len(r.corpus) <= r.cfg.report.inline_abstracts_max
+    return _render(r, previous, page, None if inline else files_folder(page))
+
+
+def _render(r: ReportInputs, previous: dict | None, page: str, folder: str | None) -> dict:
     previous = previous or {}
     bundle = static_text(PLOTLY_BUNDLE)
     plotly = previous.get("plotly-gz")
     if plotly is None or unpacked(plotly, as_json=False) != bundle:
         plotly = packed(bundle)
     core, abstracts = report_data(r)
-    return (
+    step = range(0, max(len(abstracts), 1), TEXT_CHUNK)
+    digests = [chunk_digest(abstracts[s : s + TEXT_CHUNK]) for s in step]
+    chunks = text_payloads(abstracts, previous, digests)
+    names = [chunk_name(folder, k) for k in range(len(chunks))] if folder and abstracts else []
+    core["text"] = {"chunk": TEXT_CHUNK, "count": len(chunks), "files": names or None}
+    core["text"]["digests"] = digests  # how a report that extends this one knows its chunks
+    html = (
         environment()
         .get_template("report.html.j2")
         .render(
             title=core["title"],
             n_docs=len(r.corpus),
             core_b64=packed(core),
-            text_chunks=text_payloads(abstracts, previous),
+            text_chunks=[] if names else chunks,
             plotly_b64=plotly,
             report_js=static_text("report.js"),
             report_css=static_text("report.css"),
         )
     )
+    return {
+        page: html,
+        **{n: chunk_script(k, b64) for k, (n, b64) in enumerate(zip(names, chunks))},
+    }
 
 
 def map_figure(

@@ -39,7 +39,7 @@ from ..config import RunConfig, dump_config, load_config
 from ..corpus import Corpus
 from ..errors import InputError
 from ..hierarchy import Node, Taxonomy
-from ..outputs.report import ReportInputs, render_report, report_title, save_map_image
+from ..outputs.report import ReportInputs, report_files, report_title, save_map_image
 from ..outputs.tables import (
     DOCUMENT_COLUMNS,
     TOPIC_COLUMNS,
@@ -89,7 +89,7 @@ def run_files(
     ``r``: a fitted or updated run (``pipeline.RunResult``). ``assign_file`` writes
     ``model/assign.npz`` (a fit saves its model; an update links the fit's).
     ``previous_report``: payloads of a report this run extends (``taxonomy update``), so
-    what it holds unchanged is not compressed again (``report.render_report``).
+    what it holds unchanged is not compressed again (``report.report_files``).
     """
     tax, c = r.taxonomy, r.corpus
     metrics = dict(r.metrics, seconds=r.seconds)
@@ -110,9 +110,11 @@ def run_files(
         TREE_FILE: json_text(tree),
         METRICS_FILE: json_text(metrics),
         CONFIG_FILE: dump_config(r.cfg),
-        REPORT_FILE: render_report(
+        # report.html, and past report.inline_abstracts_max papers its report_files/ beside it.
+        **report_files(
             ReportInputs(c, tax, r.xy, r.topic_ids, metrics, r.cfg, r.timeline, r.changes),
             previous_report,
+            REPORT_FILE,
         ),
         MAP_FILE: lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
         # What 'taxonomy assign' needs to place new papers (runs/assign.py).

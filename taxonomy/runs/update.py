@@ -58,7 +58,7 @@ from ..errors import InputError, OutputError
 from ..hierarchy import Node, Taxonomy
 from ..naming import load_vocabulary, name_keys, name_tree
 from ..naming.vocabulary import Vocabulary
-from ..outputs.report import report_payloads
+from ..outputs.report import read_report_payloads
 from ..pipeline import RunResult, StageTimer, library_versions, store_for, tree_counts
 from ..util.arrays import unit_mean, unit_rows, unit_vector
 from ..util.cache import ArrayStore
@@ -793,7 +793,7 @@ def updated_result(base, cfg, target, corpus, papers: Papers, tax, changes, time
 def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
     """Every file of the new run directory; the fit's model and papers are carried over as bytes."""
     report = base.run_dir / REPORT_FILE
-    previous = report_payloads(report.read_text(encoding="utf-8")) if report.is_file() else None
+    previous = read_report_payloads(report) if report.is_file() else None
     # The fit's model, unchanged: a hard link where the file system allows (never written to).
     fit_model = base.run_dir / ASSIGN_FILE
     files = run_files(result, lambda path: link_or_copy(fit_model, path), previous)

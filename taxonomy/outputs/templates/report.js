@@ -2,9 +2,12 @@
 //
 // The page carries three gzip+base64 payloads (plotly.js, the core data, the
 // abstracts); they are inflated here with DecompressionStream, so the file
-// stays small and needs no network. Corpus text only ever enters the page via
-// textContent (never innerHTML); strings handed to plotly, which reads a few
-// HTML-like tags in labels, are entity-escaped first.
+// stays small and needs no network. In a large report the abstracts lie beside
+// the page instead (report_files/text-NNN.js, each a call of __reportText with
+// base64 text), loaded by <script src> (which works from file://) only when an
+// abstract is opened or a search needs them. Corpus text only ever enters the
+// page via textContent (never innerHTML); strings handed to plotly, which reads a
+// few HTML-like tags in labels, are entity-escaped first.
 (function () {
   "use strict";
   const status = document.getElementById("status");
@@ -24,17 +27,19 @@
     console.error(err);
   }
 
-  function base64Bytes(id) {
-    const s = (typeof id === "string" ? document.getElementById(id) : id).textContent.trim();
+  function base64Bytes(s) {
+    s = s.trim();
     if (Uint8Array.fromBase64) return Uint8Array.fromBase64(s);
     const bin = atob(s), out = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;
   }
-  function inflate(id) {
-    const stream = new Blob([base64Bytes(id)]).stream().pipeThrough(new DecompressionStream("gzip"));
+  // Packed text (gzip + base64) back to a string.
+  function inflateText(b64) {
+    const stream = new Blob([base64Bytes(b64)]).stream().pipeThrough(new DecompressionStream("gzip"));
     return new Response(stream).text();
   }
+  const inflate = (id) => inflateText(document.getElementById(id).textContent);
 
   if (typeof DecompressionStream === "undefined") {
     fail(new Error("this browser lacks DecompressionStream (needs Chrome 80+, Firefox 113+ or Safari 16.4+)"));
@@ -56,6 +61,10 @@
   function build(D) {
     const docs = D.docs, nodes = D.nodes, N = docs.id.length, L = D.n_levels;
     const gd = document.getElementById("map");
+    // Positions travel as integers across the map's box: back to map units.
+    const [bx0, bx1, by0, by1] = docs.xy_box, steps = docs.xy_steps;
+    docs.x = Float64Array.from(docs.x, (q) => bx0 + (q / steps) * (bx1 - bx0));
+    docs.y = Float64Array.from(docs.y, (q) => by0 + (q / steps) * (by1 - by0));
 
     // ---- helpers ---------------------------------------------------------------
     const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -67,17 +76,11 @@
     };
     const safeUrl = (u) => (typeof u === "string" && /^https?:\/\//i.test(u) ? u : null);
     const titleOf = (i) => docs.title[i] || docs.id[i];
-    const fmt = (x) => (typeof x === "number" ? x.toLocaleString("en-US") : String(x));
-    // Break long titles so the hover label stays readable.
-    const wrap = (s, width) => {
-      const out = [];
-      let line = "";
-      for (const w of String(s).split(" ")) {
-        if (line && line.length + w.length + 1 > width) { out.push(line); line = w; } else line = line ? line + " " + w : w;
-      }
-      if (line) out.push(line);
-      return out.map(esc).join("<br>");
-    };
+    // A paper's link: the common prefix + its id, unless listed apart (or none).
+    const urlOf = (i) => (Object.hasOwn(docs.url_other, i) ? docs.url_other[i]
+      : docs.url_prefix === null ? null : docs.url_prefix + docs.id[i]);
+    const numbers = new Intl.NumberFormat("en-US"); // toLocaleString builds one per call
+    const fmt = (x) => (typeof x === "number" ? numbers.format(x) : String(x));
 
     // ---- structure: path of every leaf, papers of every node ---------------------
     const all = Object.values(nodes);
@@ -113,23 +116,31 @@
     const gl = (() => { try { return !!document.createElement("canvas").getContext("webgl"); } catch (e) { return false; } })();
     const kind = gl ? "scattergl" : "scatter"; // SVG fallback where WebGL is off
     const size = N > 5000 ? 3 : N > 1000 ? 5 : 8;
-    const hover = new Array(N);
-    for (let i = 0; i < N; i++) {
-      const p = docPath(i);
-      hover[i] = wrap(titleOf(i), 70) + "<br><i>" +
-        (p.length ? esc(p.map((id) => nodes[id].label).join(" › ")) : "unassigned") + "</i>";
+    // ---- thinning: a zoomed-out map of many papers draws a seeded sample of them ----------
+    // Each paper draws a fixed uniform number; paper i is drawn when it is below `keep`, chosen
+    // so that about D.map_points of the papers in view are drawn. Zooming in raises `keep`, so
+    // the sample only grows, up to every paper once few enough are in view.
+    const budget = D.map_points || 40000;
+    const lot = new Float32Array(N);
+    for (let i = 0, a = 0x2545f491; i < N; i++) { // mulberry32, seeded: the same sample every load
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      lot[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     }
+    let keep = Math.min(1, budget / Math.max(N, 1));
+    const shown = (idx) => { const r = inRange(idx); return keep >= 1 ? r : r.filter((i) => lot[i] < keep); };
     const trace = (idx, name, color, extra) => Object.assign({
       type: kind, mode: "markers", name: esc(name), customdata: idx,
       x: idx.map((i) => docs.x[i]), y: idx.map((i) => docs.y[i]),
-      text: idx.map((i) => hover[i]), hoverinfo: "text",
+      hoverinfo: "none", // the page's own label (#hover, below): no string per point
       marker: { size, color, opacity: 0.8 },
     }, extra || {});
     const baseIdx = topLevel.map((n) => members[n.id]); // papers of each base trace, all times
-    const traces = topLevel.map((n, k) => trace(baseIdx[k], n.label, n.color));
+    const traces = topLevel.map((n, k) => trace(shown(baseIdx[k]), n.label, n.color));
     const outliers = [];
     for (let i = 0; i < N; i++) if (!docPath(i).length) outliers.push(i);
-    if (outliers.length) { baseIdx.push(outliers); traces.push(trace(outliers, "unassigned", D.outlier_color)); }
+    if (outliers.length) { baseIdx.push(outliers); traces.push(trace(shown(outliers), "unassigned", D.outlier_color)); }
     const nBase = traces.length, HI = nBase, SEL = nBase + 1;
     traces.push(trace([], "highlighted", [], { showlegend: false,
       marker: { size: size + 3, color: [], opacity: 1, line: { color: "#111", width: 1.5 } } }));
@@ -141,7 +152,6 @@
       xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" },
       showlegend: false, // the map's legend is the taxonomy's own (#legend)
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", // the page's theme shows through
-      hoverlabel: { align: "left" },
     };
 
     // ---- names on the map: every level, none overlapping another ---------------------------
@@ -238,6 +248,25 @@
     legend.append(legendHead, legendBody);
     document.getElementById("map-wrap").append(legend);
 
+    // ---- hover: a paper's title and path by its point, as text ---------------------------------
+    // Made when a point is hovered, so no string per point is built or handed to plotly.
+    const hoverBox = el("div", null, { id: "hover", role: "tooltip" });
+    hoverBox.hidden = true;
+    document.getElementById("map-wrap").append(hoverBox);
+    function showHover(ev) {
+      const pt = ev.points && ev.points[0];
+      if (!pt || typeof pt.customdata !== "number") return;
+      const i = pt.customdata, xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+      const p = docPath(i);
+      hoverBox.replaceChildren(el("div", titleOf(i), { class: "hover-title" }),
+        el("div", p.length ? p.map((id) => nodes[id].label).join(" › ") : "unassigned", { class: "hover-path" }));
+      hoverBox.hidden = false;
+      const x = xa._offset + xa.l2p(docs.x[i]), y = ya._offset + ya.l2p(docs.y[i]);
+      const w = gd.clientWidth, right = x + 12 + hoverBox.offsetWidth > w;
+      hoverBox.style.left = (right ? Math.max(0, x - 12 - hoverBox.offsetWidth) : x + 12) + "px";
+      hoverBox.style.top = Math.max(0, Math.min(y - hoverBox.offsetHeight / 2, gd.clientHeight - hoverBox.offsetHeight)) + "px";
+    }
+
     // ---- theme: light or dark (the system's by default); plotly's own colours follow -------
     const themeBtn = document.getElementById("theme");
     const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -264,9 +293,12 @@
       };
       gd.on("plotly_relayouting", later); // follow a pan or zoom as it happens
       gd.on("plotly_relayout", later);
+      gd.on("plotly_relayout", rethin);
       const resized = new ResizeObserver(later);
       resized.observe(gd);
       resized.observe(legend); // opened or closed: names keep clear of it
+      gd.on("plotly_hover", showHover);
+      gd.on("plotly_unhover", () => { hoverBox.hidden = true; });
       gd.on("plotly_click", (ev) => {
         const pt = ev.points && ev.points[0];
         if (pt && typeof pt.customdata === "number") showDoc(pt.customdata, null);
@@ -282,33 +314,51 @@
     let dimmed = false, selected = null, wanted = [];
     function highlight(all) {
       wanted = all;
-      const idx = inRange(all);
+      const dated = inRange(all); // more than `budget` are thinned like the map
+      const idx = dated.length <= budget || keep >= 1 ? dated : dated.filter((i) => lot[i] < keep);
       if (!idx.length && !gd.data[HI].x.length) return;
       Plotly.restyle(gd, {
         x: [idx.map((i) => docs.x[i])], y: [idx.map((i) => docs.y[i])], customdata: [idx],
-        text: [idx.map((i) => hover[i])], "marker.color": [idx.map(colorOf)],
+        "marker.color": [idx.map(colorOf)],
       }, [HI]);
       if (dimmed !== idx.length > 0) {
         dimmed = idx.length > 0;
         Plotly.restyle(gd, { "marker.opacity": dimmed ? 0.18 : 0.8 }, [...Array(nBase).keys()]);
       }
     }
-    // Show only the papers of periods tFrom..tTo (one restyle of the base traces).
-    function applyTime() {
-      const parts = baseIdx.map(inRange);
+    // Draw the papers of periods tFrom..tTo, thinned to `keep` (one restyle of the base traces).
+    function redraw() {
+      const parts = baseIdx.map(shown);
       const done = Plotly.restyle(gd, {
         x: parts.map((idx) => idx.map((i) => docs.x[i])), y: parts.map((idx) => idx.map((i) => docs.y[i])),
-        customdata: parts, text: parts.map((idx) => idx.map((i) => hover[i])),
+        customdata: parts,
       }, [...Array(nBase).keys()]);
       highlight(wanted);
       return done;
+    }
+    const applyTime = redraw;
+    // After a zoom or pan: draw about `budget` of the papers in view (all once they are fewer).
+    // Small changes of `keep` are let be: each redraw of the WebGL plot costs a frame or more.
+    function rethin() {
+      if (N <= budget) return;
+      const xr = gd._fullLayout.xaxis.range, yr = gd._fullLayout.yaxis.range;
+      const x0 = Math.min(...xr), x1 = Math.max(...xr), y0 = Math.min(...yr), y1 = Math.max(...yr);
+      let inView = 0;
+      for (let i = 0; i < N; i++) {
+        const x = docs.x[i], y = docs.y[i];
+        if (x >= x0 && x <= x1 && y >= y0 && y <= y1) inView++;
+      }
+      const want = Math.min(1, budget / Math.max(inView, 1));
+      if (want === keep || (want < 1 && keep < 1 && want < keep * 1.5 && want > keep / 1.5)) return;
+      keep = want;
+      redraw();
     }
     function select(i) {
       if (i === selected) return;
       selected = i;
       const idx = i === null ? [] : [i];
       Plotly.restyle(gd, { x: [idx.map((j) => docs.x[j])], y: [idx.map((j) => docs.y[j])],
-        customdata: [idx], text: [idx.map((j) => hover[j])] }, [SEL]);
+        customdata: [idx] }, [SEL]);
     }
     function zoomTo(idx) {
       if (!idx.length) return;
@@ -323,9 +373,9 @@
 
     // ---- side panel ------------------------------------------------------------------
     const panel = document.getElementById("panel");
-    let abstracts = null, lastList = null;
+    let lastList = null;
     function paperLink(i, text) {
-      const url = safeUrl(docs.url[i]);
+      const url = safeUrl(urlOf(i));
       return url ? el("a", text, { href: url, target: "_blank", rel: "noopener noreferrer" }) : null;
     }
     // A paper's title (opens it in the panel) and, when it has one, its link.
@@ -361,16 +411,21 @@
       panel.append(crumbs(docPath(i)));
       const meta = el("p", null, { class: "meta" });
       meta.append(el("span", docs.id[i], { class: "doc-id" }));
-      const a = paperLink(i, /arxiv\.org\/abs\//.test(docs.url[i] || "") ? "arXiv ↗" : "open ↗");
+      const a = paperLink(i, /arxiv\.org\/abs\//.test(urlOf(i) || "") ? "arXiv ↗" : "open ↗");
       if (a) { meta.append(" · "); meta.append(a); }
       panel.append(meta);
       const abs = el("p", null, { id: "doc-abstract", class: "abstract" });
-      const fill = () => {
-        abs.textContent = !abstracts || !abstracts.length
+      const fill = (chunk) => {
+        abs.textContent = !chunk.length
           ? "(abstracts are not included in this report: report.max_abstract_chars = 0)"
-          : abstracts[i] || "(no abstract)";
+          : chunk[i % TX.chunk] || "(no abstract)";
       };
-      if (abstracts) fill(); else { abs.textContent = "Loading abstract…"; loadText().then(fill); }
+      const k = Math.floor(i / TX.chunk);
+      if (chunkText[k]) fill(chunkText[k]);
+      else {
+        abs.textContent = "Loading abstract…";
+        loadChunk(k).then(fill, (err) => { abs.textContent = "The abstract could not be loaded: " + err.message; });
+      }
       panel.append(abs);
       const leaf = docPath(i).slice(-1)[0];
       if (leaf) panel.append(el("p", "Topic keywords: " + nodes[leaf].keywords.join(", "), { class: "hint" }));
@@ -478,43 +533,74 @@
       if (n.description) document.getElementById("list-title").after(el("p", n.description, { class: "desc" }));
     }
 
-    // ---- search ------------------------------------------------------------------------------
-    let hay = null;
-    // Abstracts are the bulk of the file: inflate them after the map is up.
-    let textReady = null;
+    // ---- abstracts: chunks of TX.chunk papers, inline or in files beside the page --------------
+    const TX = D.text;
+    const chunkText = [], chunkLoad = [], waiting = {};
     const parsed = () => (document.readyState !== "loading" ? Promise.resolve()
       : new Promise((done) => document.addEventListener("DOMContentLoaded", done, { once: true })));
-    // The abstracts come in chunks (text-gz, text-gz-1, ...), in paper order.
-    const chunks = () => Promise.all(Array.from(document.querySelectorAll('script[id^="text-gz"]'), inflate));
-    const loadText = () => textReady || (textReady = parsed().then(chunks).then((parts) => {
-      abstracts = parts.flatMap((s) => JSON.parse(s));
+    // A chunk file calls this with its number and its packed text, nothing else.
+    window.__reportText = (k, b64) => {
+      const done = waiting[k];
+      if (done && typeof b64 === "string") { delete waiting[k]; done(b64); }
+    };
+    function chunkPacked(k) {
+      if (!TX.files) return parsed().then(() => document.getElementById(k ? "text-gz-" + k : "text-gz").textContent);
+      return new Promise((done, failed) => {
+        waiting[k] = done;
+        const s = document.createElement("script");
+        s.src = TX.files[k];
+        s.onerror = () => failed(new Error(TX.files[k] + " is missing: keep the folder beside the report"));
+        document.head.append(s);
+      });
+    }
+    // The abstracts of chunk k (papers k * TX.chunk ...), loaded and inflated once.
+    const loadChunk = (k) => chunkLoad[k] || (chunkLoad[k] = chunkPacked(k).then(inflateText).then((s) => {
+      chunkText[k] = JSON.parse(s);
+      return chunkText[k];
+    }));
+    let textReady = null;
+    const loadText = () => textReady || (textReady = Promise.all(
+      Array.from({ length: TX.count }, (_, k) => loadChunk(k))).then(() => {
       api.textReady = true;
       mark("text");
-    }).catch(fail));
+    }));
+    const abstractOf = (i) => (chunkText[Math.floor(i / TX.chunk)] || [])[i % TX.chunk] || "";
+
+    // ---- search ------------------------------------------------------------------------------
     // Same rule as the tests: every whitespace-separated term occurs (case-insensitively)
-    // in the title or abstract, as a substring (works for scripts without word spaces).
-    function matching(query) {
-      const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
-      if (!terms.length) return null;
-      if (!hay) hay = docs.title.map((t, i) => (t + "\n" + (abstracts[i] || "")).toLowerCase());
+    // in the title or abstract, as a substring (works for scripts without word spaces). A term
+    // has no space, so it is in the title or in the abstract. Titles are searched at once;
+    // abstracts once they are loaded.
+    let titleHay = null, textHay = null;
+    function matching(terms, withText) {
+      if (!titleHay) titleHay = docs.title.map((t) => t.toLowerCase());
+      if (withText && !textHay) textHay = Array.from({ length: N }, (_, i) => abstractOf(i).toLowerCase());
       const idx = [];
-      for (let i = 0; i < N; i++) if (terms.every((w) => hay[i].includes(w))) idx.push(i);
+      for (let i = 0; i < N; i++) {
+        if (terms.every((w) => titleHay[i].includes(w) || (withText && textHay[i].includes(w)))) idx.push(i);
+      }
       return idx;
     }
     const box = document.getElementById("search"), count = document.getElementById("search-count");
     let timer = null, seq = 0;
-    async function runSearch() {
-      const q = box.value, mine = ++seq;
-      if (!abstracts) { count.textContent = "loading abstracts…"; await loadText(); }
-      if (mine !== seq) return;
-      const idx = matching(q);
-      if (idx === null) { count.textContent = ""; clearAll(); return; }
+    function showMatches(q, idx, note) {
       select(null);
       highlight(idx);
       unselect();
-      const shown = inRange(idx); // within the time range, when one is set
-      count.textContent = fmt(shown.length) + " matching";
-      showList("Search: " + q, null, shown);
+      const inTimeRange = inRange(idx); // within the time range, when one is set
+      count.textContent = fmt(inTimeRange.length) + note;
+      showList("Search: " + q, null, inTimeRange);
+    }
+    async function runSearch() {
+      const q = box.value, mine = ++seq;
+      const terms = q.toLowerCase().split(/\s+/).filter(Boolean);
+      if (!terms.length) { count.textContent = ""; clearAll(); return; }
+      if (!api.textReady) {
+        showMatches(q, matching(terms, false), " in titles · searching abstracts once loaded…");
+        try { await loadText(); } catch (err) { count.textContent += " (" + err.message + ")"; return; }
+        if (mine !== seq) return;
+      }
+      showMatches(q, matching(terms, true), " matching");
     }
     box.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(runSearch, 150); });
     document.addEventListener("keydown", (ev) => {
@@ -748,12 +834,14 @@
     function ready() {
       status.hidden = true;
       mark("ready");
-      setTimeout(loadText, 0);
+      if (!TX.files) setTimeout(() => loadText().catch(fail), 0); // inline: inflate them now
       Object.assign(api, {
         ready: true, nPoints: N, webgl: gl, selectNode, showDoc, highlight, clearAll, zoomTo,
         search: (q) => { box.value = q; return runSearch(); },
         highlighted: () => gd.data[HI].customdata.slice(),
         mapPoints: () => gd.data.slice(0, nBase).reduce((s, t) => s + t.x.length, 0),
+        chunksLoaded: () => chunkText.filter(Boolean).length,
+        listed: () => (lastList ? lastList.idx.slice() : []),
         mapIds: () => gd.data.slice(0, nBase).flatMap((t) => Array.from(t.customdata)),
         members: (id) => members[id].slice(),
         node: (id) => nodes[id],
