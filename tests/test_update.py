@@ -224,6 +224,8 @@ def test_a_damaged_papers_file_names_the_line(tmp_path):
     path.write_bytes(gzip.compress((good + "[1, 2]\n").encode()))
     with pytest.raises(InputError, match=r"p.jsonl.gz:3: damaged record"):
         read_papers(path, [])
+    path.write_bytes(gzip.compress(good.replace("\n", "\n\n", 1).encode()))  # a blank line
+    assert read_papers(path, []).ids == ["a", "b"]
 
 
 class TestPool:
