@@ -255,45 +255,28 @@ def read_papers(path: Path, gold_fields: list[str]) -> Corpus:
         text = gzip.decompress(path.read_bytes()).decode("utf-8")
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as err:
         raise InputError(path, f"not a readable papers file ({err})") from None
-    # One JSON array, not a parse per line: at 147,000 papers half the time. JSON lines hold
-    # no raw newline, so each line is one record; a count that differs (two halves of a
-    # damaged record read as one), an empty line or an error: read again line by line.
-    body = text.rstrip("\n")
-    try:
-        records = json.loads("[" + body.replace("\n", ",") + "]")
-        if len(records) == (body.count("\n") + 1 if body else 0):
-            return papers_corpus(records, gold_fields, str(path))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        pass
-    records = []
-    for line_no, line in enumerate(text.split("\n"), start=1):  # line by line, to say where
+    ids, titles, abstracts, urls, dates = [], [], [], [], []
+    gold: dict[str, list] = {f: [] for f in gold_fields}
+    for line_no, line in enumerate(text.split("\n"), start=1):
         if not line:
             continue
         try:
-            records.append(json.loads(line))
-            papers_corpus(records[-1:], gold_fields, str(path))
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            # TypeError: a date of the wrong type; AttributeError: a record that is no object
+            rec = json.loads(line)
+            ids.append(rec["id"])
+            titles.append(rec["title"])
+            abstracts.append(rec["abstract"])
+            urls.append(rec.get("url"))
+            d = rec.get("date")
+            # Written as YYYY-MM-DD: the fast path; parse_date for anything else.
+            dates.append(
+                date.fromisoformat(d) if isinstance(d, str) and len(d) == 10 else parse_date(d)
+            )
+        except (ValueError, KeyError, TypeError) as err:  # TypeError: a date of the wrong type
             raise InputError(path, f"damaged record ({err})", line=line_no) from None
-    return papers_corpus(records, gold_fields, str(path))
-
-
-def papers_corpus(records: list[dict], gold_fields: list[str], source: str) -> Corpus:
-    """The :class:`Corpus` of records as :func:`papers_gz` writes them."""
-    dates = [
-        # Written as YYYY-MM-DD: the fast path; parse_date for anything else.
-        date.fromisoformat(d) if isinstance(d, str) and len(d) == 10 else parse_date(d)
-        for d in (r.get("date") for r in records)
-    ]
+        for f in gold_fields:
+            gold[f].append((rec.get("gold") or {}).get(f))
     return Corpus(
-        [r["id"] for r in records],
-        [r["title"] for r in records],
-        [r["abstract"] for r in records],
-        [r.get("url") for r in records],
-        {f: [(r.get("gold") or {}).get(f) for r in records] for f in gold_fields},
-        source=source,
-        n_read=len(records),
-        dates=dates,
+        ids, titles, abstracts, urls, gold, source=str(path), n_read=len(ids), dates=dates
     )
 
 
