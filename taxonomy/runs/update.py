@@ -815,10 +815,16 @@ def update_files(base: SavedRun, result, new: Corpus, papers: Papers, history: d
 
 def old_rows_unchanged(base: SavedRun, papers: Papers) -> bool:
     """Whether every paper of the run keeps its topic, probability and how (then its row of
-    ``documents.csv`` is the same: ids, titles, names and map positions never change)."""
+    ``documents.csv`` is the same: ids, titles, names and map positions never change).
+
+    Not for a sampled fit's line of runs (``engine.fit_sample``; metrics ``n_assigned``):
+    its ``documents.csv`` also lists the papers placed after the fit, which the saved papers
+    do not hold, so its rows are built from the saved papers as before.
+    """
     n = len(base.topic_ids)
     return (
-        (base.run_dir / DOCUMENTS_FILE).is_file()
+        not base.metrics.get("n_assigned")
+        and (base.run_dir / DOCUMENTS_FILE).is_file()
         and np.array_equal(papers.topic_ids[:n], base.topic_ids)
         and np.array_equal(papers.probs[:n], base.probabilities)
         and papers.how[:n].tolist() == base.how
