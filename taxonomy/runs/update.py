@@ -29,6 +29,9 @@ An update never changes what an existing id means. It
 4. writes a **new** run directory (all-or-nothing), holding old and new papers:
    report, topics over time, ``changes.json`` (new topics, topics whose share
    grew or shrank with this update, by the growth rule of ``runs/timeline.py``).
+   What it does not change it carries over as it is (:func:`update_files`): the
+   embeddings and the fit's model as hard links, the papers and ``documents.csv``
+   as copies with the new papers appended.
 
 The fit's ``model/assign.npz`` is carried over unchanged, so every update places
 papers by the same fit. Quality metrics (coherence, gold agreement) are those of
