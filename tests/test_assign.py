@@ -106,6 +106,22 @@ class TestTheRule:
         placed = model.place(X[[0, 41]] * 0, keys=["k0", "k41"])  # vectors ignored for known keys
         assert placed.topic_ids.tolist() == [0, -1] and placed.in_fit.all()
 
+    def test_unknown_keys_are_new_papers(self):
+        model, _ = synthetic_model()
+        assert model.fit_rows(["k3", "nope", "k0", "k42"]).tolist() == [3, -1, 0, 42]
+        assert model.fit_rows([]).tolist() == []
+
+    @pytest.mark.parametrize("rows,n,k", [(6, 3, 3), (9, 25, 10), (40, 2000, 10), (7, 900, 1)])
+    def test_top_k_is_a_stable_sort_cut_short(self, rows, n, k):
+        """Both paths of top_k (every entry sorted; the block-maximum bound) give the k largest
+        entries of each row, largest first, ties by lower column."""
+        S = np.random.default_rng(n).standard_normal((rows, n)).astype(np.float32)
+        S[:, ::5] = np.round(S[:, ::5], 1)  # ties, some across the k-th place
+        S[0, :] = 0.5  # a row of equal values
+        cols, vals = assign_mod.top_k(S, k)
+        ref = np.argsort(-S, axis=1, kind="stable")[:, :k]
+        assert np.array_equal(cols, ref) and np.array_equal(vals, np.take_along_axis(S, ref, 1))
+
     def test_save_and_load_round_trip(self, tmp_path):
         model, X = synthetic_model()
         (tmp_path / "model").mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from pathlib import Path
@@ -171,6 +172,60 @@ def test_a_run_without_saved_papers_is_refused(early, tmp_path):
         (bare / name).write_bytes((run_dir / name).read_bytes())
     with pytest.raises(InputError, match="no model/papers.jsonl.gz"):
         update_run(bare, str(write(tmp_path / "l.jsonl", late)), log=lambda m: None)
+
+
+def test_an_update_keeps_what_it_does_not_change_as_it_was(early, tmp_path):
+    """Two updates in a row: the embeddings of the papers already there are hard links to the
+    files that first held them, documents.csv is the run's rows then the new ones, and the
+    result reads back exactly as it says."""
+    import csv
+    import os
+    import shutil
+
+    _, run_dir, late, _ = early
+    half = len(late) // 2
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["update", str(run_dir), str(write(tmp_path / "a.jsonl", late[:half])), "--out", str(one)]) == 0  # fmt: skip
+    assert main(["update", str(one), str(write(tmp_path / "b.jsonl", late[half:])), "--out", str(two)]) == 0  # fmt: skip
+    assert os.path.samefile(two / "model/embeddings-0.npz", run_dir / "model/papers.npz")
+    assert os.path.samefile(two / "model/embeddings-1.npy", one / "model/embeddings-1.npy")
+    base, first, saved = load_run(run_dir), load_run(one), load_run(two)
+    assert saved.embedding_files == ["embeddings-0.npz", "embeddings-1.npy", "embeddings-2.npy"]
+    n = len(first.corpus)
+    assert np.array_equal(saved.embeddings[: len(base.corpus)], base.embeddings)
+    assert np.array_equal(saved.embeddings[:n], first.embeddings)
+    with open(two / "documents.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["doc_id"] for r in rows] == saved.corpus.ids
+    assert [int(r["topic_id"]) for r in rows] == saved.topic_ids.tolist()
+    if np.array_equal(saved.topic_ids[:n], first.topic_ids):  # no paper of `one` moved
+        assert (two / "documents.csv").read_bytes().startswith((one / "documents.csv").read_bytes())
+    # A file the state lists is named when it is missing.
+    broken = tmp_path / "broken"
+    shutil.copytree(two, broken)
+    (broken / "model/embeddings-1.npy").unlink()
+    with pytest.raises(InputError, match="embeddings-1.npy"):
+        load_run(broken)
+
+
+def test_a_damaged_papers_file_names_the_line(tmp_path):
+    from taxonomy.corpus import Corpus
+    from taxonomy.runs.rundir import papers_gz, read_papers
+
+    c = Corpus(["a", "b"], ["T1", "T2"], ["x", "y"], [None, None], {}, dates=[None, None])
+    good = gzip.decompress(papers_gz(c)).decode()
+    path = tmp_path / "p.jsonl.gz"
+    # Two halves of one record on two lines would read as one object if the lines were joined.
+    first, rest = good.split("\n", 1)
+    split = first[: first.index('"abstract"')] + "\n" + first[first.index('"abstract"') :]
+    path.write_bytes(gzip.compress((split + "\n" + rest).encode()))
+    with pytest.raises(InputError, match=r"p.jsonl.gz:1: damaged record"):
+        read_papers(path, [])
+    path.write_bytes(gzip.compress((good + "[1, 2]\n").encode()))
+    with pytest.raises(InputError, match=r"p.jsonl.gz:3: damaged record"):
+        read_papers(path, [])
+    path.write_bytes(gzip.compress(good.replace("\n", "\n\n", 1).encode()))  # a blank line
+    assert read_papers(path, []).ids == ["a", "b"]
 
 
 class TestPool:

@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from .keys import norm_form
 
@@ -98,6 +97,9 @@ FRAGMENT_SHARE = 0.7
 
 
 def stop_words(extra: list[str] = ()) -> frozenset[str]:
+    # scikit-learn is imported where it is used: an update that names nothing never loads it.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
     return frozenset(ENGLISH_STOP_WORDS | ACADEMIC_STOP_WORDS | {w.lower() for w in extra})
 
 
@@ -251,6 +253,8 @@ class Vocabulary:
         max_words: int,
     ):
         # Each text is cut into runs once; the counts and the head-noun shares both read them.
+        from sklearn.feature_extraction.text import CountVectorizer
+
         runs = [phrase_chunks(text, stops) for text in texts]
         min_df = 2 if len(texts) >= 20 else 1
         repeated = possibly_repeated(runs, ngram_range) if min_df == 2 else None

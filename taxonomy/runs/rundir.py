@@ -15,6 +15,11 @@ Two files under ``model/``, beside ``assign.npz``, keep what later commands buil
 - ``papers.npz``: per paper, the embedding (float16: half the size, cosines
   within 1e-3), final topic id, probability, map position, how it got its
   topic (``assign.HOW``), and ``origin`` (0 = the fit, k = added by the k-th update).
+  A fit holds the embeddings in it. An update never rewrites embeddings it did not
+  make: its ``papers.npz`` lists, as ``embedding_files``, the files under ``model/``
+  that hold them in order (:data:`EMBEDDING_FILE`), each hard-linked from the run it
+  read: the fit's own ``papers.npz`` (only its ``embeddings`` are read) as
+  ``embeddings-0.npz``, then ``embeddings-<k>.npy`` (float16) of update ``k``.
 
 :func:`load_run` reads a run directory back; :func:`tree_taxonomy` rebuilds its
 :class:`~taxonomy.hierarchy.Taxonomy` with the papers' current topics.
@@ -26,9 +31,10 @@ import csv
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,6 +78,8 @@ ASSIGN_FILE = "model/assign.npz"
 PAPERS_FILE = "model/papers.jsonl.gz"
 STATE_FILE = "model/papers.npz"
 HISTORY_FILE = "model/updates.json"
+# Embeddings kept outside papers.npz (an updated run): a name under model/, in this form only.
+EMBEDDING_FILE = re.compile(r"embeddings-\d+\.np[yz]")
 
 Writer = Callable[[Path], None]
 
@@ -94,17 +102,9 @@ def run_files(
     tax, c = r.taxonomy, r.corpus
     metrics = dict(r.metrics, seconds=r.seconds)
     tree = tree_dict(r.cfg.name, tax, c.ids, int((r.topic_ids == -1).sum()))
-    paths = leaf_paths(tax)
-    rows = document_rows(
-        c.ids, c.titles, r.topic_ids, r.probabilities, r.placement.how, r.xy, paths
-    )
-    if r.rest is not None and r.rest_placement is not None:
-        p = r.rest_placement
-        rows += document_rows(
-            r.rest.ids, r.rest.titles, p.topic_ids, p.probabilities, p.how, p.xy, paths
-        )
     return {
-        DOCUMENTS_FILE: csv_text(DOCUMENT_COLUMNS, rows),
+        # A writer, so an update that carries the rows over never builds them.
+        DOCUMENTS_FILE: lambda path: path.write_text(documents_csv(r), encoding="utf-8"),
         TOPICS_FILE: csv_text(TOPIC_COLUMNS, topics_rows(tax)),
         TREE_YAML_FILE: yaml_text(tree),
         TREE_FILE: json_text(tree),
@@ -130,6 +130,27 @@ def run_files(
     }
 
 
+def documents_csv(r: RunResult, start: int = 0) -> str:
+    """``documents.csv`` of a run; ``start`` > 0: only its papers from that row on, without
+    the header (what an update appends to the rows it carries over)."""
+    c, paths = r.corpus, leaf_paths(r.taxonomy)
+    rows = document_rows(
+        c.ids[start:],
+        c.titles[start:],
+        r.topic_ids[start:],
+        r.probabilities[start:],
+        r.placement.how[start:],
+        r.xy[start:],
+        paths,
+    )
+    if r.rest is not None and r.rest_placement is not None:
+        p = r.rest_placement
+        rows += document_rows(
+            r.rest.ids, r.rest.titles, p.topic_ids, p.probabilities, p.how, p.xy, paths
+        )
+    return csv_text(DOCUMENT_COLUMNS if start == 0 else None, rows)
+
+
 def papers_gz(corpus: Corpus, rows: range | None = None) -> bytes:
     """Papers of ``corpus`` (``rows``, default all) as gzip-compressed JSON lines (byte-stable)."""
     gold = corpus.gold
@@ -151,18 +172,25 @@ def papers_gz(corpus: Corpus, rows: range | None = None) -> bytes:
 
 
 def state_npz(
-    embeddings: np.ndarray,
+    embeddings: np.ndarray | None,
     topic_ids: np.ndarray,
     probabilities: np.ndarray,
     xy: np.ndarray,
     how: list[str],
     origin: np.ndarray | None = None,
+    embedding_files: list[str] | None = None,
 ) -> bytes:
+    """``model/papers.npz``; ``embeddings`` None: they are in ``embedding_files`` instead."""
     buf = io.BytesIO()
     n = len(topic_ids)
+    vectors = (
+        {"embeddings": np.asarray(embeddings, dtype=np.float16)}
+        if embeddings is not None
+        else {"embedding_files": np.array(embedding_files or [], dtype="U40")}
+    )
     np.savez(
         buf,
-        embeddings=np.asarray(embeddings, dtype=np.float16),
+        **vectors,
         topic_ids=np.asarray(topic_ids, dtype=np.int32),
         probabilities=np.asarray(probabilities, dtype=np.float32),
         xy=np.asarray(xy, dtype=np.float32),
@@ -204,6 +232,8 @@ class SavedRun:
     xy: np.ndarray
     how: list[str]
     origin: np.ndarray
+    # Where the embeddings are (names under model/, in order); empty: inside papers.npz.
+    embedding_files: list[str] = field(default_factory=list)
 
     @property
     def n_updates(self) -> int:
@@ -311,18 +341,13 @@ def load_run(run_dir: str | Path) -> SavedRun:
     tree = json.loads(_need(run_dir, TREE_FILE).read_text(encoding="utf-8"))
     metrics = json.loads(_need(run_dir, METRICS_FILE).read_text(encoding="utf-8"))
     corpus = read_papers(_need(run_dir, PAPERS_FILE), cfg.corpus.gold_fields)
-    try:
-        with np.load(_need(run_dir, STATE_FILE), allow_pickle=False) as d:
-            X = d["embeddings"].astype(np.float32)
-            state = {k: d[k] for k in ("topic_ids", "probabilities", "xy", "how", "origin")}
-    except (OSError, ValueError, KeyError, zlib.error) as err:
-        raise InputError(run_dir / STATE_FILE, f"not a readable state file ({err})") from None
+    X, state, files = read_state(run_dir)
     if len(X) != len(corpus) or len(state["topic_ids"]) != len(corpus):
         raise InputError(
             str(run_dir),
             f"{PAPERS_FILE} has {len(corpus)} papers but {STATE_FILE} {len(X)}: the run is damaged",
         )
-    X = unit_rows(X)
+    X = unit_rows(X.astype(np.float32))
     return SavedRun(
         run_dir,
         cfg,
@@ -335,7 +360,37 @@ def load_run(run_dir: str | Path) -> SavedRun:
         state["xy"].astype(np.float32),
         [str(h) for h in state["how"]],
         state["origin"].astype(np.int16),
+        files,
     )
+
+
+def read_state(run_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """``model/papers.npz`` of a run: the embeddings (float16, from the files it lists when
+    they are not inside it), the per-paper arrays, and the names of those files."""
+    path = _need(run_dir, STATE_FILE)
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            state = {k: d[k] for k in ("topic_ids", "probabilities", "xy", "how", "origin")}
+            if "embeddings" in d.files:
+                return d["embeddings"], state, []
+            files = [str(f) for f in d["embedding_files"]]
+        return np.concatenate([embedding_part(run_dir, f) for f in files]), state, files
+    except (OSError, ValueError, KeyError, zlib.error) as err:
+        raise InputError(path, f"not a readable state file ({err})") from None
+
+
+def embedding_part(run_dir: Path, name: str) -> np.ndarray:
+    """The float16 embeddings of one file an updated run's ``papers.npz`` lists."""
+    if not EMBEDDING_FILE.fullmatch(name):
+        raise InputError(
+            run_dir / STATE_FILE,
+            f"embedding_files: expected names like 'embeddings-1.npy', got {name!r}",
+        )
+    path = _need(run_dir, f"model/{name}")
+    if name.endswith(".npy"):
+        return np.load(path, allow_pickle=False)
+    with np.load(path, allow_pickle=False) as d:  # a fit's papers.npz, linked as it was
+        return d["embeddings"]
 
 
 def walk_tree(node: dict, parent: str | None = None) -> Iterator[tuple[dict, str | None]]:

@@ -29,6 +29,9 @@ An update never changes what an existing id means. It
 4. writes a **new** run directory (all-or-nothing), holding old and new papers:
    report, topics over time, ``changes.json`` (new topics, topics whose share
    grew or shrank with this update, by the growth rule of ``runs/timeline.py``).
+   What it does not change it carries over as it is (:func:`update_files`): the
+   embeddings and the fit's model as hard links, the papers and ``documents.csv``
+   as copies with the new papers appended.
 
 The fit's ``model/assign.npz`` is carried over unchanged, so every update places
 papers by the same fit. Quality metrics (coherence, gold agreement) are those of
@@ -68,11 +71,13 @@ from .assign import AssignModel, Placement
 from .distributed import embed_and_place, subset_corpus
 from .rundir import (
     ASSIGN_FILE,
+    DOCUMENTS_FILE,
     HISTORY_FILE,
     PAPERS_FILE,
     REPORT_FILE,
     STATE_FILE,
     SavedRun,
+    documents_csv,
     load_run,
     papers_gz,
     run_files,
@@ -500,7 +505,7 @@ def update_run(
     )
     result = updated_result(base, cfg, target, corpus, papers_now, tax, changes, timer)
     with timer("write", f"writing {target}"):
-        files = update_files(base, result, new, papers_now.origin, history)
+        files = update_files(base, result, new, papers_now, history)
         write_run_dir(target, files, overwrite)
     result.out_dir = target
     return UpdateOutcome(result, changes, files, timer.seconds)
@@ -790,27 +795,82 @@ def updated_result(base, cfg, target, corpus, papers: Papers, tax, changes, time
     return result
 
 
-def update_files(base: SavedRun, result, new: Corpus, origin, history) -> dict:
-    """Every file of the new run directory; the fit's model and papers are carried over as bytes."""
+def update_files(base: SavedRun, result, new: Corpus, papers: Papers, history: dict) -> dict:
+    """Every file of the new run directory. What the run it reads holds and this update does
+    not change is carried over as it is, never rebuilt: the fit's model and embeddings
+    (hard links), the papers (one more gzip member), ``documents.csv``'s rows when no paper
+    of the run changed topic (the new rows appended)."""
     report = base.run_dir / REPORT_FILE
     previous = read_report_payloads(report) if report.is_file() else None
     # The fit's model, unchanged: a hard link where the file system allows (never written to).
-    fit_model = base.run_dir / ASSIGN_FILE
-    files = run_files(result, lambda path: link_or_copy(fit_model, path), previous)
+    files = run_files(result, linked(base.run_dir / ASSIGN_FILE), previous)
     # New papers as one more gzip member: the run's papers are not recompressed.
-    files[PAPERS_FILE] = (base.run_dir / PAPERS_FILE).read_bytes() + papers_gz(new)
-    files[STATE_FILE] = lambda path: path.write_bytes(
-        state_npz(
-            result.embeddings,
-            result.topic_ids,
-            result.probabilities,
-            result.xy,
-            result.placement.how,
-            origin,
+    files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, papers_gz(new))
+    files.update(state_files(base, result, papers))
+    n = len(base.topic_ids)
+    if old_rows_unchanged(base, papers):
+        files[DOCUMENTS_FILE] = appended(
+            base.run_dir / DOCUMENTS_FILE, documents_csv(result, start=n).encode("utf-8")
         )
-    )
     files[HISTORY_FILE] = json_text(history)
     return files
+
+
+def old_rows_unchanged(base: SavedRun, papers: Papers) -> bool:
+    """Whether every paper of the run keeps its topic, probability and how (then its row of
+    ``documents.csv`` is the same: ids, titles, names and map positions never change).
+
+    Not for a sampled fit's line of runs (``engine.fit_sample``; metrics ``n_assigned``):
+    its ``documents.csv`` also lists the papers placed after the fit, which the saved papers
+    do not hold, so its rows are built from the saved papers as before.
+    """
+    n = len(base.topic_ids)
+    return (
+        not base.metrics.get("n_assigned")
+        and (base.run_dir / DOCUMENTS_FILE).is_file()
+        and np.array_equal(papers.topic_ids[:n], base.topic_ids)
+        and np.array_equal(papers.probs[:n], base.probabilities)
+        and papers.how[:n].tolist() == base.how
+    )
+
+
+def state_files(base: SavedRun, result, papers: Papers) -> dict:
+    """``model/papers.npz`` without embeddings, the files that hold them (the run's, linked;
+    this update's as ``embeddings-<number>.npy``), so no embedding is written twice."""
+    own = f"embeddings-{papers.number}.npy"
+    if base.embedding_files:
+        links = {name: base.run_dir / "model" / name for name in base.embedding_files}
+    else:  # the embeddings are inside the run's papers.npz: link it, only they are read
+        links = {"embeddings-0.npz": base.run_dir / STATE_FILE}
+    files = {f"model/{name}": linked(src) for name, src in links.items()}
+    n = len(base.topic_ids)
+    names = list(links)
+    if len(result.embeddings) > n:
+        X_new = np.asarray(result.embeddings[n:], dtype=np.float16)
+        files[f"model/{own}"] = lambda path: np.save(path, X_new, allow_pickle=False)
+        names.append(own)
+    how = result.placement.how
+    files[STATE_FILE] = lambda path: path.write_bytes(
+        state_npz(
+            None, result.topic_ids, result.probabilities, result.xy, how, papers.origin, names
+        )
+    )
+    return files
+
+
+def appended(src: Path, tail: bytes) -> Callable[[Path], None]:
+    """A writer of a copy of ``src`` with ``tail`` appended (the copy is made by the kernel)."""
+
+    def write(path: Path) -> None:
+        shutil.copyfile(src, path)
+        with open(path, "ab") as fh:
+            fh.write(tail)
+
+    return write
+
+
+def linked(src: Path) -> Callable[[Path], None]:
+    return lambda path: link_or_copy(src, path)
 
 
 def link_or_copy(src: Path, dst: Path) -> None:

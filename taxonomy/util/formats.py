@@ -25,12 +25,14 @@ def unsafe_cell(value: str) -> str:
     return value
 
 
-def csv_text(columns: list[str], rows: list[list[object]]) -> str:
+def csv_text(columns: list[str] | None, rows: list[list[object]]) -> str:
+    """CSV of ``rows`` under a header of ``columns`` (None: rows only, to append to a file)."""
     buf = io.StringIO()
     # CRLF rows (RFC 4180): the writer then quotes any cell holding \r or \n, which a
     # "\n" terminator would leave bare, so a stray \r in a title cannot split a row.
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(columns)
+    if columns is not None:
+        w.writerow(columns)
     for row in rows:
         w.writerow([safe_cell(v) for v in row])
     return buf.getvalue()

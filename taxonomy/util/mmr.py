@@ -7,7 +7,6 @@ keep our own; tests/test_mmr.py checks it picks what BERTopic's picks.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics.pairwise import cosine_similarity
 
 
 def mmr(
@@ -34,6 +33,8 @@ def mmr(
     """
     if not items or top_n < 1:
         return []
+    from sklearn.metrics.pairwise import cosine_similarity  # on use: its import takes ~1 s
+
     relevance = cosine_similarity(candidates, np.reshape(query, (1, -1)))[:, 0]
     similarity = cosine_similarity(candidates)
     picked = [int(np.argmax(relevance))]
