@@ -247,12 +247,14 @@ def fresh(path: Path) -> Path:
     return path
 
 
-def measure_ours(n: int, embeddings_from: int | None = None) -> None:
+def measure_ours(n: int, embeddings_from: int | None = None, tag: str = "") -> None:
     """Our run at n, cold; with ``embeddings_from`` M, the embeddings come warm from the cold
-    run at M (nested sizes: M's cache holds every paper of n) and every other stage is cold."""
+    run at M (nested sizes: M's cache holds every paper of n) and every other stage is cold.
+    ``tag``: a second run at the same size, kept beside the first (``ours-<n>-<tag>``)."""
     from taxonomy.pipeline import run
 
-    cache, out = fresh(WORK / "cache" / f"ours-{n}"), fresh(WORK / "runs" / f"ours-{n}")
+    name = f"ours-{n}" + (f"-{tag}" if tag else "")
+    cache, out = fresh(WORK / "cache" / name), fresh(WORK / "runs" / name)
     backend = None
     if embeddings_from is not None:
         backend = seed_cache(embeddings_from, papers_path(n), cache)
@@ -264,7 +266,7 @@ def measure_ours(n: int, embeddings_from: int | None = None) -> None:
     res = mon.finish()
     m = r.metrics
     record(
-        "ours",
+        "ours" + (f"-{tag}" if tag else ""),
         n,
         res,
         embeddings_warm_from=embeddings_from,
@@ -292,9 +294,10 @@ def measure_bertopic(n: int) -> None:
     from taxonomy.runs.rundir import load_run_config
     from taxonomy.util.cache import ArrayStore
 
-    cfg = load_run_config(WORK / "runs" / f"ours-{n}")
+    name = f"ours-{n}" if (WORK / "runs" / f"ours-{n}").is_dir() else f"ours-{n}-warm"
+    cfg = load_run_config(WORK / "runs" / name)
     corpus = load_corpus(cfg.corpus)
-    X, stats = Embedder(cfg.embedding, ArrayStore(WORK / "cache" / f"ours-{n}")).embed(
+    X, stats = Embedder(cfg.embedding, ArrayStore(WORK / "cache" / name)).embed(
         corpus.texts, progress=False
     )
     assert stats.n_embedded == 0, "the ours run's cache must hold every embedding"
@@ -443,10 +446,11 @@ def agreement(n: int) -> dict:
     return {"n_papers": len(both), "same_topic_id": round(same, 5), "n_fit": m.get("n_fit")}
 
 
-def measure_update(n: int) -> None:
-    """``taxonomy update`` of 1,000 new papers into the ``ours`` run at n, against embedding
-    those 1,000 alone (a fresh process that loads the model and embeds them, no cache)."""
-    base = WORK / "runs" / f"ours-{n}"
+def measure_update(n: int, tag: str = "") -> None:
+    """``taxonomy update`` of 1,000 new papers into the ``ours`` run at n (``ours-<n>-<tag>``
+    with a tag), against embedding those 1,000 alone (a fresh process that loads the model
+    and embeds them, no cache)."""
+    base = WORK / "runs" / (f"ours-{n}" + (f"-{tag}" if tag else ""))
     target = fresh(WORK / "runs" / f"update-{n}")
     py = sys.executable
     # Cold for the new papers: the base run's cache holds none of them (another corpus).
@@ -477,7 +481,7 @@ def measure_update(n: int) -> None:
     subprocess.run([py, "-c", code], check=True, cwd=ROOT)
     walls["embed_alone"] = round(time.perf_counter() - t0, 2)
     record(
-        "update",
+        "update" + (f"-{tag}" if tag else ""),
         n,
         {"wall_s": walls["update"]},
         **walls,
@@ -561,9 +565,30 @@ def write_md() -> None:
         "",
         "## Ours, cold (fresh cache), per stage",
         "",
+        (
+            "Both cold runs ran the code before this work's memory fixes (the 18k one also before "
+            "the fit's voters read UMAP's graph); two other jobs shared the cores during the 147k "
+            "embedding, so its embed wall time is inflated (CPU s per abstract: 32.6 ms at 18k, "
+            "33.2 ms at 147k)."
+        ),
+        "",
         *stage_table(rows, "ours"),
         "",
+        "## Ours with this commit's code, embeddings warm from the cold 147k run",
+        "",
+        (
+            "Every stage but embedding cold (fresh cache); the model loads in `label` for the "
+            "phrases, so it is in memory at the peak."
+        ),
+        "",
+        *stage_table(rows, "ours-warm"),
+        "",
         "## BERTopic on the same embeddings (+ reduce_outliers + update_topics)",
+        "",
+        (
+            "`cluster` holds HDBSCAN and BERTopic's c-TF-IDF; HDBSCAN's joblib workers count as "
+            "children."
+        ),
         "",
         *stage_table(rows, "bertopic"),
         "",
@@ -582,8 +607,10 @@ def write_md() -> None:
         ),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for n in sorted({n for (k, n, _e) in rows if k == "ours"}):
-        md.append(result_row(n, rows[("ours", n, None)], rows.get(("bertopic", n, None), {})))
+    for k, n in sorted(
+        {(k, n) for (k, n, _e) in rows if k in ("ours", "ours-warm")}, key=lambda x: (x[1], x[0])
+    ):
+        md.append(result_row(n, rows[(k, n, None)], rows.get(("bertopic", n, None), {})))
     eng = {e: r for (k, n, e), r in rows.items() if k == "engine"}
     if eng:
         md += [
@@ -599,17 +626,28 @@ def write_md() -> None:
                 f"| {e} | {r['n']:,} | {r['fit_sample']:,} | {r['wall_s']} | {r['cpu_s']} | "
                 f"{r['peak_rss_gb']} | {a.get('wall_s', '–')} |"
             )
+    if not eng:
+        md += [
+            "",
+            "## Dask vs local engine",
+            "",
+            (
+                "Not measured at 100k yet: `python benchmarks/scale.py engines 100000 --fit-sample "
+                "70000 --embeddings-from 147267` (about 30 min here). The Dask path runs in CI on "
+                "3,000 ACL abstracts through a 2-worker LocalCluster (`tests/test_scale.py`)."
+            ),
+        ]
     agree = [r for (k, n, e), r in rows.items() if k == "agreement"]
     for a in agree:
         md.append(
             f"\nPapers placed after the fit with the same topic id on both engines: "
             f"{a['same_topic_id']:.2%} of {a['n_papers']:,}."
         )
-    upd = [r for (k, n, e), r in rows.items() if k == "update"]
-    for u in upd:
+    upd = [(k, r) for (k, n, e), r in rows.items() if k.startswith("update")]
+    for k, u in upd:
         md += [
             "",
-            "## Update",
+            f"## Update ({'this commit, into its own 147k run' if k != 'update' else 'code before this work, into the cold run'})",
             "",
             (
                 f"`taxonomy update` of {N_NEW:,} new papers into the {u['n']:,} run: "
@@ -635,8 +673,11 @@ def main(argv: list[str] | None = None) -> int:
     o = sub.add_parser("ours")
     o.add_argument("n", type=int)
     o.add_argument("--embeddings-from", type=int, help="take the embeddings warm from this run")
-    for name in ("bertopic", "update"):
-        sub.add_parser(name).add_argument("n", type=int)
+    o.add_argument("--tag", default="", help="keep this run beside the first at its size")
+    sub.add_parser("bertopic").add_argument("n", type=int)
+    u = sub.add_parser("update")
+    u.add_argument("n", type=int)
+    u.add_argument("--tag", default="", help="update the run made with this tag")
     e = sub.add_parser("engines")
     e.add_argument("n", type=int)
     e.add_argument("--fit-sample", type=int, required=True)
@@ -647,13 +688,13 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "prepare":
         prepare(a.data, a.arxiv, tuple(a.sizes))
     elif a.cmd == "ours":
-        measure_ours(a.n, a.embeddings_from)
+        measure_ours(a.n, a.embeddings_from, a.tag)
     elif a.cmd == "bertopic":
         measure_bertopic(a.n)
     elif a.cmd == "engines":
         measure_engines(a.n, a.fit_sample, a.embeddings_from)
     elif a.cmd == "update":
-        measure_update(a.n)
+        measure_update(a.n, a.tag)
     elif a.cmd == "agreement":
         record("agreement", a.n, agreement(a.n))
     else:

@@ -3,7 +3,7 @@
 The fit's stages hold every fitted paper at once (UMAP's kNN graph and layouts, HDBSCAN,
 the naming vocabulary); past one machine's memory the way on is ``engine.fit_sample``:
 fit on a sample and place the rest in batches. Peak memory of a cold run (this process and
-its map worker, ``benchmarks/scale.py``, docs/scaling.md) grows linearly over 18k-147k
+its map worker, ``benchmarks/scale.py``, docs/scaling.md) grows linearly over 50k-147k
 papers; :func:`fit_bytes` is that line with a margin.
 """
 
@@ -14,10 +14,11 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-# Measured peaks (benchmarks/results/scale.md): FIT_BASE for the model and libraries, plus
-# FIT_PER_PAPER for each fitted paper; MARGIN covers other corpora's longer abstracts.
-FIT_BASE = 1.6e9
-FIT_PER_PAPER = 40e3
+# Measured peaks of whole runs at 50k, 100k and 147k papers (benchmarks/results/scale.md:
+# 3.5, 5.1 and 6.5 GB, process + map worker, model loaded): a line of 1.9 GB plus 31 kB per
+# paper. MARGIN covers corpora with longer texts than those abstracts.
+FIT_BASE = 1.9e9
+FIT_PER_PAPER = 31e3
 MARGIN = 1.25
 
 
