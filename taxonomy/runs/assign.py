@@ -177,10 +177,9 @@ def graph_neighbours(Xn: np.ndarray, graph: np.ndarray, k: int) -> tuple[np.ndar
     for s in range(0, len(Xn), step):
         sims[s : s + step] = np.einsum("ij,ikj->ik", Xn[s : s + step], Xn[cand[s : s + step]])
     sims[~valid] = -np.inf
-    # Best first; ties keep the graph's order, so the result does not depend on the sort.
-    best = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    # Best first; ties keep the graph's order (top_k breaks them by lower column).
+    best, sims = top_k(sims, k)
     idx = np.take_along_axis(cand, best, axis=1)
-    sims = np.take_along_axis(sims, best, axis=1)
     short = np.flatnonzero(valid.sum(axis=1) < k)
     if short.size:
         ex_idx, ex_sims = nearest(Xn[short], Xn, k + 1)
