@@ -446,14 +446,44 @@ def agreement(n: int) -> dict:
     return {"n_papers": len(both), "same_topic_id": round(same, 5), "n_fit": m.get("n_fit")}
 
 
+def cold_copy(run: Path, to: Path, cache: Path) -> Path:
+    """The run as hard links, its ``config.yaml`` naming ``cache``: a copy of the run's cache
+    without any shard holding a new paper (an earlier update put them there), so the update
+    reads the whole cache as it would and embeds every new paper."""
+    import yaml
+
+    from taxonomy.config import with_corpus
+    from taxonomy.corpus import load_corpus
+    from taxonomy.embedding.encoder import text_key
+    from taxonomy.runs.rundir import load_run_config
+
+    cfg = load_run_config(run)
+    new = load_corpus(
+        with_corpus(cfg, str(new_papers_path()), "jsonl", "new", gold_fields=[]).corpus
+    )
+    keys = {text_key(t) for t in new.texts}
+    shutil.copytree(cfg.cache.dir, fresh(cache), copy_function=os.link)
+    for shard in cache.glob("embeddings/*/*.npz"):
+        with np.load(shard) as d:
+            if keys.intersection(d["keys"].astype(str).tolist()):
+                shard.unlink()
+                shard.with_suffix(".sha256").unlink()
+    shutil.copytree(run, fresh(to), copy_function=os.link)
+    data = yaml.safe_load((run / "config.yaml").read_text())
+    data["cache"]["dir"] = str(cache)
+    (to / "config.yaml").unlink()  # a link to the run's own: replaced, not written through
+    (to / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return to
+
+
 def measure_update(n: int, tag: str = "") -> None:
     """``taxonomy update`` of 1,000 new papers into the ``ours`` run at n (``ours-<n>-<tag>``
     with a tag), against embedding those 1,000 alone (a fresh process that loads the model
     and embeds them, no cache)."""
-    base = WORK / "runs" / (f"ours-{n}" + (f"-{tag}" if tag else ""))
+    run = WORK / "runs" / (f"ours-{n}" + (f"-{tag}" if tag else ""))
+    base = cold_copy(run, WORK / "runs" / f"update-base-{n}", WORK / "cache" / f"update-{n}")
     target = fresh(WORK / "runs" / f"update-{n}")
     py = sys.executable
-    # Cold for the new papers: the base run's cache holds none of them (another corpus).
     walls = {}
     t0 = time.perf_counter()
     subprocess.run(

@@ -74,3 +74,37 @@ def test_truncation_count_of_a_cached_run_is_kept_and_right(tmp_path):
     assert again.n_truncated == 2 and len(store.entries("truncated")) == 1
     _, other = Embedder(cfg, store).embed(texts[1:])  # other texts: another entry, its own count
     assert other.n_truncated == 1
+
+
+def test_a_lookup_reads_only_the_shards_that_hold_its_keys(tmp_path):
+    """A shard's keys are read first; its vectors (checked) only when it holds a wanted key,
+    and a damaged shard that does is still refused."""
+    from taxonomy.embedding.encoder import EmbeddingCache
+
+    cfg = EmbeddingConfig(backend="torch")
+    rng = np.random.default_rng(0)
+    shards = [[f"{s}{i:039d}" for i in range(3)] for s in "abc"]
+    writer = EmbeddingCache(ArrayStore(tmp_path), cfg)
+    for keys in shards:
+        writer.add(keys, rng.normal(size=(3, 4)).astype(np.float32))
+
+    class Counting(ArrayStore):
+        loads = 0
+
+        def load(self, stage, key):
+            Counting.loads += 1
+            return super().load(stage, key)
+
+    cache = EmbeddingCache(Counting(tmp_path), cfg)
+    got = cache.lookup([shards[1][0], "z" * 40])
+    assert list(got) == [shards[1][0]] and Counting.loads == 1
+    assert np.array_equal(got[shards[1][0]], writer.lookup([shards[1][0]])[shards[1][0]])
+    # The vectors of a shard change on disk, its keys intact: the checksum refuses it.
+    stage = tmp_path / cache.stage
+    victim = next(p for p in stage.glob("*.npz") if shards[2][0] in np.load(p)["keys"].astype(str))
+    with np.load(victim) as d:
+        keys = d["keys"]
+    with open(victim, "wb") as fh:
+        np.savez(fh, keys=keys, vectors=np.zeros((3, 4), np.float32))
+    fresh = EmbeddingCache(ArrayStore(tmp_path), cfg)
+    assert fresh.lookup([shards[2][0]]) == {} and not victim.exists()

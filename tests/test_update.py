@@ -174,6 +174,56 @@ def test_a_run_without_saved_papers_is_refused(early, tmp_path):
         update_run(bare, str(write(tmp_path / "l.jsonl", late)), log=lambda m: None)
 
 
+def test_a_missing_file_is_named_before_any_paper_is_embedded(early, tmp_path):
+    """The run is read while the new papers embed; a file it lacks still fails first."""
+    import shutil
+
+    from taxonomy.runs.update import update_run
+
+    _, run_dir, late, _ = early
+    broken = shutil.copytree(run_dir, tmp_path / "broken")
+    (broken / "model/papers.npz").unlink()
+
+    class NoEmbedding:
+        def embed(self, texts, **kw):
+            raise AssertionError("embedded before the run was checked")
+
+    with pytest.raises(InputError, match="no model/papers.npz"):
+        update_run(
+            broken, str(write(tmp_path / "l.jsonl", late)), log=lambda m: None,
+            embedder=NoEmbedding(),
+        )  # fmt: skip
+    assert not (tmp_path / "broken-update1").exists()
+
+
+def test_papers_of_the_fit_are_not_embedded_again(early, tmp_path):
+    """While the run is read, only papers the fit does not hold are embedded ahead; the fit's
+    own papers are recognised and counted, and nothing else changes."""
+    from taxonomy.embedding import Embedder
+    from taxonomy.pipeline import store_for
+    from taxonomy.runs.rundir import load_run_config
+    from taxonomy.runs.update import update_run
+
+    result, run_dir, late, _ = early
+    old = dated_records(result)[:3]
+    cfg = load_run_config(run_dir)
+
+    calls: list[list[str]] = []
+
+    class Recording(Embedder):
+        def embed(self, texts, **kw):
+            calls.append(list(texts))
+            return super().embed(texts, **kw)
+
+    done = update_run(
+        run_dir, str(write(tmp_path / "mixed.jsonl", old + late)), out=tmp_path / "u",
+        log=lambda m: None, embedder=Recording(cfg.embedding, store_for(cfg)),
+    )  # fmt: skip
+    ahead = calls[0]
+    assert len(ahead) == len(late) and not set(ahead) & set(load_run(run_dir).corpus.texts)
+    assert done.changes["papers"]["added"] == len(late)
+
+
 def test_an_update_keeps_what_it_does_not_change_as_it_was(early, tmp_path):
     """Two updates in a row: the embeddings of the papers already there are hard links to the
     files that first held them, documents.csv is the run's rows then the new ones, and the
@@ -223,6 +273,10 @@ def test_a_damaged_papers_file_names_the_line(tmp_path):
         read_papers(path, [])
     path.write_bytes(gzip.compress((good + "[1, 2]\n").encode()))
     with pytest.raises(InputError, match=r"p.jsonl.gz:3: damaged record"):
+        read_papers(path, [])
+    second = good.split("\n")[1]
+    path.write_bytes(gzip.compress((first + "\n" + second + ' {"id": "c"}\n').encode()))
+    with pytest.raises(InputError, match=r"p.jsonl.gz:2: damaged record \(extra data"):
         read_papers(path, [])
     path.write_bytes(gzip.compress(good.replace("\n", "\n\n", 1).encode()))  # a blank line
     assert read_papers(path, []).ids == ["a", "b"]

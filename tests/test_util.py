@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from taxonomy.util.arrays import group_means, label_means, unit_rows, unit_vector
+from taxonomy.util.arrays import group_means, label_means, label_rows, unit_rows, unit_vector
 from taxonomy.util.files import TMP_PREFIX, atomic_path, write_text_atomic
 from taxonomy.util.versions import version, versions
 
@@ -16,6 +16,24 @@ def test_unit_rows_and_vector():
     assert U.dtype == np.float32 and np.allclose(U, [[0.6, 0.8], [0.0, 0.0]])
     assert unit_rows(X, dtype=np.float64).dtype == np.float64
     assert np.allclose(unit_vector(X[0]), [0.6, 0.8]) and not unit_vector(X[1]).any()
+
+
+def test_unit_rows_leaves_its_input_alone():
+    X = np.array([[3.0, 4.0], [1.0, 0.0]], dtype=np.float32)
+    U = unit_rows(X)
+    assert U is not X and np.array_equal(X, [[3.0, 4.0], [1.0, 0.0]])
+    H = X.astype(np.float16)
+    assert np.allclose(unit_rows(H), [[0.6, 0.8], [1.0, 0.0]]) and H[0, 0] == 3.0
+
+
+def test_label_rows_are_the_rows_each_mask_selects():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(-1, 40, size=5000)
+    values = [39, 7, -1, 41, 0, 7]  # any order, repeats, a label no row has
+    rows = label_rows(labels, values)
+    for v, r in zip(values, rows):
+        assert np.array_equal(r, np.flatnonzero(labels == v))
+    assert label_rows(np.array([], dtype=np.int64), [1])[0].size == 0
 
 
 def test_group_means_by_mask_or_index_and_empty_groups():

@@ -175,15 +175,23 @@ class EmbeddingCache:
 
     def lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
         wanted = set(keys)
+        missing = wanted.difference(self._index)
         for shard in self.store.entries(self.stage):
-            if wanted.issubset(self._index):
+            if not missing:
                 break
             if shard in self._read:
+                continue
+            # A shard's keys alone first: an update of 1,000 papers into a run of 147k
+            # otherwise reads and checks all 230 MB of its vectors to find none of them.
+            held = self.store.peek(self.stage, shard, "keys")
+            if held is not None and missing.isdisjoint(held.astype(str).tolist()):
                 continue
             data = self.store.load(self.stage, shard)
             self._read.add(shard)
             if data is not None:
-                self._index.update(zip(data["keys"].astype(str), data["vectors"]))
+                shard_keys = data["keys"].astype(str)
+                self._index.update(zip(shard_keys, data["vectors"]))
+                missing.difference_update(shard_keys.tolist())
         return {k: self._index[k] for k in wanted if k in self._index}
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:

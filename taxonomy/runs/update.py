@@ -2,7 +2,8 @@
 
 An update never changes what an existing id means. It
 
-1. reads the run (:func:`taxonomy.runs.rundir.load_run`) and the new papers (with the
+1. reads the run (:func:`taxonomy.runs.rundir.load_run`; with the local engine on a
+   second thread while the model embeds the new papers) and the new papers (with the
    run's corpus settings); papers already in the run (same title + abstract) or
    with an id already there are left out and counted;
 2. embeds the new papers and places them with the fit's own rule,
@@ -46,7 +47,9 @@ import json
 import os
 import re
 import shutil
+import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +66,7 @@ from ..naming import load_vocabulary, name_keys, name_tree
 from ..naming.vocabulary import Vocabulary
 from ..outputs.report import read_report_payloads
 from ..pipeline import RunResult, StageTimer, library_versions, store_for, tree_counts
-from ..util.arrays import unit_mean, unit_rows, unit_vector
+from ..util.arrays import label_rows, unit_mean, unit_rows, unit_vector
 from ..util.cache import ArrayStore
 from ..util.folders import check_target, write_run_dir
 from ..util.formats import json_text
@@ -77,9 +80,12 @@ from .rundir import (
     REPORT_FILE,
     STATE_FILE,
     SavedRun,
+    check_run_files,
     documents_csv,
     load_run,
+    load_run_config,
     papers_gz,
+    read_tree,
     run_files,
     state_npz,
     tree_taxonomy,
@@ -114,8 +120,8 @@ def fit_bars(X: np.ndarray, topic_ids: np.ndarray, topics: list[int]) -> tuple[f
     the ``COHESION_QUANTILE`` of their cohesions, and the ``MEMBER_QUANTILE`` of their
     papers' cosines to their own topic's centroid."""
     cohesions, sims = [], []
-    for t in topics:
-        members = X[topic_ids == t]
+    for rows in label_rows(topic_ids, topics):
+        members = X[rows]
         if len(members):
             c = members.mean(axis=0)
             s = members @ unit_vector(c)
@@ -215,7 +221,7 @@ def join_topics(X: np.ndarray, topic_ids: np.ndarray, probs: np.ndarray, topics:
     """Papers that fit no topic (-1) join one of ``topics`` by :func:`join_born_topics`;
     ``topic_ids`` and ``probs`` (cosine to the centroid) change in place. Returns how many."""
     misfit = np.flatnonzero(topic_ids == -1)
-    members = {t: X[topic_ids == t] for t in topics}
+    members = {t: X[rows] for t, rows in zip(topics, label_rows(topic_ids, topics))}
     joined = join_born_topics(X[misfit], members)
     took = joined >= 0
     for t in set(joined[took].tolist()):
@@ -363,24 +369,77 @@ class UpdateOutcome:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def history_of(base: SavedRun) -> dict:
+def history_of(run_dir: Path) -> dict:
     """``model/updates.json``: the fit's leaf ids and one entry per update so far."""
-    path = base.run_dir / HISTORY_FILE
+    path = run_dir / HISTORY_FILE
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
-    leaves = [int(d["topic_id"]) for d, _ in walk_tree(base.tree["root"]) if "topic_id" in d]
-    return {"base_run": str(base.run_dir), "fit_topics": sorted(leaves), "updates": []}
+    tree = read_tree(run_dir)
+    leaves = [int(d["topic_id"]) for d, _ in walk_tree(tree["root"]) if "topic_id" in d]
+    return {"base_run": str(run_dir), "fit_topics": sorted(leaves), "updates": []}
+
+
+def update_target(run_dir: Path, out: str | Path | None, number: int, overwrite: bool) -> Path:
+    """Where update ``number`` of the run goes: ``out``, else ``<run>-update<number>``."""
+    target = Path(out) if out else default_target(run_dir, number)
+    if target.resolve() == run_dir.resolve():
+        raise OutputError(
+            f"{target}: an update never rewrites the run it reads; choose another --out"
+        )
+    check_target(target, overwrite)
+    return target
+
+
+def read_while_embedding(
+    run_dir: Path, cfg: RunConfig, texts: list[str], embedder: Embedder, timer: StageTimer
+) -> tuple[SavedRun, AssignModel]:
+    """The run and the fit's placement model, read on a second thread (one core, mostly)
+    while the model embeds ``texts`` on the others (local engine): at 147k papers reading
+    takes seconds. Papers of the fit are left out; one that an earlier update added is in
+    the cache (a lookup; its vector goes unused)."""
+    with ThreadPoolExecutor(1) as reader:
+        reading = reader.submit(read_base, run_dir)
+        reader.submit(import_later_stages)
+        ahead = unfitted(run_dir, texts) if cfg.engine.kind == "local" else []
+        if ahead:
+            with timer("embed", f"embedding {len(ahead)} papers while the run is read"):
+                embedder.embed(ahead)
+        with timer("load", f"reading the run {run_dir}"):
+            return reading.result()
+
+
+def read_base(run_dir: Path) -> tuple[SavedRun, AssignModel]:
+    """The run an update reads and the fit's placement model."""
+    return load_run(run_dir), AssignModel.load(run_dir)
+
+
+def unfitted(run_dir: Path, texts: list[str]) -> list[str]:
+    """``texts`` the fit did not embed, by the text keys its ``assign.npz`` keeps (read alone)."""
+    from ..embedding.encoder import text_key
+
+    try:
+        with np.load(run_dir / ASSIGN_FILE, allow_pickle=False) as d:
+            fitted = set(d["keys"].tolist())
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return []  # read_base names the problem
+    return [t for t in texts if text_key(t).encode("ascii") not in fitted]
+
+
+def import_later_stages() -> None:
+    """Import what the pool and the map image use (HDBSCAN with scikit-learn, matplotlib)
+    on the reader's thread while the model embeds: 1.5 s of one core, otherwise spent after."""
+    import hdbscan  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401
 
 
 def new_papers(base: SavedRun, corpus: Corpus) -> tuple[Corpus, dict[str, int]]:
     """The papers of ``corpus`` not yet in the run, and how many were left out and why."""
-    from ..embedding.encoder import text_key
-
-    have_keys = {text_key(t) for t in base.corpus.texts}
+    # The texts themselves, not their cache keys (a digest of each of 147k texts).
+    have_texts = set(base.corpus.texts)
     have_ids = set(base.corpus.ids)
     keep, already, dup_id = [], 0, 0
     for i, (doc_id, text) in enumerate(zip(corpus.ids, corpus.texts)):
-        if text_key(text) in have_keys:
+        if text in have_texts:
             already += 1
         elif doc_id in have_ids:
             dup_id += 1
@@ -451,24 +510,22 @@ def update_run(
     """
     timer = StageTimer(log)
     run_dir = Path(run_dir)
-    with timer("load", f"reading the run {run_dir}"):
-        base = load_run(run_dir)
-        history = history_of(base)
+    with timer("load", f"reading the new papers and the run's settings ({run_dir})"):
+        if not run_dir.is_dir():
+            raise InputError(str(run_dir), "run directory not found")
+        check_run_files(run_dir)
+        cfg = load_run_config(run_dir)
+        history = history_of(run_dir)
         number = len(history["updates"]) + 1
-        target = Path(out) if out else default_target(run_dir, number)
-        if target.resolve() == run_dir.resolve():
-            raise OutputError(
-                f"{target}: an update never rewrites the run it reads; choose another --out"
-            )
-        check_target(target, overwrite)
-        cfg = base.cfg
+        target = update_target(run_dir, out, number, overwrite)
         terms = load_vocabulary(cfg.labels.vocabulary)  # a bad vocabulary fails before any work
-        new, counts = new_papers(base, load_new_corpus(cfg, papers, fmt))
-        model = AssignModel.load(run_dir)
+        incoming = load_new_corpus(cfg, papers, fmt)
+    embedder = embedder or quiet_embedder(cfg)
+    base, model = read_while_embedding(run_dir, cfg, incoming.texts, embedder, timer)
+    new, counts = new_papers(base, incoming)
     log(f"        {len(new)} new papers ({counts['already_in_run']} already in the run, "
         f"{counts['duplicate_id']} with an id already there)")  # fmt: skip
-    embedder = embedder or quiet_embedder(cfg)
-    with timer("embed", f"embedding and placing {len(new)} papers (engine: {cfg.engine.kind})"):
+    with timer("embed", f"placing {len(new)} papers (engine: {cfg.engine.kind})"):
         placed = embed_and_place(
             cfg, model, new.texts, log=log, with_embeddings=True, embedder=embedder
         )

@@ -86,6 +86,17 @@ class ArrayStore:
                 p.unlink(missing_ok=True)
             return None
 
+    def peek(self, stage: str, key: str, name: str) -> np.ndarray | None:
+        """One array of an entry, read without the checksum (None if unreadable): a hint of
+        what the entry holds, for deciding whether to :meth:`load` it (which checks it)."""
+        if not self.enabled:
+            return None
+        try:
+            with np.load(self._paths(stage, key)[0], allow_pickle=False) as npz:
+                return npz[name]
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+            return None
+
     def save(self, stage: str, key: str, **arrays: np.ndarray) -> None:
         if not self.enabled:
             return

