@@ -7,12 +7,13 @@ import json
 
 import numpy as np
 import pytest
-from conftest import sample_config
+from conftest import dated_records, sample_config
 
 from taxonomy.config import build_config
 from taxonomy.errors import ConfigError
 from taxonomy.runs.assign import AssignModel
 from taxonomy.runs.distributed import batch_slices, embed_and_place, split_sample
+from taxonomy.runs.rundir import load_run
 
 
 def new_texts(corpus, step: int = 3) -> list[str]:
@@ -85,3 +86,33 @@ class TestSampledRun:
         leaves = {r["topic_id"] for r in rows[:45]}
         for r in rows[45:]:  # assigned papers land in topics of the fit, with a label path
             assert r["topic_id"] == "-1" or (r["topic_id"] in leaves and r["path"])
+
+    def test_an_update_keeps_the_papers_placed_after_the_fit(self, tmp_path, sample_run):
+        """The run saves only its fit's papers; its documents.csv also lists the rest, and
+        every update carries those rows over as they were, after its own."""
+        from taxonomy.pipeline import run
+        from taxonomy.runs.update import update_run
+
+        recs = dated_records(sample_run[0])
+        path = tmp_path / "early.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in recs[:56]))
+        cfg = sample_config(tmp_path, corpus={"path": str(path)}, engine={"fit_sample": 40})
+        base = run(cfg, log=lambda m: None).out_dir
+
+        def rows(run_dir):
+            with open(run_dir / "documents.csv", newline="", encoding="utf-8") as f:
+                return list(csv.DictReader(f))
+
+        rest = rows(base)[40:]
+        assert len(rows(base)) == 56 and len(rest) == 16
+        out = base
+        for k, part in enumerate((recs[56:61], recs[61:])):
+            new = tmp_path / f"new{k}.jsonl"
+            new.write_text("".join(json.dumps(r) + "\n" for r in part))
+            out = update_run(
+                out, str(new), out=tmp_path / f"u{k}", log=lambda m: None
+            ).result.out_dir
+            now = rows(out)
+            assert [r["doc_id"] for r in now[: len(now) - 16]] == load_run(out).corpus.ids
+            assert now[-16:] == rest
+        assert len(rows(out)) == 66 and {r["doc_id"] for r in rows(out)} == {r["id"] for r in recs}

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import json
 import os
 import re
@@ -69,7 +70,7 @@ from ..pipeline import RunResult, StageTimer, library_versions, store_for, tree_
 from ..util.arrays import label_rows, unit_mean, unit_rows, unit_vector
 from ..util.cache import ArrayStore
 from ..util.folders import check_target, write_run_dir
-from ..util.formats import json_text
+from ..util.formats import csv_text, json_text
 from .assign import AssignModel, Placement
 from .distributed import embed_and_place, subset_corpus
 from .rundir import (
@@ -869,8 +870,23 @@ def update_files(base: SavedRun, result, new: Corpus, papers: Papers, history: d
         files[DOCUMENTS_FILE] = appended(
             base.run_dir / DOCUMENTS_FILE, documents_csv(result, start=n).encode("utf-8")
         )
+    elif base.metrics.get("n_assigned"):
+        text = documents_csv(result) + rest_rows(base)
+        files[DOCUMENTS_FILE] = lambda path: path.write_text(text, encoding="utf-8")
     files[HISTORY_FILE] = json_text(history)
     return files
+
+
+def rest_rows(base: SavedRun) -> str:
+    """The rows of ``documents.csv`` for the papers a sampled fit (``engine.fit_sample``)
+    placed after fitting: its last ``n_assigned`` rows. The run keeps neither their text nor
+    their embeddings, only these rows, so an update carries them over as they were, last."""
+    path = base.run_dir / DOCUMENTS_FILE
+    if not path.is_file():
+        return ""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))[1:]
+    return csv_text(None, rows[max(0, len(rows) - int(base.metrics["n_assigned"])) :])
 
 
 def old_rows_unchanged(base: SavedRun, papers: Papers) -> bool:
@@ -878,8 +894,8 @@ def old_rows_unchanged(base: SavedRun, papers: Papers) -> bool:
     ``documents.csv`` is the same: ids, titles, names and map positions never change).
 
     Not for a sampled fit's line of runs (``engine.fit_sample``; metrics ``n_assigned``):
-    its ``documents.csv`` also lists the papers placed after the fit, which the saved papers
-    do not hold, so its rows are built from the saved papers as before.
+    its ``documents.csv`` ends with the papers placed after the fit, which the saved papers
+    do not hold: its rows are built from the saved papers and those follow (:func:`rest_rows`).
     """
     n = len(base.topic_ids)
     return (
