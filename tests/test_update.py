@@ -357,6 +357,42 @@ def copy_run(run_dir: Path, to: Path, **sections: dict) -> Path:
     return to
 
 
+def test_an_update_keeps_the_report_chunks_of_the_runs_papers_as_they_were(
+    early, monkeypatch, tmp_path
+):
+    """Past report.inline_abstracts_max the abstracts lie in chunk files; an update hard-links
+    those of the run's own papers (never reading them), packs the grown last one again, and
+    the page's chunks read back as every paper's abstract, in order."""
+    import os
+    import re
+
+    from taxonomy.outputs import report
+    from taxonomy.outputs.report import shorten_abstract
+    from taxonomy.runs.update import update_run
+
+    _, run_dir, late, _ = early
+    monkeypatch.setattr(report, "TEXT_CHUNK", 8)
+    base = copy_run(run_dir, tmp_path / "base", report={"inline_abstracts_max": 10})
+    one, two = tmp_path / "one", tmp_path / "two"
+    update_run(base, str(write(tmp_path / "a.jsonl", late[:3])), out=one, log=lambda m: None)
+    update_run(one, str(write(tmp_path / "b.jsonl", late[3:])), out=two, log=lambda m: None)
+    n_one, saved = len(load_run(one).corpus), load_run(two)
+    chunks = sorted((two / "report_files").glob("text-*.js"))
+    assert len(chunks) == -(-len(saved.corpus) // 8)
+    for k, path in enumerate(chunks):
+        linked = os.path.exists(one / "report_files" / path.name) and os.path.samefile(
+            path, one / "report_files" / path.name
+        )
+        assert linked == (8 * (k + 1) <= n_one)  # the run's full chunks, and only those
+    core = unpacked(re.search(r'id="core-gz">([^<]*)<', (two / "report.html").read_text())[1])
+    assert core["text"]["files"] == [f"report_files/{p.name}" for p in chunks]
+    text = []
+    for path in chunks:
+        text += unpacked(re.search(r',"([A-Za-z0-9+/=]*)"\);', path.read_text())[1])
+    limit = saved.cfg.report.max_abstract_chars
+    assert text == [shorten_abstract(a, limit) for a in saved.corpus.abstracts]
+
+
 def test_new_topics_are_named_by_the_runs_namer(early, sample_run, monkeypatch, tmp_path):
     """A run named by an LLM (labels.method: llm) gets LLM names for the topics an update
     proposes too: the update names through the same entry point as the run."""

@@ -95,23 +95,31 @@ CHUNK_FILE = re.compile(rf'^window\.{CHUNK_CALLBACK}\((\d+),"([A-Za-z0-9+/=]*)"\
 
 
 def text_payloads(
-    abstracts: list[str], previous: dict[str, str] | None = None, digests: list[str] | None = None
-) -> list[str]:
+    abstracts: list[str],
+    previous: dict[str, str] | None = None,
+    digests: list[str] | None = None,
+    old_digests: list[str] | None = None,
+    *,
+    keep_unread: bool = False,
+) -> list[str | None]:
     """The abstracts as packed chunks of ``TEXT_CHUNK``; a chunk a previous report holds
     unchanged (``previous``: its payloads by element id) is taken as it is.
 
     A chunk is known unchanged by its digest (``digests``, default computed here), when the
-    previous report's core lists the same for it, else by its text (a report written before
-    digests), so an extension reads no previous chunk, only the previous core.
+    previous report's core lists the same for it (``old_digests``, default read from
+    ``previous``), else by its text (a report written before digests). ``keep_unread``: an
+    unchanged chunk whose payload ``previous`` lacks (its file was not read) is ``None``,
+    the previous report's file to be kept as it is; otherwise it is packed again.
     """
     previous = previous or {}
-    old_digests = previous_digests(previous)
+    if old_digests is None:
+        old_digests = previous_digests(previous)
     chunks = [abstracts[s : s + TEXT_CHUNK] for s in range(0, max(len(abstracts), 1), TEXT_CHUNK)]
     digests = digests or [chunk_digest(c) for c in chunks]
-    out = []
+    out: list[str | None] = []
     for k, (chunk, digest) in enumerate(zip(chunks, digests)):
         old = previous.get(text_id(k))
-        if old is not None and k < len(old_digests) and old_digests[k] == digest:
+        if k < len(old_digests) and old_digests[k] == digest and (old is not None or keep_unread):
             out.append(old)
             continue
         text = json.dumps(_plain(chunk), ensure_ascii=False, separators=(",", ":"))
@@ -136,9 +144,10 @@ def chunk_digest(chunk: list[str]) -> str:
 
 def previous_digests(previous: dict[str, str]) -> list[str]:
     """The digests of the chunks of a previous report (its core's ``text.digests``; none in
-    a report written before them)."""
+    a report written before them, or cut into chunks of another size)."""
     core = previous.get("core-gz")
-    return (unpacked(core).get("text") or {}).get("digests") or [] if core else []
+    text = (unpacked(core).get("text") or {}) if core else {}
+    return (text.get("digests") or []) if text.get("chunk") == TEXT_CHUNK else []
 
 
 def text_id(k: int) -> str:
@@ -171,11 +180,14 @@ def files_folder(page: str) -> str:
     return Path(page).stem + "_files"
 
 
-def read_report_payloads(page: Path) -> dict[str, str]:
+def read_report_payloads(page: Path, *, chunk_files: bool = True) -> dict[str, str]:
     """The packed payloads of the report written at ``page``, inline or in its chunk files,
-    by the ids they have inline (for :func:`report_files`)."""
+    by the ids they have inline (for :func:`report_files`). ``chunk_files=False``: the
+    page's own payloads only (a caller that keeps unchanged chunk files as they are)."""
     page = Path(page)
     found = report_payloads(page.read_text(encoding="utf-8"))
+    if not chunk_files:
+        return found
     for path in sorted((page.parent / files_folder(page.name)).glob("text-*.js")):
         m = CHUNK_FILE.match(path.read_text(encoding="ascii"))
         if m:
@@ -381,28 +393,44 @@ def render_report(r: ReportInputs, previous: dict[str, str] | None = None) -> st
 
 
 def report_files(
-    r: ReportInputs, previous: dict[str, str] | None = None, page: str = "report.html"
-) -> dict[str, str]:
+    r: ReportInputs,
+    previous: dict[str, str] | None = None,
+    page: str = "report.html",
+    same_rows: int = 0,
+) -> dict[str, str | None]:
     """The report of a run, by file name: the page, and above ``report.inline_abstracts_max``
     papers its chunks of abstracts in a folder beside it (``report_files/text-000.js``, ...),
     which the page loads when a paper's abstract is opened or a search needs them.
 
     ``previous``: the payloads of a report this one extends (:func:`read_report_payloads`).
+    ``same_rows``: its first papers, whose abstracts are those it was written from (an
+    update's run): a chunk of only those keeps the digest ``previous`` lists, and when its
+    file was not read its value is ``None``, the previous report's file kept as it is.
     """
     inline = len(r.corpus) <= r.cfg.report.inline_abstracts_max
-    return _render(r, previous, page, None if inline else files_folder(page))
+    return _render(r, previous, page, None if inline else files_folder(page), same_rows)
 
 
-def _render(r: ReportInputs, previous: dict | None, page: str, folder: str | None) -> dict:
+def _render(
+    r: ReportInputs, previous: dict | None, page: str, folder: str | None, same_rows: int = 0
+) -> dict:
     previous = previous or {}
     bundle = static_text(PLOTLY_BUNDLE)
     plotly = previous.get("plotly-gz")
     if plotly is None or unpacked(plotly, as_json=False) != bundle:
         plotly = packed(bundle)
     core, abstracts = report_data(r)
+    old = previous_digests(previous)
     step = range(0, max(len(abstracts), 1), TEXT_CHUNK)
-    digests = [chunk_digest(abstracts[s : s + TEXT_CHUNK]) for s in step]
-    chunks = text_payloads(abstracts, previous, digests)
+    digests = [
+        old[k]
+        if s + TEXT_CHUNK <= same_rows and k < len(old)
+        else chunk_digest(abstracts[s : s + TEXT_CHUNK])
+        for k, s in enumerate(step)
+    ]
+    chunks = text_payloads(
+        abstracts, previous, digests, old, keep_unread=bool(folder and abstracts)
+    )
     names = [chunk_name(folder, k) for k in range(len(chunks))] if folder and abstracts else []
     core["text"] = {"chunk": TEXT_CHUNK, "count": len(chunks), "files": names or None}
     core["text"]["digests"] = digests  # how a report that extends this one knows its chunks
@@ -421,7 +449,10 @@ def _render(r: ReportInputs, previous: dict | None, page: str, folder: str | Non
     )
     return {
         page: html,
-        **{n: chunk_script(k, b64) for k, (n, b64) in enumerate(zip(names, chunks))},
+        **{
+            n: None if b64 is None else chunk_script(k, b64)
+            for k, (n, b64) in enumerate(zip(names, chunks))
+        },
     }
 
 

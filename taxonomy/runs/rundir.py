@@ -91,13 +91,16 @@ def run_files(
     r: RunResult,
     assign_file: Writer,
     previous_report: dict[str, str] | None = None,
-) -> dict[str, str | bytes | Writer]:
+    same_rows: int = 0,
+) -> dict[str, str | bytes | Writer | None]:
     """Every file of a run directory, by name (writers take the path they write).
 
     ``r``: a fitted or updated run (``pipeline.RunResult``). ``assign_file`` writes
     ``model/assign.npz`` (a fit saves its model; an update links the fit's).
     ``previous_report``: payloads of a report this run extends (``taxonomy update``), so
-    what it holds unchanged is not compressed again (``report.report_files``).
+    what it holds unchanged is not compressed again, and ``same_rows``: how many of its
+    first papers that report was written from (``report.report_files``; a chunk file it
+    keeps as it is, unread, is ``None``).
     """
     tax, c = r.taxonomy, r.corpus
     metrics = dict(r.metrics, seconds=r.seconds)
@@ -115,6 +118,7 @@ def run_files(
             ReportInputs(c, tax, r.xy, r.topic_ids, metrics, r.cfg, r.timeline, r.changes),
             previous_report,
             REPORT_FILE,
+            same_rows,
         ),
         MAP_FILE: lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
         # What 'taxonomy assign' needs to place new papers (runs/assign.py).

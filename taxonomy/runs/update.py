@@ -154,11 +154,11 @@ def pool_groups(
     ``min_similarity``; a group is kept only when it still has ``min_cluster_size``
     papers and its :func:`cohesion` is at least ``min_cohesion``.
     """
-    import hdbscan
-
     n = len(X)
     if n < max(2, min_cluster_size):
-        return []
+        return []  # before importing HDBSCAN (and scikit-learn): 1 s of a small update
+    import hdbscan
+
     D = np.clip(1.0 - (X @ X.T).astype(np.float64), 0.0, 2.0)
     np.fill_diagonal(D, 0.0)
     h = hdbscan.HDBSCAN(
@@ -400,7 +400,6 @@ def read_while_embedding(
     the cache (a lookup; its vector goes unused)."""
     with ThreadPoolExecutor(1) as reader:
         reading = reader.submit(read_base, run_dir)
-        reader.submit(import_later_stages)
         ahead = unfitted(run_dir, texts) if cfg.engine.kind == "local" else []
         if ahead:
             with timer("embed", f"embedding {len(ahead)} papers while the run is read"):
@@ -424,13 +423,6 @@ def unfitted(run_dir: Path, texts: list[str]) -> list[str]:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return []  # read_base names the problem
     return [t for t in texts if text_key(t).encode("ascii") not in fitted]
-
-
-def import_later_stages() -> None:
-    """Import what the pool and the map image use (HDBSCAN with scikit-learn, matplotlib)
-    on the reader's thread while the model embeds: 1.5 s of one core, otherwise spent after."""
-    import hdbscan  # noqa: F401
-    from matplotlib.backends import backend_agg  # noqa: F401
 
 
 def new_papers(base: SavedRun, corpus: Corpus) -> tuple[Corpus, dict[str, int]]:
@@ -859,13 +851,21 @@ def update_files(base: SavedRun, result, new: Corpus, papers: Papers, history: d
     (hard links), the papers (one more gzip member), ``documents.csv``'s rows when no paper
     of the run changed topic (the new rows appended)."""
     report = base.run_dir / REPORT_FILE
-    previous = read_report_payloads(report) if report.is_file() else None
+    n = len(base.topic_ids)
+    # The previous report's chunk files are not read: the chunks of the run's own papers
+    # are kept as they are (hard links), only the last, grown one is packed again.
+    previous = read_report_payloads(report, chunk_files=False) if report.is_file() else None
     # The fit's model, unchanged: a hard link where the file system allows (never written to).
-    files = run_files(result, linked(base.run_dir / ASSIGN_FILE), previous)
+    files = run_files(result, linked(base.run_dir / ASSIGN_FILE), previous, same_rows=n)
+    kept = [name for name, v in files.items() if v is None]
+    if any(not (base.run_dir / name).is_file() for name in kept):  # a chunk file gone: read all
+        previous = read_report_payloads(report)
+        files = run_files(result, linked(base.run_dir / ASSIGN_FILE), previous, same_rows=n)
+    else:
+        files.update({name: linked(base.run_dir / name) for name in kept})
     # New papers as one more gzip member: the run's papers are not recompressed.
     files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, papers_gz(new))
     files.update(state_files(base, result, papers))
-    n = len(base.topic_ids)
     if old_rows_unchanged(base, papers):
         files[DOCUMENTS_FILE] = appended(
             base.run_dir / DOCUMENTS_FILE, documents_csv(result, start=n).encode("utf-8")
