@@ -569,6 +569,8 @@ def result_row(n: int, o: dict, b: dict) -> str:
     top, leaf = levels.get("1", {}), levels.get(str(len(o["n_topics_per_level"])), {})
     bg = (b.get("gold") or {}).get("field", {})
     warm = f"warm from {o['embeddings_warm_from']:,}" if o.get("embeddings_warm_from") else "cold"
+    if o["kind"] not in ("ours", "ours-warm"):
+        warm += f" ({o['kind']})"
     per_level = " / ".join(str(v) for v in o["n_topics_per_level"].values())
     before = f" ({b['outlier_share_before']:.1%})" if b else ""
     b_out = f"{b['outlier_share']:.1%}{before}" if b else "–"
@@ -649,7 +651,8 @@ def write_md() -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for k, n in sorted(
-        {(k, n) for (k, n, _e) in rows if k in ("ours", "ours-warm")}, key=lambda x: (x[1], x[0])
+        {(k, n) for (k, n, _e) in rows if k in ("ours", "ours-warm", "ours-cold2", "ours-warm2")},
+        key=lambda x: (x[1], x[0]),
     ):
         md.append(result_row(n, rows[(k, n, None)], rows.get(("bertopic", n, None), {})))
     eng = {e: r for (k, n, e), r in rows.items() if k == "engine"}
@@ -700,9 +703,13 @@ def write_md() -> None:
 UPDATE_RUNS = {
     "update": "code before issue 21's update work, into the cold run",
     "update-warm": "the update-scale merge (1b7a2e5), into its own 147k run",
+    "update-ahead": (
+        "the run read while the new papers embed (9a78e89), into its own 147k run, its cache "
+        "without the new papers"
+    ),
     "update-warm2": (
-        "the run read while the new papers embed (this commit), into its own 147k run, its "
-        "cache without the new papers"
+        "and the report's unchanged chunk files hard-linked, HDBSCAN imported only when the "
+        "pool can hold a topic (538493f), the same run and cache"
     ),
 }
 

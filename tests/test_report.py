@@ -335,7 +335,9 @@ class TestChunkFiles:
             f"text-gz-{k}" for k in (1, 2, 3)
         }
         calls, read = [], []
-        monkeypatch.setattr(report, "packed", lambda data: calls.append(data) or packed(data))
+        monkeypatch.setattr(
+            report, "packed", lambda data, *a: calls.append(data) or packed(data, *a)
+        )
         inflate = report.gzip.decompress
         monkeypatch.setattr(report.gzip, "decompress", lambda b: read.append(b) or inflate(b))
         assert report_files(inputs, previous) == files

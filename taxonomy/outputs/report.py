@@ -66,22 +66,27 @@ OUTLIER_COLOR = "#c7cbd1"
 PLOTLY_BUNDLE = "plotly-gl2d.min.js"
 
 
-def packed(data: object) -> str:
-    """``data`` as gzip-compressed JSON (or UTF-8 text) in base64.
+def packed(data: object, level: int = 6) -> str:
+    """``data`` as gzip-compressed JSON (or UTF-8 text) in base64, at zlib ``level``.
 
     ``mtime=0`` keeps the output byte-identical for the same input, so the same
-    run gives the same report. Level 3: on the 147k-paper report's core (17 MB of JSON) it
-    takes 0.34 s where zlib's default 6 takes 0.98 s, for 10 % more bytes; a daily update
-    packs the core again every time (level 9 saves another 0.3-1.6 % for 2.3x level 6).
+    run gives the same report. Level 6 (zlib's default) for what is packed once and kept
+    (chunks of abstracts, the plotly bundle): level 9 saves 0.3-1.6 % of the bytes for 2.3x
+    the time. The core takes ``CORE_LEVEL``.
     """
     text = (
         data
         if isinstance(data, str)
         else json.dumps(_plain(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     )
-    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=3, mtime=0)).decode(
-        "ascii"
-    )
+    return base64.b64encode(
+        gzip.compress(text.encode("utf-8"), compresslevel=level, mtime=0)
+    ).decode("ascii")
+
+
+# The core is packed again by every update: on the 147k-paper report's (17 MB of JSON) level 3
+# takes 0.34 s where level 6 takes 0.98 s, for 10 % more bytes.
+CORE_LEVEL = 3
 
 
 # Abstracts per payload: an update re-packs only the chunks its new papers are in.
@@ -440,7 +445,7 @@ def _render(
         .render(
             title=core["title"],
             n_docs=len(r.corpus),
-            core_b64=packed(core),
+            core_b64=packed(core, CORE_LEVEL),
             text_chunks=[] if names else chunks,
             plotly_b64=plotly,
             report_js=static_text("report.js"),
