@@ -391,6 +391,12 @@ def test_an_update_keeps_the_report_chunks_of_the_runs_papers_as_they_were(
         text += unpacked(re.search(r',"([A-Za-z0-9+/=]*)"\);', path.read_text())[1])
     limit = saved.cfg.report.max_abstract_chars
     assert text == [shorten_abstract(a, limit) for a in saved.corpus.abstracts]
+    # A chunk file of the run gone: the update packs that chunk again from the papers.
+    (two / "report_files" / chunks[0].name).unlink()
+    three = tmp_path / "three"
+    update_run(two, str(write(tmp_path / "c.jsonl", late[:1])), out=three, log=lambda m: None)
+    first = (three / "report_files" / chunks[0].name).read_text()
+    assert unpacked(re.search(r',"([A-Za-z0-9+/=]*)"\);', first)[1]) == text[:8]
 
 
 def test_new_topics_are_named_by_the_runs_namer(early, sample_run, monkeypatch, tmp_path):

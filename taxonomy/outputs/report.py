@@ -113,8 +113,8 @@ def text_payloads(
     A chunk is known unchanged by its digest (``digests``, default computed here), when the
     previous report's core lists the same for it (``old_digests``, default read from
     ``previous``), else by its text (a report written before digests). ``keep_unread``: an
-    unchanged chunk whose payload ``previous`` lacks (its file was not read) is ``None``,
-    the previous report's file to be kept as it is; otherwise it is packed again.
+    unchanged chunk whose file ``previous`` holds unread (``None``) stays ``None``, that
+    file to be kept as it is; otherwise it is packed again.
     """
     previous = previous or {}
     if old_digests is None:
@@ -124,7 +124,8 @@ def text_payloads(
     out: list[str | None] = []
     for k, (chunk, digest) in enumerate(zip(chunks, digests)):
         old = previous.get(text_id(k))
-        if k < len(old_digests) and old_digests[k] == digest and (old is not None or keep_unread):
+        kept = old is not None or (keep_unread and text_id(k) in previous)
+        if k < len(old_digests) and old_digests[k] == digest and kept:
             out.append(old)
             continue
         text = json.dumps(_plain(chunk), ensure_ascii=False, separators=(",", ":"))
@@ -185,15 +186,18 @@ def files_folder(page: str) -> str:
     return Path(page).stem + "_files"
 
 
-def read_report_payloads(page: Path, *, chunk_files: bool = True) -> dict[str, str]:
+def read_report_payloads(page: Path, *, same_rows: int = 0) -> dict[str, str | None]:
     """The packed payloads of the report written at ``page``, inline or in its chunk files,
-    by the ids they have inline (for :func:`report_files`). ``chunk_files=False``: the
-    page's own payloads only (a caller that keeps unchanged chunk files as they are)."""
+    by the ids they have inline (for :func:`report_files`). ``same_rows``: a chunk file of
+    only the first ``same_rows`` papers is not read; its payload is ``None`` (the file is
+    there, for a caller that keeps it as it is)."""
     page = Path(page)
-    found = report_payloads(page.read_text(encoding="utf-8"))
-    if not chunk_files:
-        return found
+    found: dict[str, str | None] = dict(report_payloads(page.read_text(encoding="utf-8")))
     for path in sorted((page.parent / files_folder(page.name)).glob("text-*.js")):
+        k = int(path.stem.split("-")[1])
+        if (k + 1) * TEXT_CHUNK <= same_rows:
+            found.setdefault(text_id(k), None)
+            continue
         m = CHUNK_FILE.match(path.read_text(encoding="ascii"))
         if m:
             found.setdefault(text_id(int(m[1])), m[2])
@@ -410,7 +414,7 @@ def report_files(
     ``previous``: the payloads of a report this one extends (:func:`read_report_payloads`).
     ``same_rows``: its first papers, whose abstracts are those it was written from (an
     update's run): a chunk of only those keeps the digest ``previous`` lists, and when its
-    file was not read its value is ``None``, the previous report's file kept as it is.
+    file was left unread (``None`` in ``previous``) its value is ``None``: keep that file.
     """
     inline = len(r.corpus) <= r.cfg.report.inline_abstracts_max
     return _render(r, previous, page, None if inline else files_folder(page), same_rows)

@@ -90,7 +90,7 @@ Writer = Callable[[Path], None]
 def run_files(
     r: RunResult,
     assign_file: Writer,
-    previous_report: dict[str, str] | None = None,
+    previous_report: dict[str, str | None] | None = None,
     same_rows: int = 0,
 ) -> dict[str, str | bytes | Writer | None]:
     """Every file of a run directory, by name (writers take the path they write).

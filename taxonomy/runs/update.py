@@ -852,17 +852,12 @@ def update_files(base: SavedRun, result, new: Corpus, papers: Papers, history: d
     of the run changed topic (the new rows appended)."""
     report = base.run_dir / REPORT_FILE
     n = len(base.topic_ids)
-    # The previous report's chunk files are not read: the chunks of the run's own papers
-    # are kept as they are (hard links), only the last, grown one is packed again.
-    previous = read_report_payloads(report, chunk_files=False) if report.is_file() else None
+    # The previous report's chunk files of the run's own papers are not read: they are kept
+    # as they are (hard links); only the last, grown chunk is packed again.
+    previous = read_report_payloads(report, same_rows=n) if report.is_file() else None
     # The fit's model, unchanged: a hard link where the file system allows (never written to).
     files = run_files(result, linked(base.run_dir / ASSIGN_FILE), previous, same_rows=n)
-    kept = [name for name, v in files.items() if v is None]
-    if any(not (base.run_dir / name).is_file() for name in kept):  # a chunk file gone: read all
-        previous = read_report_payloads(report)
-        files = run_files(result, linked(base.run_dir / ASSIGN_FILE), previous, same_rows=n)
-    else:
-        files.update({name: linked(base.run_dir / name) for name in kept})
+    files.update({name: linked(base.run_dir / name) for name, v in files.items() if v is None})
     # New papers as one more gzip member: the run's papers are not recompressed.
     files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, papers_gz(new))
     files.update(state_files(base, result, papers))
