@@ -99,6 +99,14 @@ def test_update_places_every_paper_keeps_every_id_and_leaves_the_run_alone(early
     assert metrics["update"] == 1 and metrics["n_docs"] == len(saved.corpus)
     # The fit's model travels unchanged: every update places papers by the same fit.
     assert (out / "model/assign.npz").read_bytes() == (run_dir / "model/assign.npz").read_bytes()
+    # An update reads the fit's papers' vectors from that model, as float32: the same
+    # vectors as their float16 copies in the run, to float16's precision.
+    fit = AssignModel.load(out).embeddings
+    reused = load_run(out, fit).embeddings
+    assert np.array_equal(reused[: len(fit)], fit) and reused.dtype == np.float32
+    assert np.abs(reused - saved.embeddings).max() < 2e-3
+    assert np.array_equal(reused[len(fit) :], saved.embeddings[len(fit) :])
+    assert np.allclose(np.linalg.norm(reused, axis=1), 1.0, atol=1e-5)
 
     # The same papers again: nothing to add, all counted, the next number.
     assert main(["update", str(out), str(papers)]) == 0
@@ -260,14 +268,14 @@ def test_an_update_keeps_what_it_does_not_change_as_it_was(early, tmp_path):
 
 def test_a_damaged_papers_file_names_the_line(tmp_path):
     from taxonomy.corpus import Corpus
-    from taxonomy.runs.rundir import papers_gz, read_papers
+    from taxonomy.runs.rundir import abstracts_gz, papers_gz, read_papers
 
     c = Corpus(["a", "b"], ["T1", "T2"], ["x", "y"], [None, None], {}, dates=[None, None])
     good = gzip.decompress(papers_gz(c)).decode()
     path = tmp_path / "p.jsonl.gz"
     # Two halves of one record on two lines would read as one object if the lines were joined.
     first, rest = good.split("\n", 1)
-    split = first[: first.index('"abstract"')] + "\n" + first[first.index('"abstract"') :]
+    split = first[: first.index('"url"')] + "\n" + first[first.index('"url"') :]
     path.write_bytes(gzip.compress((split + "\n" + rest).encode()))
     with pytest.raises(InputError, match=r"p.jsonl.gz:1: damaged record"):
         read_papers(path, [])
@@ -279,7 +287,9 @@ def test_a_damaged_papers_file_names_the_line(tmp_path):
     with pytest.raises(InputError, match=r"p.jsonl.gz:2: damaged record \(extra data"):
         read_papers(path, [])
     path.write_bytes(gzip.compress(good.replace("\n", "\n\n", 1).encode()))  # a blank line
-    assert read_papers(path, []).ids == ["a", "b"]
+    (tmp_path / "abstracts.jsonl.gz").write_bytes(abstracts_gz(c))
+    back = read_papers(path, [])
+    assert back.ids == ["a", "b"] and list(back.abstracts) == ["x", "y"]
 
 
 class TestPool:
@@ -320,7 +330,7 @@ def test_saved_papers_round_trip_and_an_appended_member_reads_as_one(tmp_path):
     from datetime import date
 
     from taxonomy.corpus import Corpus
-    from taxonomy.runs.rundir import papers_gz, read_papers
+    from taxonomy.runs.rundir import abstracts_gz, papers_gz, read_papers
 
     c = Corpus(
         ["a", "b", "c"],
@@ -330,17 +340,27 @@ def test_saved_papers_round_trip_and_an_appended_member_reads_as_one(tmp_path):
         {"group": ["cs", None, "physics"]},
         dates=[date(2025, 1, 2), None, date(2026, 7, 1)],
     )
-    path = tmp_path / "p.jsonl.gz"
+    path = tmp_path / "papers.jsonl.gz"
     path.write_bytes(papers_gz(c, range(2)) + papers_gz(c, range(2, 3)))
+    side = tmp_path / "abstracts.jsonl.gz"
+    side.write_bytes(abstracts_gz(c, range(2)) + abstracts_gz(c, range(2, 3)))
     back = read_papers(path, ["group"])
-    assert (back.ids, back.titles, back.abstracts, back.urls) == (
-        c.ids,
-        c.titles,
-        c.abstracts,
-        c.urls,
-    )
+    assert not back.abstracts.loaded  # read when first used
+    assert (back.ids, back.titles, back.urls) == (c.ids, c.titles, c.urls)
     assert back.dates == c.dates and back.gold == c.gold
+    assert list(back.abstracts) == c.abstracts and back.abstracts.loaded
     assert papers_gz(c) == papers_gz(c)  # byte-stable
+    # A run written before abstracts.jsonl.gz: the abstracts are in the records.
+    side.unlink()
+    path.write_bytes(papers_gz(c, abstracts=True))
+    assert read_papers(path, ["group"]).abstracts == c.abstracts
+    # Records without abstracts and no file of them: the run is damaged, said when read.
+    path.write_bytes(papers_gz(c))
+    with pytest.raises(InputError, match="abstracts.jsonl.gz"):
+        read_papers(path, [])
+    side.write_bytes(abstracts_gz(c, range(2)))  # one abstract short
+    with pytest.raises(InputError, match="expected 3 abstracts"):
+        list(read_papers(path, []).abstracts)
 
 
 def copy_run(run_dir: Path, to: Path, **sections: dict) -> Path:
@@ -368,6 +388,7 @@ def test_an_update_keeps_the_report_chunks_of_the_runs_papers_as_they_were(
 
     from taxonomy.outputs import report
     from taxonomy.outputs.report import shorten_abstract
+    from taxonomy.runs import rundir
     from taxonomy.runs.update import update_run
 
     _, run_dir, late, _ = early
@@ -375,7 +396,13 @@ def test_an_update_keeps_the_report_chunks_of_the_runs_papers_as_they_were(
     base = copy_run(run_dir, tmp_path / "base", report={"inline_abstracts_max": 10})
     one, two = tmp_path / "one", tmp_path / "two"
     update_run(base, str(write(tmp_path / "a.jsonl", late[:3])), out=one, log=lambda m: None)
+    reads, real = [], rundir.read_abstracts
+    monkeypatch.setattr(rundir, "read_abstracts", lambda p, n: reads.append(p) or real(p, n))
     update_run(one, str(write(tmp_path / "b.jsonl", late[3:])), out=two, log=lambda m: None)
+    # The second update did not read the run's abstracts: the grown chunk's first rows came
+    # from the previous report's payload, and no new paper's title was the run's. (The first
+    # did: its run's report had chunks of another size, so every chunk was packed again.)
+    assert reads == []
     n_one, saved = len(load_run(one).corpus), load_run(two)
     chunks = sorted((two / "report_files").glob("text-*.js"))
     assert len(chunks) == -(-len(saved.corpus) // 8)

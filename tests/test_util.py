@@ -68,3 +68,27 @@ def test_versions_of_installed_and_missing_libraries():
     assert version("no-such-library-here", missing="-") == "-"
     assert versions(["numpy", "no-such-library-here"]) == {"numpy": np.__version__}
     assert versions(["no-such-library-here"], missing="?") == {"no-such-library-here": "?"}
+
+
+def test_lazy_rows_read_a_part_only_when_one_of_its_rows_is():
+    from taxonomy.util.lazy import LazyRows
+
+    loads = []
+
+    def loader(name, rows):
+        return lambda: loads.append(name) or rows
+
+    old = LazyRows([(3, loader("a", ["a0", "a1", "a2"])), (2, loader("b", ["b0", "b1"]))])
+    grown = old + ["n0", "n1"]  # nothing read
+    assert len(grown) == 7 and loads == [] and not grown.loaded
+    assert grown[5:] == ["n0", "n1"] and loads == []  # only the list part
+    assert grown[4:6] == ["b1", "n0"] and loads == ["b"]  # only the part it covers
+    assert grown[-7] == "a0" and loads == ["b", "a"]
+    assert grown == ["a0", "a1", "a2", "b0", "b1", "n0", "n1"] and grown.loaded
+    assert grown[::3] == ["a0", "b0", "n1"] and grown[7:] == []
+    assert (["x"] + old)[0] == "x" and len(["x"] + old) == 6  # a list before it
+    with pytest.raises(IndexError):
+        grown[7]
+    short = LazyRows([(3, lambda: ["only one"])])
+    with pytest.raises(ValueError, match="expected 3 rows"):
+        list(short)

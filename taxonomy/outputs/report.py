@@ -24,7 +24,9 @@ import math
 import re
 import warnings
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -100,12 +102,13 @@ CHUNK_FILE = re.compile(rf'^window\.{CHUNK_CALLBACK}\((\d+),"([A-Za-z0-9+/=]*)"\
 
 
 def text_payloads(
-    abstracts: list[str],
+    abstracts: Sequence[str],
     previous: dict[str, str] | None = None,
     digests: list[str] | None = None,
     old_digests: list[str] | None = None,
     *,
     keep_unread: bool = False,
+    rows: Callable[[int], list[str]] | None = None,
 ) -> list[str | None]:
     """The abstracts as packed chunks of ``TEXT_CHUNK``; a chunk a previous report holds
     unchanged (``previous``: its payloads by element id) is taken as it is.
@@ -114,21 +117,24 @@ def text_payloads(
     previous report's core lists the same for it (``old_digests``, default read from
     ``previous``), else by its text (a report written before digests). ``keep_unread``: an
     unchanged chunk whose file ``previous`` holds unread (``None``) stays ``None``, that
-    file to be kept as it is; otherwise it is packed again.
+    file to be kept as it is; otherwise it is packed again. ``rows(k)``: chunk ``k``'s
+    abstracts (default: sliced from ``abstracts``); a chunk taken as it is is never read.
     """
     previous = previous or {}
     if old_digests is None:
         old_digests = previous_digests(previous)
-    chunks = [abstracts[s : s + TEXT_CHUNK] for s in range(0, max(len(abstracts), 1), TEXT_CHUNK)]
-    digests = digests or [chunk_digest(c) for c in chunks]
+    if rows is None:
+        rows = partial(chunk_slice, abstracts)
+    count = len(range(0, max(len(abstracts), 1), TEXT_CHUNK))
     out: list[str | None] = []
-    for k, (chunk, digest) in enumerate(zip(chunks, digests)):
+    for k in range(count):
+        digest = digests[k] if digests else chunk_digest(rows(k))
         old = previous.get(text_id(k))
         kept = old is not None or (keep_unread and text_id(k) in previous)
         if k < len(old_digests) and old_digests[k] == digest and kept:
             out.append(old)
             continue
-        text = json.dumps(_plain(chunk), ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(_plain(rows(k)), ensure_ascii=False, separators=(",", ":"))
         same = (
             old is not None
             and not old_digests
@@ -136,6 +142,43 @@ def text_payloads(
         )
         out.append(old if same else packed(text))
     return out
+
+
+def chunk_slice(abstracts: Sequence[str], k: int) -> list[str]:
+    """Chunk ``k`` of ``abstracts``, as a list."""
+    return list(abstracts[k * TEXT_CHUNK : (k + 1) * TEXT_CHUNK])
+
+
+def grown_chunk_rows(
+    abstracts: Sequence[str], previous: dict, old_digests: list[str], same_rows: int
+) -> Callable[[int], list[str]]:
+    """``rows(k)`` for :func:`text_payloads` of a report that extends ``previous`` by the
+    papers after its first ``same_rows``: the chunk those papers grow (the previous report's
+    last, partial one) takes its first rows from the previous report's payload when that
+    holds them (its digest checks), so the run's own abstracts are not read for it."""
+    k_grown, head_rows = divmod(same_rows, TEXT_CHUNK)
+    memo: dict[int, list[str]] = {}  # the grown chunk is read for its digest, then packed
+
+    def rows(k: int) -> list[str]:
+        if k not in memo:
+            memo[k] = read_rows(k)
+        return memo[k]
+
+    def read_rows(k: int) -> list[str]:
+        old = previous.get(text_id(k))
+        if k == k_grown and head_rows and old and k < len(old_digests):
+            head = unpacked(old)
+            if (
+                isinstance(head, list)
+                and len(head) == head_rows
+                and all(type(a) is str for a in head)
+                and chunk_digest(head) == old_digests[k]
+            ):
+                end = min((k + 1) * TEXT_CHUNK, len(abstracts))
+                return head + list(abstracts[same_rows:end])
+        return chunk_slice(abstracts, k)
+
+    return rows
 
 
 def chunk_digest(chunk: list[str]) -> str:
@@ -387,8 +430,24 @@ def report_data(r: ReportInputs) -> tuple[dict, list[str]]:
         core["docs"]["period"] = timeline.doc_period.astype(int).tolist()
     if changes is not None:  # what an update or a --previous refit changed (changes.json)
         core["changes"] = changes
-    abstracts = [shorten_abstract(a, limit) for a in corpus.abstracts] if limit > 0 else []
+    abstracts = Shortened(corpus.abstracts, limit) if limit > 0 else []
     return core, abstracts
+
+
+class Shortened(Sequence[str]):
+    """``abstracts`` as the report shows them (:func:`shorten_abstract`), each cut when read:
+    a report that extends another reads only the abstracts of the chunks it packs again."""
+
+    def __init__(self, abstracts: Sequence[str], limit: int):
+        self.abstracts, self.limit = abstracts, limit
+
+    def __len__(self) -> int:
+        return len(self.abstracts)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [shorten_abstract(a, self.limit) for a in self.abstracts[i]]
+        return shorten_abstract(self.abstracts[i], self.limit)
 
 
 def render_report(r: ReportInputs, previous: dict[str, str] | None = None) -> str:
@@ -430,15 +489,14 @@ def _render(
         plotly = packed(bundle)
     core, abstracts = report_data(r)
     old = previous_digests(previous)
+    rows = grown_chunk_rows(abstracts, previous, old, same_rows)
     step = range(0, max(len(abstracts), 1), TEXT_CHUNK)
     digests = [
-        old[k]
-        if s + TEXT_CHUNK <= same_rows and k < len(old)
-        else chunk_digest(abstracts[s : s + TEXT_CHUNK])
+        old[k] if s + TEXT_CHUNK <= same_rows and k < len(old) else chunk_digest(rows(k))
         for k, s in enumerate(step)
     ]
     chunks = text_payloads(
-        abstracts, previous, digests, old, keep_unread=bool(folder and abstracts)
+        abstracts, previous, digests, old, keep_unread=bool(folder and abstracts), rows=rows
     )
     names = [chunk_name(folder, k) for k in range(len(chunks))] if folder and abstracts else []
     core["text"] = {"chunk": TEXT_CHUNK, "count": len(chunks), "files": names or None}

@@ -21,6 +21,7 @@ from ..corpus import Corpus
 from ..embedding.encoder import Embedder, text_key
 from ..errors import ConfigError
 from ..util.cache import ArrayStore
+from ..util.lazy import LazyRows
 from .assign import AssignModel, Placement
 
 DISTRIBUTED_INSTALL_HINT = "pip install '.[distributed]'"
@@ -43,7 +44,7 @@ def subset_corpus(corpus: Corpus, idx: np.ndarray) -> Corpus:
     fields = {}
     for f in dataclasses.fields(corpus):
         v = getattr(corpus, f.name)
-        if isinstance(v, list) and len(v) == n:
+        if isinstance(v, (list, LazyRows)) and len(v) == n:
             v = [v[i] for i in idx]
         elif (
             isinstance(v, dict)

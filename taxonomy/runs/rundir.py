@@ -5,13 +5,17 @@ Every command that writes or reads a run directory (``run``, ``sweep``, ``assign
 readers from here. :func:`run_files` is everything a run writes, by name;
 :func:`taxonomy.util.folders.write_run_dir` writes them all-or-nothing.
 
-Two files under ``model/``, beside ``assign.npz``, keep what later commands build on:
+Three files under ``model/``, beside ``assign.npz``, keep what later commands build on:
 
 - ``papers.jsonl.gz``: one JSON object per paper, in ``documents.csv`` order:
-  ``id``, ``title``, ``abstract``, ``url``, ``date`` (ISO or null) and ``gold``
-  (the configured gold fields). An update appends its papers as a second gzip
-  member (gzip readers take the members as one stream), so the papers already
-  there are never recompressed.
+  ``id``, ``title``, ``url``, ``date`` (ISO or null) and ``gold`` (the configured
+  gold fields); ``abstracts.jsonl.gz`` beside it: each paper's abstract, one JSON
+  string per line, in the same order. They are two files so that a command that
+  needs the papers but few abstracts (an update of a 147k run) reads 6 MB, not 59;
+  the abstracts are read when first used. A run written before that file has each
+  ``abstract`` in its record, and is read as it is. An update appends its papers
+  as a second gzip member of each (gzip readers take the members as one stream),
+  so the papers already there are never recompressed.
 - ``papers.npz``: per paper, the embedding (float16: half the size, cosines
   within 1e-3), final topic id, probability, map position, how it got its
   topic (``assign.HOW``), and ``origin`` (0 = the fit, k = added by the k-th update).
@@ -36,6 +40,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,6 +63,7 @@ from ..util.arrays import unit_rows
 from ..util.dates import parse_date
 from ..util.folders import RUN_MARKER
 from ..util.formats import csv_text, json_text, unsafe_cell, yaml_text
+from ..util.lazy import LazyRows
 from .timeline import timeline_tables
 
 if TYPE_CHECKING:
@@ -76,6 +82,7 @@ OVER_TIME_FILE = "topics_over_time.csv"  # dated runs only
 GROWTH_FILE = "topic_growth.csv"  # dated runs only
 ASSIGN_FILE = "model/assign.npz"
 PAPERS_FILE = "model/papers.jsonl.gz"
+ABSTRACTS_FILE = "model/abstracts.jsonl.gz"
 STATE_FILE = "model/papers.npz"
 HISTORY_FILE = "model/updates.json"
 # Embeddings kept outside papers.npz (an updated run): a name under model/, in this form only.
@@ -155,21 +162,33 @@ def documents_csv(r: RunResult, start: int = 0) -> str:
     return csv_text(DOCUMENT_COLUMNS if start == 0 else None, rows)
 
 
-def papers_gz(corpus: Corpus, rows: range | None = None) -> bytes:
-    """Papers of ``corpus`` (``rows``, default all) as gzip-compressed JSON lines (byte-stable)."""
+def papers_gz(corpus: Corpus, rows: range | None = None, *, abstracts: bool = False) -> bytes:
+    """Papers of ``corpus`` (``rows``, default all) as gzip-compressed JSON lines (byte-stable),
+    without their abstracts (:func:`abstracts_gz`), or with them (``abstracts``: the layout of
+    a run written before ``abstracts.jsonl.gz``, which an update of such a run keeps)."""
     gold = corpus.gold
     dates = corpus.dates or [None] * len(corpus)
     lines = []
     for i in rows if rows is not None else range(len(corpus)):
-        rec = {
-            "id": corpus.ids[i],
-            "title": corpus.titles[i],
-            "abstract": corpus.abstracts[i],
+        rec = {"id": corpus.ids[i], "title": corpus.titles[i]}
+        if abstracts:
+            rec["abstract"] = corpus.abstracts[i]
+        rec |= {
             "url": corpus.urls[i],
             "date": dates[i].isoformat() if dates[i] else None,
             "gold": {f: v[i] for f, v in gold.items()},
         }
         lines.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+    return gz_lines(lines)
+
+
+def abstracts_gz(corpus: Corpus, rows: range | None = None) -> bytes:
+    """The abstracts of ``corpus`` (``rows``, default all): one JSON string per line, gzipped."""
+    abstracts = corpus.abstracts if rows is None else corpus.abstracts[rows.start : rows.stop]
+    return gz_lines([json.dumps(a, ensure_ascii=False) for a in abstracts])
+
+
+def gz_lines(lines: list[str]) -> bytes:
     text = "".join(line + "\n" for line in lines).encode("utf-8")
     # Level 6: 2-3x faster than 9 for a few percent more bytes; mtime=0: same input, same bytes.
     return gzip.compress(text, compresslevel=6, mtime=0)
@@ -212,9 +231,10 @@ def run_state_files(
     xy: np.ndarray,
     how: list[str],
 ) -> dict[str, Callable[[Path], None]]:
-    """The two ``model/`` files of a fitted run (called by ``pipeline.run_files``)."""
+    """The three ``model/`` files of a fitted run (called by ``pipeline.run_files``)."""
     return {
         PAPERS_FILE: lambda path: path.write_bytes(papers_gz(corpus)),
+        ABSTRACTS_FILE: lambda path: path.write_bytes(abstracts_gz(corpus)),
         STATE_FILE: lambda path: path.write_bytes(
             state_npz(embeddings, topic_ids, probabilities, xy, how)
         ),
@@ -263,16 +283,61 @@ def _need(run_dir: Path, name: str) -> Path:
 
 
 def read_papers(path: Path, gold_fields: list[str]) -> Corpus:
-    """The papers of ``model/papers.jsonl.gz`` as a :class:`Corpus`."""
+    """The papers of ``model/papers.jsonl.gz`` as a :class:`Corpus`; their abstracts from
+    ``model/abstracts.jsonl.gz`` beside it, read when first used (:class:`LazyRows`), or
+    from the records themselves in a run written before that file."""
+    records = read_records(path)
     try:
-        text = gzip.decompress(path.read_bytes()).decode("utf-8")
+        ids = [r["id"] for r in records]
+        titles = [r["title"] for r in records]
+        urls = [r.get("url") for r in records]
+        # Written as YYYY-MM-DD: the fast path; parse_date for anything else.
+        dates = [
+            date.fromisoformat(d) if isinstance(d, str) and len(d) == 10 else parse_date(d)
+            for d in (r.get("date") for r in records)
+        ]
+        gold = {f: [(r.get("gold") or {}).get(f) for r in records] for f in gold_fields}
+        inline = bool(records) and "abstract" in records[0]
+        abstracts = [r["abstract"] for r in records] if inline else None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        # The damaged record, by line number (TypeError: a date or gold of the wrong type).
+        records_by_line(path, gunzipped(path), gold_fields)
+        raise InputError(
+            path, f"damaged records ({err}): some with abstracts, some without"
+        ) from None
+    if abstracts is None:
+        side = path.with_name(Path(ABSTRACTS_FILE).name)
+        if not side.is_file():
+            raise InputError(path, f"its abstracts ({side.name}) are missing: the run is damaged")
+        abstracts = LazyRows([(len(ids), partial(read_abstracts, side, len(ids)))])
+    return Corpus(
+        ids, titles, abstracts, urls, gold, source=str(path), n_read=len(ids), dates=dates
+    )
+
+
+def read_records(path: Path) -> list[dict]:
+    """The JSON objects of a gzip-compressed JSON-lines file we wrote, parsed as one array
+    (the C parser: 4x faster than a line at a time at 147k papers); a line at a time when
+    that fails, to skip blank lines or name the damaged one."""
+    text = gunzipped(path)
+    try:  # (a record that is not an object fails read_papers, which names its line)
+        return json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
+    except ValueError:
+        return records_by_line(path, text, [])
+
+
+def gunzipped(path: Path) -> str:
+    try:
+        return gzip.decompress(path.read_bytes()).decode("utf-8")
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as err:
         raise InputError(path, f"not a readable papers file ({err})") from None
-    ids, titles, abstracts, urls, dates = [], [], [], [], []
-    gold: dict[str, list] = {f: [] for f in gold_fields}
-    # raw_decode, not json.loads: our own lines, no surrounding whitespace to skip (a
-    # third less time on 147k papers); anything after the record is still an error.
+
+
+def records_by_line(path: Path, text: str, gold_fields: list[str]) -> list[dict]:
+    """The records of a papers file read a line at a time, checked as :func:`read_papers`
+    reads them: the first damaged one is named by its line."""
     decode = json.JSONDecoder().raw_decode
+    records = []
     for line_no, line in enumerate(text.split("\n"), start=1):
         if not line:
             continue
@@ -280,22 +345,31 @@ def read_papers(path: Path, gold_fields: list[str]) -> Corpus:
             rec, end = decode(line)
             if end != len(line):
                 raise ValueError(f"extra data at column {end + 1}")
-            ids.append(rec["id"])
-            titles.append(rec["title"])
-            abstracts.append(rec["abstract"])
-            urls.append(rec.get("url"))
+            if type(rec) is not dict:
+                raise TypeError(f"expected an object, got {type(rec).__name__}")
+            rec["id"], rec["title"]
             d = rec.get("date")
-            # Written as YYYY-MM-DD: the fast path; parse_date for anything else.
-            dates.append(
-                date.fromisoformat(d) if isinstance(d, str) and len(d) == 10 else parse_date(d)
-            )
-        except (ValueError, KeyError, TypeError) as err:  # TypeError: a date of the wrong type
+            date.fromisoformat(d) if isinstance(d, str) and len(d) == 10 else parse_date(d)
+            for f in gold_fields:
+                (rec.get("gold") or {}).get(f)
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise InputError(path, f"damaged record ({err})", line=line_no) from None
-        for f in gold_fields:
-            gold[f].append((rec.get("gold") or {}).get(f))
-    return Corpus(
-        ids, titles, abstracts, urls, gold, source=str(path), n_read=len(ids), dates=dates
-    )
+        records.append(rec)
+    return records
+
+
+def read_abstracts(path: Path, n: int) -> list[str]:
+    """The ``n`` abstracts of ``model/abstracts.jsonl.gz`` (one JSON string per line)."""
+    text = gunzipped(path)
+    try:
+        out = json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
+    except ValueError as err:
+        raise InputError(path, f"damaged abstracts ({err})") from None
+    if len(out) != n or not all(type(a) is str for a in out):
+        raise InputError(
+            path, f"expected {n} abstracts (text), found {len(out)}: the run is damaged"
+        )
+    return out
 
 
 # --- reading ---------------------------------------------------------------------
@@ -348,8 +422,13 @@ def read_topic_ids(run_dir: Path) -> dict[str, int]:
         ) from None
 
 
-def load_run(run_dir: str | Path) -> SavedRun:
-    """Read a run directory written by ``taxonomy run`` or ``taxonomy update``."""
+def load_run(run_dir: str | Path, fit_embeddings: np.ndarray | None = None) -> SavedRun:
+    """Read a run directory written by ``taxonomy run`` or ``taxonomy update``.
+
+    ``fit_embeddings``: the fit's papers' unit float32 vectors as its placement model keeps
+    them (``AssignModel.embeddings``), taken for the run's first rows instead of converting
+    and scaling their float16 copies (a second at 147k papers) when they line up with them.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(str(run_dir), "run directory not found")
@@ -363,7 +442,7 @@ def load_run(run_dir: str | Path) -> SavedRun:
             str(run_dir),
             f"{PAPERS_FILE} has {len(corpus)} papers but {STATE_FILE} {len(X)}: the run is damaged",
         )
-    X = unit_rows(X.astype(np.float32))
+    X = unit_embeddings(X, state["origin"], fit_embeddings)
     return SavedRun(
         run_dir,
         cfg,
@@ -378,6 +457,25 @@ def load_run(run_dir: str | Path) -> SavedRun:
         state["origin"].astype(np.int16),
         files,
     )
+
+
+def unit_embeddings(X: np.ndarray, origin: np.ndarray, fit: np.ndarray | None) -> np.ndarray:
+    """The run's embeddings as unit float32 rows: the fit's (``origin`` 0, first) from ``fit``
+    when it has exactly those rows, the rest from ``X`` (float16 as saved)."""
+    n_fit = 0 if fit is None else len(fit)
+    if (
+        fit is None
+        or fit.dtype != np.float32
+        or fit.shape[1:] != X.shape[1:]
+        or n_fit > len(X)
+        or (origin[:n_fit] != 0).any()
+        or (origin[n_fit:] == 0).any()
+    ):
+        return unit_rows(X)
+    out = np.empty(X.shape, np.float32)
+    out[:n_fit] = fit
+    out[n_fit:] = unit_rows(X[n_fit:])
+    return out
 
 
 def read_state(run_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:

@@ -74,6 +74,7 @@ from ..util.formats import csv_text, json_text
 from .assign import AssignModel, Placement
 from .distributed import embed_and_place, subset_corpus
 from .rundir import (
+    ABSTRACTS_FILE,
     ASSIGN_FILE,
     DOCUMENTS_FILE,
     HISTORY_FILE,
@@ -81,6 +82,7 @@ from .rundir import (
     REPORT_FILE,
     STATE_FILE,
     SavedRun,
+    abstracts_gz,
     check_run_files,
     documents_csv,
     load_run,
@@ -409,8 +411,10 @@ def read_while_embedding(
 
 
 def read_base(run_dir: Path) -> tuple[SavedRun, AssignModel]:
-    """The run an update reads and the fit's placement model."""
-    return load_run(run_dir), AssignModel.load(run_dir)
+    """The run an update reads and the fit's placement model (whose float32 vectors are
+    the run's for the fit's papers)."""
+    model = AssignModel.load(run_dir)
+    return load_run(run_dir, model.embeddings), model
 
 
 def unfitted(run_dir: Path, texts: list[str]) -> list[str]:
@@ -426,13 +430,22 @@ def unfitted(run_dir: Path, texts: list[str]) -> list[str]:
 
 
 def new_papers(base: SavedRun, corpus: Corpus) -> tuple[Corpus, dict[str, int]]:
-    """The papers of ``corpus`` not yet in the run, and how many were left out and why."""
-    # The texts themselves, not their cache keys (a digest of each of 147k texts).
-    have_texts = set(base.corpus.texts)
-    have_ids = set(base.corpus.ids)
+    """The papers of ``corpus`` not yet in the run, and how many were left out and why.
+
+    A paper is in the run when one there has its title and abstract. The run's abstracts
+    are read only when a title matches (they are most of the run's papers file)."""
+    have = base.corpus
+    titles = set(have.titles)
+    same_title = [t in titles for t in corpus.titles]
+    # Pairs, not joined texts: no digest or join of each of 147k papers.
+    wanted = set(corpus.titles) if any(same_title) else set()
+    have_texts = (
+        {(t, a) for t, a in zip(have.titles, have.abstracts) if t in wanted} if wanted else set()
+    )
+    have_ids = set(have.ids)
     keep, already, dup_id = [], 0, 0
-    for i, (doc_id, text) in enumerate(zip(corpus.ids, corpus.texts)):
-        if text in have_texts:
+    for i, (doc_id, title, abstract) in enumerate(zip(corpus.ids, corpus.titles, corpus.abstracts)):
+        if same_title[i] and (title, abstract) in have_texts:
             already += 1
         elif doc_id in have_ids:
             dup_id += 1
@@ -605,7 +618,7 @@ def grown_papers(
         else np.zeros((0, base.embeddings.shape[1]), np.float32)
     )
     topics_new = placed.topic_ids.astype(np.int64).copy()
-    fit_papers = base.origin == 0
+    fit_papers = fit_rows(base.origin)
     outside = fits_no_topic(
         X_new,
         base.embeddings[fit_papers],
@@ -630,6 +643,13 @@ def grown_papers(
         n_placed=int((topics_new >= 0).sum()),
         pooled_before=int((base.topic_ids == -1).sum()),
     )
+
+
+def fit_rows(origin: np.ndarray) -> slice | np.ndarray:
+    """The fit's papers (``origin`` 0): the run's first rows, as a slice (a view of the
+    147k-row embeddings, not a copy), or a mask where they are not first."""
+    n_fit = int((origin == 0).sum())
+    return slice(0, n_fit) if not origin[:n_fit].any() else origin == 0
 
 
 def pool_topics(
@@ -858,8 +878,14 @@ def update_files(base: SavedRun, result, new: Corpus, papers: Papers, history: d
     # The fit's model, unchanged: a hard link where the file system allows (never written to).
     files = run_files(result, linked(base.run_dir / ASSIGN_FILE), previous, same_rows=n)
     files.update({name: linked(base.run_dir / name) for name, v in files.items() if v is None})
-    # New papers as one more gzip member: the run's papers are not recompressed.
-    files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, papers_gz(new))
+    # New papers as one more gzip member: the run's papers are not recompressed. A run
+    # written before abstracts.jsonl.gz keeps its abstracts in its papers file.
+    if (base.run_dir / ABSTRACTS_FILE).is_file():
+        files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, papers_gz(new))
+        files[ABSTRACTS_FILE] = appended(base.run_dir / ABSTRACTS_FILE, abstracts_gz(new))
+    else:
+        files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, papers_gz(new, abstracts=True))
+        files.pop(ABSTRACTS_FILE, None)
     files.update(state_files(base, result, papers))
     if old_rows_unchanged(base, papers):
         files[DOCUMENTS_FILE] = appended(
