@@ -199,7 +199,8 @@ def test_report_html_runs_no_corpus_text(hostile_run, sample_run):
     )  # escaped page title
     # The corpus text is inside the packed payloads, as data, unchanged.
     payloads = re.findall(
-        r'<script type="application/octet-stream" id="(?:core|text)-gz">([^<]*)</script>', html
+        r'<script type="application/octet-stream" id="(?:core|docs|text)-gz(?:-\d+)?">([^<]*)</script>',
+        html,
     )
     strings: set[str] = set()
 

@@ -21,6 +21,7 @@ from taxonomy.outputs.report import (
     packed,
     read_report_payloads,
     render_report,
+    report_core,
     report_data,
     report_files,
     shorten_abstract,
@@ -44,7 +45,7 @@ def inputs_of(result, metrics) -> ReportInputs:
     )
 
 
-PAYLOAD = re.compile(r'<script type="application/octet-stream" id="([a-z-]+)">([^<]*)</script>')
+PAYLOAD = re.compile(r'<script type="application/octet-stream" id="([a-z0-9-]+)">([^<]*)</script>')
 
 
 def payloads(html: str) -> dict[str, str]:
@@ -70,11 +71,11 @@ class TestPayload:
     def test_three_payloads_decode_to_the_run(self, sample):
         result, _, html = sample
         p = payloads(html)
-        assert set(p) == {"plotly-gz", "core-gz", "text-gz"}
+        assert set(p) == {"plotly-gz", "core-gz", "docs-gz-0", "text-gz"}
         assert unpacked(p["plotly-gz"], as_json=False).startswith(
             "/**\n* plotly.js (gl2d - minified) v"
         )
-        core, abstracts = unpacked(p["core-gz"]), unpacked(p["text-gz"])
+        core, abstracts = report_core(p), unpacked(p["text-gz"])
         n = len(result.corpus)
         assert len(core["docs"]["id"]) == len(core["docs"]["x"]) == len(abstracts) == n
         assert core["docs"]["title"] == result.corpus.titles
@@ -87,7 +88,7 @@ class TestPayload:
 
     def test_positions_and_links_decode_to_the_run(self, sample):
         result, _, html = sample
-        d = unpacked(payloads(html)["core-gz"])["docs"]
+        d = report_core(payloads(html))["docs"]
         x0, x1, y0, y1 = d["xy_box"]
         step = max(x1 - x0, y1 - y0) / d["xy_steps"]
         x = x0 + np.array(d["x"]) / d["xy_steps"] * (x1 - x0)
@@ -196,7 +197,7 @@ class TestText:
         html = report_of(replace(result, cfg=cfg, corpus=corpus))
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in html
-        assert unpacked(payloads(html)["core-gz"])["docs"]["title"][0].startswith(evil)
+        assert report_core(payloads(html))["docs"]["title"][0].startswith(evil)
 
 
 class TestMapImage:
@@ -299,7 +300,7 @@ class TestChunkFiles:
         names = [f"report_files/text-{k:03d}.js" for k in range(4)]
         assert list(files) == ["report.html", *names]
         p = payloads(files["report.html"])
-        assert set(p) == {"plotly-gz", "core-gz"}  # no abstracts inside the page
+        assert set(p) == {"plotly-gz", "core-gz", "docs-gz-0"}  # no abstracts inside the page
         text = unpacked(p["core-gz"])["text"]
         limit = result.cfg.report.max_abstract_chars
         shown = [shorten_abstract(a, limit) for a in result.corpus.abstracts]
@@ -331,7 +332,7 @@ class TestChunkFiles:
             (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / name).write_text(text, encoding="utf-8")
         previous = read_report_payloads(tmp_path / "report.html")
-        assert set(previous) == {"plotly-gz", "core-gz", "text-gz"} | {
+        assert set(previous) == {"plotly-gz", "core-gz", "docs-gz-0", "text-gz"} | {
             f"text-gz-{k}" for k in (1, 2, 3)
         }
         calls, read = [], []

@@ -186,3 +186,22 @@ class TestCorpusDates:
             build_config({"taxonomy": {"time_bin": "fortnight"}})
         with pytest.raises(ConfigError, match="taxonomy.recent_periods"):
             build_config({"taxonomy": {"recent_periods": 0}})
+
+
+def test_growth_statistics_match_scipy_stats():
+    """util.binomial (scipy.special only: no 0.6 s import of scipy.stats in an update) gives
+    scipy.stats' two-sided binomtest p-value and beta quantiles."""
+    from scipy.stats import beta, binomtest
+
+    from taxonomy.util.binomial import beta_quantiles, binomtest_p
+
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 30), 100, 1000, 148_267]:
+        for p in (0.0068, 0.1, 0.25, 1 / 3, 0.5, 0.9):
+            ks = {0, 1, n // 3, int(p * n), int(p * n) + 1, n - 1, n}
+            for k in sorted(ks | set(rng.integers(0, n + 1, 3).tolist())):
+                want = binomtest(k, n, p).pvalue
+                assert binomtest_p(k, n, p) == pytest.approx(want, rel=1e-8, abs=1e-300)
+    for a, b in [(1.5, 3.2), (500.3, 20_000.1), (0.1, 0.2), (140_000.5, 8_000.2)]:
+        q = [0.05, 0.5, 0.95]
+        assert np.allclose(beta_quantiles(q, a, b), beta.ppf(q, a, b), rtol=1e-12)

@@ -14,7 +14,7 @@ from conftest import dated_records, sample_config
 from taxonomy.cli import main
 from taxonomy.embedding.encoder import text_key
 from taxonomy.errors import InputError
-from taxonomy.outputs.report import unpacked
+from taxonomy.outputs.report import report_core, report_payloads, unpacked
 from taxonomy.runs.assign import AssignModel
 from taxonomy.runs.rundir import load_run, tree_taxonomy, walk_tree
 from taxonomy.runs.timeline import period_label, period_number
@@ -93,7 +93,7 @@ def test_update_places_every_paper_keeps_every_id_and_leaves_the_run_alone(early
     ends = {period_label(period_number(d, time_bin), time_bin) for d in (min(dates), max(dates))}
     assert ends <= periods and max(dates).month == 8
     html = (out / "report.html").read_text()
-    core = unpacked(html.split('id="core-gz">')[1].split("<")[0])
+    core = report_core(report_payloads(html))
     assert len(core["docs"]["id"]) == len(saved.corpus) and core["changes"]["update"] == 1
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["update"] == 1 and metrics["n_docs"] == len(saved.corpus)
@@ -107,6 +107,8 @@ def test_update_places_every_paper_keeps_every_id_and_leaves_the_run_alone(early
     assert np.abs(reused - saved.embeddings).max() < 2e-3
     assert np.array_equal(reused[len(fit) :], saved.embeddings[len(fit) :])
     assert np.allclose(np.linalg.norm(reused, axis=1), 1.0, atol=1e-5)
+    fit_only = AssignModel.load(run_dir).embeddings  # a run no update has grown: no copy
+    assert load_run(run_dir, fit_only).embeddings is fit_only
 
     # The same papers again: nothing to add, all counted, the next number.
     assert main(["update", str(out), str(papers)]) == 0
@@ -266,16 +268,46 @@ def test_an_update_keeps_what_it_does_not_change_as_it_was(early, tmp_path):
         load_run(broken)
 
 
+def test_a_run_saved_before_abstracts_had_their_own_file_is_updated_in_its_layout(early, tmp_path):
+    """A run whose papers file holds each abstract in its record (written before
+    abstracts.jsonl.gz) reads and updates as it is: the update appends records alike."""
+    import shutil
+
+    from taxonomy.runs.saved_papers import paper_records_gz
+
+    _, run_dir, late, _ = early
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    saved = load_run(old)
+    abstracts = list(saved.corpus.abstracts)  # read now: the file goes
+    (old / "model/abstracts.jsonl.gz").unlink()
+    (old / "model/papers.jsonl.gz").write_bytes(paper_records_gz(saved.corpus))
+    out = tmp_path / "out"
+    assert (
+        main(["update", str(old), str(write(tmp_path / "a.jsonl", late)), "--out", str(out)]) == 0
+    )
+    assert not (out / "model/abstracts.jsonl.gz").exists()
+    back = load_run(out)
+    assert list(back.corpus.abstracts) == abstracts + [r["abstract"] for r in late]
+    assert back.corpus.ids == saved.corpus.ids + [r["id"] for r in late]
+
+
 def test_a_damaged_papers_file_names_the_line(tmp_path):
     from taxonomy.corpus import Corpus
-    from taxonomy.runs.rundir import abstracts_gz, papers_gz, read_papers
+    from taxonomy.runs.saved_papers import (
+        abstracts_gz,
+        paper_records_gz,
+        papers_gz,
+        read_papers,
+    )
 
     c = Corpus(["a", "b"], ["T1", "T2"], ["x", "y"], [None, None], {}, dates=[None, None])
-    good = gzip.decompress(papers_gz(c)).decode()
     path = tmp_path / "p.jsonl.gz"
+    # A run written before columns: one record per line, abstracts inside.
+    good = gzip.decompress(paper_records_gz(c)).decode()
     # Two halves of one record on two lines would read as one object if the lines were joined.
     first, rest = good.split("\n", 1)
-    split = first[: first.index('"url"')] + "\n" + first[first.index('"url"') :]
+    split = first[: first.index('"abstract"')] + "\n" + first[first.index('"abstract"') :]
     path.write_bytes(gzip.compress((split + "\n" + rest).encode()))
     with pytest.raises(InputError, match=r"p.jsonl.gz:1: damaged record"):
         read_papers(path, [])
@@ -287,7 +319,14 @@ def test_a_damaged_papers_file_names_the_line(tmp_path):
     with pytest.raises(InputError, match=r"p.jsonl.gz:2: damaged record \(extra data"):
         read_papers(path, [])
     path.write_bytes(gzip.compress(good.replace("\n", "\n\n", 1).encode()))  # a blank line
+    assert read_papers(path, []).ids == ["a", "b"]
+    # Columns, a line per write: a write whose columns disagree is named by its line.
     (tmp_path / "abstracts.jsonl.gz").write_bytes(abstracts_gz(c))
+    one, two = (gzip.decompress(papers_gz(c, range(k, k + 1))).decode() for k in (0, 1))
+    path.write_bytes(gzip.compress((one + two.replace('"T2"', '"T2","T3"')).encode()))
+    with pytest.raises(InputError, match=r"p.jsonl.gz:2: damaged papers \('title'"):
+        read_papers(path, [])
+    path.write_bytes(gzip.compress((one + "\n" + two).encode()))  # a blank line between
     back = read_papers(path, [])
     assert back.ids == ["a", "b"] and list(back.abstracts) == ["x", "y"]
 
@@ -330,7 +369,7 @@ def test_saved_papers_round_trip_and_an_appended_member_reads_as_one(tmp_path):
     from datetime import date
 
     from taxonomy.corpus import Corpus
-    from taxonomy.runs.rundir import abstracts_gz, papers_gz, read_papers
+    from taxonomy.runs.saved_papers import abstracts_gz, paper_records_gz, papers_gz, read_papers
 
     c = Corpus(
         ["a", "b", "c"],
@@ -352,7 +391,7 @@ def test_saved_papers_round_trip_and_an_appended_member_reads_as_one(tmp_path):
     assert papers_gz(c) == papers_gz(c)  # byte-stable
     # A run written before abstracts.jsonl.gz: the abstracts are in the records.
     side.unlink()
-    path.write_bytes(papers_gz(c, abstracts=True))
+    path.write_bytes(paper_records_gz(c))
     assert read_papers(path, ["group"]).abstracts == c.abstracts
     # Records without abstracts and no file of them: the run is damaged, said when read.
     path.write_bytes(papers_gz(c))
@@ -388,16 +427,17 @@ def test_an_update_keeps_the_report_chunks_of_the_runs_papers_as_they_were(
 
     from taxonomy.outputs import report
     from taxonomy.outputs.report import shorten_abstract
-    from taxonomy.runs import rundir
+    from taxonomy.runs import saved_papers
     from taxonomy.runs.update import update_run
 
     _, run_dir, late, _ = early
     monkeypatch.setattr(report, "TEXT_CHUNK", 8)
+    monkeypatch.setattr(report, "DOCS_CHUNK", 8)
     base = copy_run(run_dir, tmp_path / "base", report={"inline_abstracts_max": 10})
     one, two = tmp_path / "one", tmp_path / "two"
     update_run(base, str(write(tmp_path / "a.jsonl", late[:3])), out=one, log=lambda m: None)
-    reads, real = [], rundir.read_abstracts
-    monkeypatch.setattr(rundir, "read_abstracts", lambda p, n: reads.append(p) or real(p, n))
+    reads, real = [], saved_papers.read_abstracts
+    monkeypatch.setattr(saved_papers, "read_abstracts", lambda p, n: reads.append(p) or real(p, n))
     update_run(one, str(write(tmp_path / "b.jsonl", late[3:])), out=two, log=lambda m: None)
     # The second update did not read the run's abstracts: the grown chunk's first rows came
     # from the previous report's payload, and no new paper's title was the run's. (The first
@@ -411,8 +451,20 @@ def test_an_update_keeps_the_report_chunks_of_the_runs_papers_as_they_were(
             path, one / "report_files" / path.name
         )
         assert linked == (8 * (k + 1) <= n_one)  # the run's full chunks, and only those
-    core = unpacked(re.search(r'id="core-gz">([^<]*)<', (two / "report.html").read_text())[1])
+    pages = [report_payloads((d / "report.html").read_text()) for d in (one, two)]
+    core = report_core(pages[1])
     assert core["text"]["files"] == [f"report_files/{p.name}" for p in chunks]
+    # The papers' columns: a chunk of the run's papers whose columns did not change is the
+    # previous page's payload as it was; the page's columns are every paper's.
+    cols = [report_core(p)["docs"] for p in pages]
+    same = [
+        k
+        for k in range(n_one // 8)
+        if all(cols[1][f][8 * k : 8 * k + 8] == cols[0][f][8 * k : 8 * k + 8] for f in "xy")
+        and cols[1]["topic"][8 * k : 8 * k + 8] == cols[0]["topic"][8 * k : 8 * k + 8]
+    ]
+    assert same and all(pages[1][f"docs-gz-{k}"] == pages[0][f"docs-gz-{k}"] for k in same)
+    assert cols[1]["id"] == saved.corpus.ids and cols[1]["topic"] == saved.topic_ids.tolist()
     text = []
     for path in chunks:
         text += unpacked(re.search(r',"([A-Za-z0-9+/=]*)"\);', path.read_text())[1])

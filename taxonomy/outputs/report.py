@@ -93,7 +93,11 @@ CORE_LEVEL = 3
 
 # Abstracts per payload: an update re-packs only the chunks its new papers are in.
 TEXT_CHUNK = 4096
-PAYLOAD_ID = r"plotly-gz|core-gz|text-gz(?:-\d+)?"
+PAYLOAD_ID = r"plotly-gz|core-gz|docs-gz-\d+|text-gz(?:-\d+)?"
+# Papers per payload of the per-paper columns (ids, titles, positions, topics, periods): an
+# update packs again only the chunks whose papers it changed, not 17 MB of JSON at 147k.
+DOCS_CHUNK = 4096
+DOC_COLUMNS = ("id", "title", "x", "y", "topic", "period")
 # A chunk file beside the page (report_files/text-NNN.js) is one call of this callback with
 # the chunk's number and its packed text: base64 has no quote, backslash or ``<``, so the
 # string cannot end early and no corpus text is ever code or markup.
@@ -192,11 +196,76 @@ def chunk_digest(chunk: list[str]) -> str:
 
 
 def previous_digests(previous: dict[str, str]) -> list[str]:
-    """The digests of the chunks of a previous report (its core's ``text.digests``; none in
-    a report written before them, or cut into chunks of another size)."""
+    """The digests of the chunks of abstracts of a previous report (:func:`core_digests`)."""
     core = previous.get("core-gz")
-    text = (unpacked(core).get("text") or {}) if core else {}
-    return (text.get("digests") or []) if text.get("chunk") == TEXT_CHUNK else []
+    return core_digests(unpacked(core) if core else {}, "text")
+
+
+def core_digests(core: dict, part: str) -> list[str]:
+    """The digests a report's core lists for its chunks of abstracts (``part`` "text") or of
+    the papers' columns ("docs"); none in a report written before them, or cut into chunks
+    of another size."""
+    section = core.get(part) or {}
+    size = TEXT_CHUNK if part == "text" else DOCS_CHUNK
+    return (section.get("digests") or []) if section.get("chunk") == size else []
+
+
+def docs_id(k: int) -> str:
+    """The element id of chunk ``k`` of the per-paper columns."""
+    return f"docs-gz-{k}"
+
+
+def docs_payloads(docs: dict, previous: dict[str, str], old: list[str]) -> tuple[dict, list[str]]:
+    """The per-paper columns of ``docs`` (:func:`doc_columns`) as packed chunks of
+    ``DOCS_CHUNK`` papers, a chunk the previous report holds (``previous``) with the same
+    digest (``old``, its core's) taken as it is; and ``docs`` without them, listing the
+    chunks' digests (``docs.digests``)."""
+    shared = {k: v for k, v in docs.items() if k not in DOC_COLUMNS and k != "url_other"}
+    head = json.dumps(_plain(shared), sort_keys=True).encode("utf-8")
+    other = docs["url_other"]
+    other_rows = np.array(sorted(other), dtype=np.int64)
+    n = len(docs["id"])
+    chunks, digests = [], []
+    for k, s in enumerate(range(0, max(n, 1), DOCS_CHUNK)):
+        e = min(n, s + DOCS_CHUNK)
+        lo, hi = np.searchsorted(other_rows, [s, e])
+        chunk = {c: docs[c][s:e] for c in DOC_COLUMNS if c in docs}
+        chunk["url_other"] = {int(r): other[int(r)] for r in other_rows[lo:hi]}
+        digest = docs_digest(head, chunk)
+        kept = previous.get(docs_id(k)) if k < len(old) and old[k] == digest else None
+        chunks.append(kept or packed(chunk))
+        digests.append(digest)
+    count = len(digests)
+    return {**shared, "chunk": DOCS_CHUNK, "count": count, "digests": digests}, chunks
+
+
+def docs_digest(head: bytes, chunk: dict) -> str:
+    """A chunk of per-paper columns' identity, with what every chunk shares (``head``)."""
+    h = hashlib.blake2b(head, digest_size=16)
+    for c in DOC_COLUMNS:
+        if c in ("id", "title") and c in chunk:
+            h.update(chunk_digest(chunk[c]).encode("ascii"))
+        elif c in chunk:
+            h.update(c.encode("ascii") + np.asarray(chunk[c], dtype="<i8").tobytes())
+    h.update(json.dumps(chunk["url_other"], ensure_ascii=False).encode("utf-8"))
+    return h.hexdigest()
+
+
+def report_core(payloads: dict[str, str]) -> dict:
+    """The core of a written report with its per-paper columns joined back into ``docs``, as
+    the page joins them (tests and tools that read a report back)."""
+    core = unpacked(payloads["core-gz"])
+    docs = core["docs"]
+    if "digests" not in docs:  # a report written before the columns had chunks of their own
+        return core
+    docs["url_other"] = {}
+    for k in range(docs["count"]):
+        chunk = unpacked(payloads[docs_id(k)])
+        for c in DOC_COLUMNS:
+            if c in chunk:
+                docs.setdefault(c, []).extend(chunk[c])
+        docs["url_other"].update(chunk["url_other"])
+    return core
 
 
 def text_id(k: int) -> str:
@@ -488,7 +557,11 @@ def _render(
     if plotly is None or unpacked(plotly, as_json=False) != bundle:
         plotly = packed(bundle)
     core, abstracts = report_data(r)
-    old = previous_digests(previous)
+    old_core = unpacked(previous["core-gz"]) if previous.get("core-gz") else {}
+    core["docs"], docs_chunks = docs_payloads(
+        core["docs"], previous, core_digests(old_core, "docs")
+    )
+    old = core_digests(old_core, "text")
     rows = grown_chunk_rows(abstracts, previous, old, same_rows)
     step = range(0, max(len(abstracts), 1), TEXT_CHUNK)
     digests = [
@@ -508,6 +581,7 @@ def _render(
             title=core["title"],
             n_docs=len(r.corpus),
             core_b64=packed(core, CORE_LEVEL),
+            docs_chunks=docs_chunks,
             text_chunks=[] if names else chunks,
             plotly_b64=plotly,
             report_js=static_text("report.js"),

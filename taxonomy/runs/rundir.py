@@ -7,15 +7,9 @@ readers from here. :func:`run_files` is everything a run writes, by name;
 
 Three files under ``model/``, beside ``assign.npz``, keep what later commands build on:
 
-- ``papers.jsonl.gz``: one JSON object per paper, in ``documents.csv`` order:
-  ``id``, ``title``, ``url``, ``date`` (ISO or null) and ``gold`` (the configured
-  gold fields); ``abstracts.jsonl.gz`` beside it: each paper's abstract, one JSON
-  string per line, in the same order. They are two files so that a command that
-  needs the papers but few abstracts (an update of a 147k run) reads 6 MB, not 59;
-  the abstracts are read when first used. A run written before that file has each
-  ``abstract`` in its record, and is read as it is. An update appends its papers
-  as a second gzip member of each (gzip readers take the members as one stream),
-  so the papers already there are never recompressed.
+- ``papers.jsonl.gz`` and ``abstracts.jsonl.gz``: the papers (id, title, url, date, gold
+  fields) and their abstracts, in ``documents.csv`` order (:mod:`.saved_papers`). An update
+  appends its papers to each as one more gzip member, so nothing there is recompressed.
 - ``papers.npz``: per paper, the embedding (float16: half the size, cosines
   within 1e-3), final topic id, probability, map position, how it got its
   topic (``assign.HOW``), and ``origin`` (0 = the fit, k = added by the k-th update).
@@ -32,15 +26,12 @@ Three files under ``model/``, beside ``assign.npz``, keep what later commands bu
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,10 +51,9 @@ from ..outputs.tables import (
     tree_dict,
 )
 from ..util.arrays import unit_rows
-from ..util.dates import parse_date
 from ..util.folders import RUN_MARKER
 from ..util.formats import csv_text, json_text, unsafe_cell, yaml_text
-from ..util.lazy import LazyRows
+from .saved_papers import ABSTRACTS_NAME, abstracts_gz, papers_gz, read_papers
 from .timeline import timeline_tables
 
 if TYPE_CHECKING:
@@ -82,7 +72,7 @@ OVER_TIME_FILE = "topics_over_time.csv"  # dated runs only
 GROWTH_FILE = "topic_growth.csv"  # dated runs only
 ASSIGN_FILE = "model/assign.npz"
 PAPERS_FILE = "model/papers.jsonl.gz"
-ABSTRACTS_FILE = "model/abstracts.jsonl.gz"
+ABSTRACTS_FILE = f"model/{ABSTRACTS_NAME}"
 STATE_FILE = "model/papers.npz"
 HISTORY_FILE = "model/updates.json"
 # Embeddings kept outside papers.npz (an updated run): a name under model/, in this form only.
@@ -160,38 +150,6 @@ def documents_csv(r: RunResult, start: int = 0) -> str:
             r.rest.ids, r.rest.titles, p.topic_ids, p.probabilities, p.how, p.xy, paths
         )
     return csv_text(DOCUMENT_COLUMNS if start == 0 else None, rows)
-
-
-def papers_gz(corpus: Corpus, rows: range | None = None, *, abstracts: bool = False) -> bytes:
-    """Papers of ``corpus`` (``rows``, default all) as gzip-compressed JSON lines (byte-stable),
-    without their abstracts (:func:`abstracts_gz`), or with them (``abstracts``: the layout of
-    a run written before ``abstracts.jsonl.gz``, which an update of such a run keeps)."""
-    gold = corpus.gold
-    dates = corpus.dates or [None] * len(corpus)
-    lines = []
-    for i in rows if rows is not None else range(len(corpus)):
-        rec = {"id": corpus.ids[i], "title": corpus.titles[i]}
-        if abstracts:
-            rec["abstract"] = corpus.abstracts[i]
-        rec |= {
-            "url": corpus.urls[i],
-            "date": dates[i].isoformat() if dates[i] else None,
-            "gold": {f: v[i] for f, v in gold.items()},
-        }
-        lines.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
-    return gz_lines(lines)
-
-
-def abstracts_gz(corpus: Corpus, rows: range | None = None) -> bytes:
-    """The abstracts of ``corpus`` (``rows``, default all): one JSON string per line, gzipped."""
-    abstracts = corpus.abstracts if rows is None else corpus.abstracts[rows.start : rows.stop]
-    return gz_lines([json.dumps(a, ensure_ascii=False) for a in abstracts])
-
-
-def gz_lines(lines: list[str]) -> bytes:
-    text = "".join(line + "\n" for line in lines).encode("utf-8")
-    # Level 6: 2-3x faster than 9 for a few percent more bytes; mtime=0: same input, same bytes.
-    return gzip.compress(text, compresslevel=6, mtime=0)
 
 
 def state_npz(
@@ -282,96 +240,6 @@ def _need(run_dir: Path, name: str) -> Path:
     return path
 
 
-def read_papers(path: Path, gold_fields: list[str]) -> Corpus:
-    """The papers of ``model/papers.jsonl.gz`` as a :class:`Corpus`; their abstracts from
-    ``model/abstracts.jsonl.gz`` beside it, read when first used (:class:`LazyRows`), or
-    from the records themselves in a run written before that file."""
-    records = read_records(path)
-    try:
-        ids = [r["id"] for r in records]
-        titles = [r["title"] for r in records]
-        urls = [r.get("url") for r in records]
-        # Written as YYYY-MM-DD: the fast path; parse_date for anything else.
-        dates = [
-            date.fromisoformat(d) if isinstance(d, str) and len(d) == 10 else parse_date(d)
-            for d in (r.get("date") for r in records)
-        ]
-        gold = {f: [(r.get("gold") or {}).get(f) for r in records] for f in gold_fields}
-        inline = bool(records) and "abstract" in records[0]
-        abstracts = [r["abstract"] for r in records] if inline else None
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        # The damaged record, by line number (TypeError: a date or gold of the wrong type).
-        records_by_line(path, gunzipped(path), gold_fields)
-        raise InputError(
-            path, f"damaged records ({err}): some with abstracts, some without"
-        ) from None
-    if abstracts is None:
-        side = path.with_name(Path(ABSTRACTS_FILE).name)
-        if not side.is_file():
-            raise InputError(path, f"its abstracts ({side.name}) are missing: the run is damaged")
-        abstracts = LazyRows([(len(ids), partial(read_abstracts, side, len(ids)))])
-    return Corpus(
-        ids, titles, abstracts, urls, gold, source=str(path), n_read=len(ids), dates=dates
-    )
-
-
-def read_records(path: Path) -> list[dict]:
-    """The JSON objects of a gzip-compressed JSON-lines file we wrote, parsed as one array
-    (the C parser: 4x faster than a line at a time at 147k papers); a line at a time when
-    that fails, to skip blank lines or name the damaged one."""
-    text = gunzipped(path)
-    try:  # (a record that is not an object fails read_papers, which names its line)
-        return json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
-    except ValueError:
-        return records_by_line(path, text, [])
-
-
-def gunzipped(path: Path) -> str:
-    try:
-        return gzip.decompress(path.read_bytes()).decode("utf-8")
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as err:
-        raise InputError(path, f"not a readable papers file ({err})") from None
-
-
-def records_by_line(path: Path, text: str, gold_fields: list[str]) -> list[dict]:
-    """The records of a papers file read a line at a time, checked as :func:`read_papers`
-    reads them: the first damaged one is named by its line."""
-    decode = json.JSONDecoder().raw_decode
-    records = []
-    for line_no, line in enumerate(text.split("\n"), start=1):
-        if not line:
-            continue
-        try:
-            rec, end = decode(line)
-            if end != len(line):
-                raise ValueError(f"extra data at column {end + 1}")
-            if type(rec) is not dict:
-                raise TypeError(f"expected an object, got {type(rec).__name__}")
-            rec["id"], rec["title"]
-            d = rec.get("date")
-            date.fromisoformat(d) if isinstance(d, str) and len(d) == 10 else parse_date(d)
-            for f in gold_fields:
-                (rec.get("gold") or {}).get(f)
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise InputError(path, f"damaged record ({err})", line=line_no) from None
-        records.append(rec)
-    return records
-
-
-def read_abstracts(path: Path, n: int) -> list[str]:
-    """The ``n`` abstracts of ``model/abstracts.jsonl.gz`` (one JSON string per line)."""
-    text = gunzipped(path)
-    try:
-        out = json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
-    except ValueError as err:
-        raise InputError(path, f"damaged abstracts ({err})") from None
-    if len(out) != n or not all(type(a) is str for a in out):
-        raise InputError(
-            path, f"expected {n} abstracts (text), found {len(out)}: the run is damaged"
-        )
-    return out
-
-
 # --- reading ---------------------------------------------------------------------
 
 
@@ -436,13 +304,14 @@ def load_run(run_dir: str | Path, fit_embeddings: np.ndarray | None = None) -> S
     tree = json.loads(_need(run_dir, TREE_FILE).read_text(encoding="utf-8"))
     metrics = json.loads(_need(run_dir, METRICS_FILE).read_text(encoding="utf-8"))
     corpus = read_papers(_need(run_dir, PAPERS_FILE), cfg.corpus.gold_fields)
-    X, state, files = read_state(run_dir)
-    if len(X) != len(corpus) or len(state["topic_ids"]) != len(corpus):
+    state, files = read_state(run_dir)
+    if len(state["topic_ids"]) != len(corpus):
         raise InputError(
             str(run_dir),
-            f"{PAPERS_FILE} has {len(corpus)} papers but {STATE_FILE} {len(X)}: the run is damaged",
+            f"{PAPERS_FILE} has {len(corpus)} papers but {STATE_FILE} "
+            f"{len(state['topic_ids'])}: the run is damaged",
         )
-    X = unit_embeddings(X, state["origin"], fit_embeddings)
+    X = run_embeddings(run_dir, files, state["origin"], fit_embeddings)
     return SavedRun(
         run_dir,
         cfg,
@@ -459,36 +328,62 @@ def load_run(run_dir: str | Path, fit_embeddings: np.ndarray | None = None) -> S
     )
 
 
-def unit_embeddings(X: np.ndarray, origin: np.ndarray, fit: np.ndarray | None) -> np.ndarray:
-    """The run's embeddings as unit float32 rows: the fit's (``origin`` 0, first) from ``fit``
-    when it has exactly those rows, the rest from ``X`` (float16 as saved)."""
-    n_fit = 0 if fit is None else len(fit)
+def run_embeddings(
+    run_dir: Path, files: list[str], origin: np.ndarray, fit: np.ndarray | None
+) -> np.ndarray:
+    """The run's embeddings as unit float32 rows. The fit's papers (``origin`` 0, the first
+    rows, the first of ``files`` or inside ``papers.npz`` when ``files`` is empty) are taken
+    from ``fit`` when it has exactly those rows, and their float16 copy is not read."""
+    n_fit = int((origin == 0).sum())
     if (
         fit is None
         or fit.dtype != np.float32
-        or fit.shape[1:] != X.shape[1:]
-        or n_fit > len(X)
-        or (origin[:n_fit] != 0).any()
-        or (origin[n_fit:] == 0).any()
+        or len(fit) != n_fit
+        or origin[:n_fit].any()
+        or (n_fit < len(origin) and not files)
     ):
-        return unit_rows(X)
-    out = np.empty(X.shape, np.float32)
+        return checked_rows(run_dir, unit_rows(read_embeddings(run_dir, files)), len(origin))
+    if n_fit == len(origin):
+        return fit  # a run no update has grown: the model's own array, not a copy
+    rest = checked_rows(run_dir, read_embeddings(run_dir, files[1:]), len(origin) - n_fit)
+    if rest.shape[1:] != fit.shape[1:]:
+        raise InputError(run_dir / STATE_FILE, "embeddings of two sizes: the run is damaged")
+    out = np.empty((len(origin), fit.shape[1]), np.float32)
     out[:n_fit] = fit
-    out[n_fit:] = unit_rows(X[n_fit:])
+    out[n_fit:] = unit_rows(rest)
     return out
 
 
-def read_state(run_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
-    """``model/papers.npz`` of a run: the embeddings (float16, from the files it lists when
-    they are not inside it), the per-paper arrays, and the names of those files."""
+def checked_rows(run_dir: Path, X: np.ndarray, n: int) -> np.ndarray:
+    if len(X) != n:
+        raise InputError(
+            str(run_dir),
+            f"{STATE_FILE} lists {len(X)} embeddings for {n} papers: the run is damaged",
+        )
+    return X
+
+
+def read_state(run_dir: Path) -> tuple[dict[str, np.ndarray], list[str]]:
+    """``model/papers.npz`` of a run: the per-paper arrays, and the files under ``model/``
+    that hold the embeddings (none: they are inside it)."""
     path = _need(run_dir, STATE_FILE)
     try:
         with np.load(path, allow_pickle=False) as d:
             state = {k: d[k] for k in ("topic_ids", "probabilities", "xy", "how", "origin")}
-            if "embeddings" in d.files:
-                return d["embeddings"], state, []
-            files = [str(f) for f in d["embedding_files"]]
-        return np.concatenate([embedding_part(run_dir, f) for f in files]), state, files
+            files = [] if "embeddings" in d.files else [str(f) for f in d["embedding_files"]]
+        return state, files
+    except (OSError, ValueError, KeyError, zlib.error) as err:
+        raise InputError(path, f"not a readable state file ({err})") from None
+
+
+def read_embeddings(run_dir: Path, files: list[str]) -> np.ndarray:
+    """The float16 embeddings in ``files`` (none: those inside ``papers.npz``), in order."""
+    path = run_dir / STATE_FILE
+    try:
+        if not files:
+            with np.load(path, allow_pickle=False) as d:
+                return d["embeddings"]
+        return np.concatenate([embedding_part(run_dir, f) for f in files])
     except (OSError, ValueError, KeyError, zlib.error) as err:
         raise InputError(path, f"not a readable state file ({err})") from None
 

@@ -147,17 +147,17 @@ def share_growth(
     share went from 0.6x to the average ``low`` 0.83. ``p_value`` is the two-sided
     exact binomial test of ``t = t0``.
     """
-    from scipy.stats import beta, binomtest
+    from ..util.binomial import beta_quantiles, binomtest_p
 
     if n_recent <= 0 or n_earlier <= 0:
         raise ValueError("both windows need papers")
     t0 = n_recent / (n_recent + n_earlier)
     a, b = recent + prior * t0, earlier + prior * (1 - t0)
-    q = beta.ppf([(1 - level) / 2, 0.5, (1 + level) / 2], a, b)
+    q = beta_quantiles([(1 - level) / 2, 0.5, (1 + level) / 2], a, b)
     q = np.clip(q, 1e-12, 1 - 1e-12)
     log2 = (np.log(q / (1 - q)) - math.log(t0 / (1 - t0))) / math.log(2)
     n = recent + earlier
-    p = float(binomtest(recent, n, t0).pvalue) if n else 1.0
+    p = binomtest_p(recent, n, t0) if n else 1.0
     return Growth(
         int(recent), int(earlier), float(log2[1]), float(log2[0]), float(log2[2]), min(p, 1.0)
     )

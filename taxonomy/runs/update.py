@@ -82,18 +82,17 @@ from .rundir import (
     REPORT_FILE,
     STATE_FILE,
     SavedRun,
-    abstracts_gz,
     check_run_files,
     documents_csv,
     load_run,
     load_run_config,
-    papers_gz,
     read_tree,
     run_files,
     state_npz,
     tree_taxonomy,
     walk_tree,
 )
+from .saved_papers import abstracts_gz, paper_records_gz, papers_gz
 from .timeline import share_growth, timeline_for, tree_metrics
 
 # Pooled papers clustered at once (most recent first): the distance matrix is n^2 float64.
@@ -878,13 +877,13 @@ def update_files(base: SavedRun, result, new: Corpus, papers: Papers, history: d
     # The fit's model, unchanged: a hard link where the file system allows (never written to).
     files = run_files(result, linked(base.run_dir / ASSIGN_FILE), previous, same_rows=n)
     files.update({name: linked(base.run_dir / name) for name, v in files.items() if v is None})
-    # New papers as one more gzip member: the run's papers are not recompressed. A run
-    # written before abstracts.jsonl.gz keeps its abstracts in its papers file.
+    # New papers as one more gzip member of each file: the run's are not recompressed. A run
+    # written before abstracts.jsonl.gz keeps its layout (abstracts in the records).
     if (base.run_dir / ABSTRACTS_FILE).is_file():
         files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, papers_gz(new))
         files[ABSTRACTS_FILE] = appended(base.run_dir / ABSTRACTS_FILE, abstracts_gz(new))
     else:
-        files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, papers_gz(new, abstracts=True))
+        files[PAPERS_FILE] = appended(base.run_dir / PAPERS_FILE, paper_records_gz(new))
         files.pop(ABSTRACTS_FILE, None)
     files.update(state_files(base, result, papers))
     if old_rows_unchanged(base, papers):

@@ -54,7 +54,19 @@
     if (!window.Plotly) throw new Error("plotly.js did not load");
     mark("plotly");
   });
-  Promise.all([inflate("core-gz").then((s) => { const D = JSON.parse(s); mark("core"); return D; }), plotlyReady])
+  // The papers' columns come in chunks of their own (report.py, docs_payloads): joined here.
+  const joinDocs = (D) => {
+    const docs = D.docs, ids = Array.from({ length: docs.count }, (_, k) => "docs-gz-" + k);
+    return Promise.all(ids.map((id) => inflate(id).then(JSON.parse))).then((parts) => {
+      for (const c of ["id", "title", "x", "y", "topic", "period"]) {
+        if (parts.length && c in parts[0]) docs[c] = [].concat(...parts.map((p) => p[c]));
+      }
+      docs.url_other = Object.assign({}, ...parts.map((p) => p.url_other));
+      return D;
+    });
+  };
+  const coreReady = inflate("core-gz").then((s) => joinDocs(JSON.parse(s))).then((D) => { mark("core"); return D; });
+  Promise.all([coreReady, plotlyReady])
     .then(([D]) => build(D))
     .catch(fail);
 
