@@ -111,7 +111,9 @@ class TestTheRule:
         assert model.fit_rows(["k3", "nope", "k0", "k42"]).tolist() == [3, -1, 0, 42]
         assert model.fit_rows([]).tolist() == []
 
-    @pytest.mark.parametrize("rows,n,k", [(6, 3, 3), (9, 25, 10), (40, 2000, 10), (7, 900, 1)])
+    @pytest.mark.parametrize(
+        "rows,n,k", [(6, 3, 3), (9, 25, 10), (40, 2000, 10), (7, 900, 1), (5, 50_003, 10)]
+    )
     def test_top_k_is_a_stable_sort_cut_short(self, rows, n, k):
         """Both paths of top_k (every entry sorted; the block-maximum bound) give the k largest
         entries of each row, largest first, ties by lower column."""
