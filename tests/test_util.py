@@ -92,3 +92,16 @@ def test_lazy_rows_read_a_part_only_when_one_of_its_rows_is():
     short = LazyRows([(3, lambda: ["only one"])])
     with pytest.raises(ValueError, match="expected 3 rows"):
         list(short)
+
+
+def test_stacked_rows_read_like_the_stacked_array():
+    from taxonomy.util.arrays import StackedRows
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(5, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
+    X, full = StackedRows([a, b]), np.concatenate([a, b])
+    assert len(X) == 9 and X.shape == (9, 3) and X.dtype == np.float32
+    for rows in ([8, 0, 5, 4, 4], np.array([], dtype=int), full[:, 0] > 0, slice(3, 7), -1, 6):
+        assert np.array_equal(X[rows], full[rows])
+    assert np.array_equal(np.asarray(X), full) and np.array_equal(X[5:], b)
+    assert StackedRows([a, b[:0]])[[4, 0]].tolist() == a[[4, 0]].tolist()  # an empty part

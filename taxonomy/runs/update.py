@@ -67,7 +67,7 @@ from ..naming import load_vocabulary, name_keys, name_tree
 from ..naming.vocabulary import Vocabulary
 from ..outputs.report import read_report_payloads
 from ..pipeline import RunResult, StageTimer, library_versions, store_for, tree_counts
-from ..util.arrays import label_rows, unit_mean, unit_rows, unit_vector
+from ..util.arrays import StackedRows, label_rows, unit_mean, unit_rows, unit_vector
 from ..util.cache import ArrayStore
 from ..util.folders import check_target, write_run_dir
 from ..util.formats import csv_text, json_text
@@ -138,7 +138,7 @@ def fit_bars(X: np.ndarray, topic_ids: np.ndarray, topics: list[int]) -> tuple[f
 
 
 def pool_groups(
-    X: np.ndarray,
+    X: StackedRows | np.ndarray,
     *,
     min_cluster_size: int,
     min_samples: int | None,
@@ -183,7 +183,7 @@ def pool_groups(
 
 
 def fits_no_topic(
-    X: np.ndarray,
+    X: StackedRows | np.ndarray,
     fit_X: np.ndarray,
     fit_topic_ids: np.ndarray,
     topics: list[int],
@@ -296,7 +296,7 @@ def name_new_topics(
     groups: list[np.ndarray],
     scope: np.ndarray,
     corpus: Corpus,
-    X: np.ndarray,
+    X: StackedRows | np.ndarray,
     embed: Embed,
     cfg: RunConfig,
     taken: set[str],
@@ -583,7 +583,7 @@ def quiet_embedder(cfg: RunConfig) -> Embedder:
 class Papers:
     """Every paper of the updated run, old then new: unit embeddings, topics and how."""
 
-    X: np.ndarray
+    X: StackedRows  # read by rows: the run's embeddings and the new ones, not copied into one
     topic_ids: np.ndarray
     probs: np.ndarray
     xy: np.ndarray
@@ -631,7 +631,7 @@ def grown_papers(
     how = base.how + ["outlier" if o else h for h, o in zip(placed.how, outside)]
     topic_ids = np.concatenate([base.topic_ids, topics_new])
     return Papers(
-        X=np.concatenate([base.embeddings, X_new]),
+        X=StackedRows([base.embeddings, X_new]),
         topic_ids=topic_ids,
         probs=np.concatenate([base.probabilities, probs_new]),
         xy=np.concatenate([base.xy, placed.xy.astype(np.float32)]),
