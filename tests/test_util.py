@@ -105,3 +105,28 @@ def test_stacked_rows_read_like_the_stacked_array():
         assert np.array_equal(X[rows], full[rows])
     assert np.array_equal(np.asarray(X), full) and np.array_equal(X[5:], b)
     assert StackedRows([a, b[:0]])[[4, 0]].tolist() == a[[4, 0]].tolist()  # an empty part
+
+
+def test_npz_members_mapped_as_np_load_reads_them(tmp_path):
+    from taxonomy.util.arrays import npz_member_memmap
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "vectors": rng.normal(size=(300, 7)).astype(np.float32),
+        "ids": np.arange(5, dtype=np.int64),
+        "keys": np.array([b"a" * 40, b"b" * 40], dtype="S40"),
+        "empty": np.zeros((0, 3), np.float32),
+        "fortran": np.asfortranarray(rng.normal(size=(4, 3))),
+    }
+    path = tmp_path / "m.npz"
+    np.savez(path, **arrays)
+    for name, a in arrays.items():
+        mapped = npz_member_memmap(path, name)
+        if name == "fortran":
+            assert mapped is None  # read by np.load instead
+        else:
+            assert mapped.dtype == a.dtype and np.array_equal(mapped, a)
+            assert not mapped.flags.writeable
+    assert npz_member_memmap(path, "missing") is None
+    np.savez_compressed(path, **arrays)
+    assert npz_member_memmap(path, "vectors") is None  # compressed: np.load it

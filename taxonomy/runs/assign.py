@@ -40,6 +40,7 @@ import numpy as np
 from ..cluster import join_by_centroid, topic_centroids, unit_rows
 from ..config import HdbscanConfig
 from ..errors import InputError
+from ..util.arrays import npz_member_memmap
 from .rundir import ASSIGN_FILE
 
 MIN_VOTERS, MAX_VOTERS = 3, 10
@@ -331,8 +332,10 @@ class AssignModel:
                     d["how"].tolist(),
                     np.ones(len(d["topic_ids"]), dtype=bool),
                 )
+                # Mapped, not read: the fit's vectors are most of the file (241 MB at 147k).
+                embeddings = npz_member_memmap(path, "embeddings")
                 return cls(
-                    d["embeddings"],
+                    d["embeddings"] if embeddings is None else embeddings,
                     d["raw_ids"],
                     fitted,
                     d["keys"],
