@@ -25,6 +25,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -113,7 +114,8 @@ def text_payloads(
     *,
     keep_unread: bool = False,
     rows: Callable[[int], list[str]] | None = None,
-) -> list[str | None]:
+    pack: Callable[[str], str | Future] | None = None,
+) -> list[str | Future | None]:
     """The abstracts as packed chunks of ``TEXT_CHUNK``; a chunk a previous report holds
     unchanged (``previous``: its payloads by element id) is taken as it is.
 
@@ -123,6 +125,7 @@ def text_payloads(
     unchanged chunk whose file ``previous`` holds unread (``None``) stays ``None``, that
     file to be kept as it is; otherwise it is packed again. ``rows(k)``: chunk ``k``'s
     abstracts (default: sliced from ``abstracts``); a chunk taken as it is is never read.
+    ``pack``: packs a chunk's JSON (default :func:`packed`; it may return a future).
     """
     previous = previous or {}
     if old_digests is None:
@@ -144,7 +147,7 @@ def text_payloads(
             and not old_digests
             and gzip.decompress(base64.b64decode(old)) == text.encode("utf-8")
         )
-        out.append(old if same else packed(text))
+        out.append(old if same else (pack or packed)(text))
     return out
 
 
@@ -534,7 +537,9 @@ def report_files(
     previous: dict[str, str] | None = None,
     page: str = "report.html",
     same_rows: int = 0,
-) -> dict[str, str | None]:
+    *,
+    background: bool = False,
+) -> dict[str, str | Callable[[Path], None] | None]:
     """The report of a run, by file name: the page, and above ``report.inline_abstracts_max``
     papers its chunks of abstracts in a folder beside it (``report_files/text-000.js``, ...),
     which the page loads when a paper's abstract is opened or a search needs them.
@@ -543,13 +548,21 @@ def report_files(
     ``same_rows``: its first papers, whose abstracts are those it was written from (an
     update's run): a chunk of only those keeps the digest ``previous`` lists, and when its
     file was left unread (``None`` in ``previous``) its value is ``None``: keep that file.
+    ``background``: chunk files are packed on a second thread, and their values are writers
+    that wait for them (the caller writes other files meanwhile: ``map.png`` takes as long).
     """
     inline = len(r.corpus) <= r.cfg.report.inline_abstracts_max
-    return _render(r, previous, page, None if inline else files_folder(page), same_rows)
+    folder = None if inline else files_folder(page)
+    return _render(r, previous, page, folder, same_rows, background=background)
 
 
 def _render(
-    r: ReportInputs, previous: dict | None, page: str, folder: str | None, same_rows: int = 0
+    r: ReportInputs,
+    previous: dict | None,
+    page: str,
+    folder: str | None,
+    same_rows: int = 0,
+    background: bool = False,
 ) -> dict:
     previous = previous or {}
     bundle = static_text(PLOTLY_BUNDLE)
@@ -568,9 +581,15 @@ def _render(
         old[k] if s + TEXT_CHUNK <= same_rows and k < len(old) else chunk_digest(rows(k))
         for k, s in enumerate(step)
     ]
+    # Chunk files are written after the page (and map.png): packed meanwhile, on a thread
+    # (zlib leaves the interpreter's lock), when the caller writes them (``background``).
+    packer = ThreadPoolExecutor(1) if background and folder and abstracts else None
     chunks = text_payloads(
-        abstracts, previous, digests, old, keep_unread=bool(folder and abstracts), rows=rows
-    )
+        abstracts, previous, digests, old, keep_unread=bool(folder and abstracts), rows=rows,
+        pack=(lambda text: packer.submit(packed, text)) if packer else None,
+    )  # fmt: skip
+    if packer:
+        packer.shutdown(wait=False)  # its thread ends with the last chunk
     names = [chunk_name(folder, k) for k in range(len(chunks))] if folder and abstracts else []
     core["text"] = {"chunk": TEXT_CHUNK, "count": len(chunks), "files": names or None}
     core["text"]["digests"] = digests  # how a report that extends this one knows its chunks
@@ -588,13 +607,15 @@ def _render(
             report_css=static_text("report.css"),
         )
     )
-    return {
-        page: html,
-        **{
-            n: None if b64 is None else chunk_script(k, b64)
-            for k, (n, b64) in enumerate(zip(names, chunks))
-        },
-    }
+    return {page: html, **{n: chunk_file(k, b64) for k, (n, b64) in enumerate(zip(names, chunks))}}
+
+
+def chunk_file(k: int, b64: str | Future | None) -> str | Callable[[Path], None] | None:
+    """A chunk file's value for :func:`report_files`: its text, a writer that waits for a
+    chunk being packed, or None (the previous report's file, kept)."""
+    if isinstance(b64, Future):
+        return lambda path: path.write_text(chunk_script(k, b64.result()), encoding="ascii")
+    return None if b64 is None else chunk_script(k, b64)
 
 
 def map_figure(

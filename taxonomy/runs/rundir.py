@@ -110,14 +110,16 @@ def run_files(
         TREE_FILE: json_text(tree),
         METRICS_FILE: json_text(metrics),
         CONFIG_FILE: dump_config(r.cfg),
+        # Before the report: its chunk files are packed on a thread while the map is drawn.
+        MAP_FILE: lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
         # report.html, and past report.inline_abstracts_max papers its report_files/ beside it.
         **report_files(
             ReportInputs(c, tax, r.xy, r.topic_ids, metrics, r.cfg, r.timeline, r.changes),
             previous_report,
             REPORT_FILE,
             same_rows,
+            background=True,
         ),
-        MAP_FILE: lambda path: save_map_image(tax, r.xy, r.topic_ids, report_title(r.cfg), path),
         # What 'taxonomy assign' needs to place new papers (runs/assign.py).
         ASSIGN_FILE: assign_file,
         # What 'taxonomy update' and 'run --previous' build on (below).
