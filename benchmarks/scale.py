@@ -651,7 +651,11 @@ def write_md() -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for k, n in sorted(
-        {(k, n) for (k, n, _e) in rows if k in ("ours", "ours-warm", "ours-cold2", "ours-warm2")},
+        {
+            (k, n)
+            for (k, n, _e) in rows
+            if k in ("ours", "ours-warm", "ours-cold2", "ours-warm2", "ours-warm4")
+        },
         key=lambda x: (x[1], x[0]),
     ):
         md.append(result_row(n, rows[(k, n, None)], rows.get(("bertopic", n, None), {})))
@@ -712,6 +716,12 @@ UPDATE_RUNS = {
     "update-warm2": (
         "and the report's unchanged chunk files hard-linked, HDBSCAN imported only when the "
         "pool can hold a topic (538493f), the same run and cache"
+    ),
+    "update-warm4": (
+        "the papers saved as columns with the abstracts apart and read only when used, the "
+        "fit's vectors mapped from its model, the report's per-paper columns in chunks, the "
+        "kNN bound by 1,024 blocks, no scipy.stats or scipy.sparse import, chunk files packed "
+        "while map.png is drawn (issue 21, last round), into its own 147k run (ours-147267-warm4)"
     ),
 }
 
