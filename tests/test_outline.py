@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import gzip
 import io
 import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from test_hostile import HOSTILE, HOSTILE_IDS
 from taxonomy.cli import main
 from taxonomy.outputs.outline import Paper, latex, markdown
 from taxonomy.runs.rundir import PAPERS_FILE
+from taxonomy.runs.saved_papers import papers_gz, read_papers
 
 # Text that is markup in at least one of the three formats.
 NASTY = HOSTILE + [
@@ -102,12 +103,12 @@ def test_the_outline_follows_the_taxonomy_and_cites_its_papers(outline):
     md_keys = set(re.findall(r"\[@([^\]]+)\]", md))
     tex_keys = set(re.findall(r"\\cite\{([^}]+)\}", tex))
     assert md_keys == tex_keys == set(entries)
-    with gzip.open(run_dir / PAPERS_FILE, "rt", encoding="utf-8") as fh:
-        papers = {r["id"]: r for r in map(json.loads, fh)}
+    saved = read_papers(run_dir / PAPERS_FILE, [])
+    papers = {d: (t, u) for d, t, u in zip(saved.ids, saved.titles, saved.urls)}
     for n in nodes:
         if "children" not in n:
             for d in n["representative"]:
-                assert Paper(d, papers[d]["title"], None, papers[d]["url"]).key in md_keys
+                assert Paper(d, papers[d][0], None, papers[d][1]).key in md_keys
 
 
 def test_keys_come_from_the_paper_not_the_run(outline, tmp_path):
@@ -180,15 +181,13 @@ def hostile_outline(sample_run, tmp_path_factory):
     cited = list(dict.fromkeys(cited))
     new_id = {d: HOSTILE_IDS[i] for i, d in enumerate(cited[: len(HOSTILE_IDS)])}
     titles = {new_id.get(d, d): NASTY[i % len(NASTY)] for i, d in enumerate(cited)}
-    with gzip.open(copy / PAPERS_FILE, "rt", encoding="utf-8") as fh:
-        recs = [json.loads(line) for line in fh]
-    for r in recs:
-        r["id"] = new_id.get(r["id"], r["id"])
-        r["title"] = titles.get(r["id"], r["title"])
-    recs[0]["url"] = "https://example.org/a}b%c"  # not written to papers.bib as it is
-    (copy / PAPERS_FILE).write_bytes(
-        gzip.compress("".join(json.dumps(r) + "\n" for r in recs).encode("utf-8"))
+    papers = read_papers(copy / PAPERS_FILE, [])
+    ids = [new_id.get(d, d) for d in papers.ids]
+    urls = ["https://example.org/a}b%c", *papers.urls[1:]]  # not written to papers.bib as it is
+    hostile = replace(
+        papers, ids=ids, titles=[titles.get(d, t) for d, t in zip(ids, papers.titles)], urls=urls
     )
+    (copy / PAPERS_FILE).write_bytes(papers_gz(hostile))
     tree = json.loads((copy / "taxonomy.json").read_text(encoding="utf-8"))
 
     def rename(node: dict, i: list[int]) -> None:
