@@ -238,8 +238,7 @@ def docs_payloads(docs: dict, previous: dict[str, str], old: list[str]) -> tuple
         kept = previous.get(docs_id(k)) if k < len(old) and old[k] == digest else None
         chunks.append(kept or packed(chunk))
         digests.append(digest)
-    count = len(digests)
-    return {**shared, "chunk": DOCS_CHUNK, "count": count, "digests": digests}, chunks
+    return {**shared, "chunk": DOCS_CHUNK, "count": len(digests), "digests": digests}, chunks
 
 
 def docs_digest(head: bytes, chunk: dict) -> str:

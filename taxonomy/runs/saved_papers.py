@@ -154,8 +154,7 @@ def read_records(path: Path, text: str, gold_fields: list[str]) -> dict:
     parsed as one JSON array; a line at a time when that fails, to skip blank lines and
     name a damaged one."""
     try:
-        records = json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
-        return record_columns(records, gold_fields)
+        return record_columns(json_lines(text), gold_fields)
     except (ValueError, KeyError, TypeError, AttributeError):
         return record_columns(records_by_line(path, text, gold_fields), gold_fields)
 
@@ -195,6 +194,12 @@ def records_by_line(path: Path, text: str, gold_fields: list[str]) -> list[dict]
     return records
 
 
+def json_lines(text: str) -> list:
+    """The values of JSON lines we wrote, parsed as one array by the C parser (4x faster than
+    a line at a time at 147k papers); a blank line among them is a ``ValueError``."""
+    return json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
+
+
 def gunzipped(path: Path) -> str:
     try:
         return gzip.decompress(path.read_bytes()).decode("utf-8")
@@ -206,7 +211,7 @@ def read_abstracts(path: Path, n: int) -> list[str]:
     """The ``n`` abstracts of ``abstracts.jsonl.gz`` (one JSON string per line)."""
     text = gunzipped(path)
     try:
-        out = json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]")
+        out = json_lines(text)
     except ValueError as err:
         raise InputError(path, f"damaged abstracts ({err})") from None
     if len(out) != n or not all(type(a) is str for a in out):

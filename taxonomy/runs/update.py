@@ -428,17 +428,15 @@ def new_papers(base: SavedRun, corpus: Corpus) -> tuple[Corpus, dict[str, int]]:
     A paper is in the run when one there has its title and abstract. The run's abstracts
     are read only when a title matches (they are most of the run's papers file)."""
     have = base.corpus
-    titles = set(have.titles)
-    same_title = [t in titles for t in corpus.titles]
-    # Pairs, not joined texts: no digest or join of each of 147k papers.
-    wanted = set(corpus.titles) if any(same_title) else set()
+    shared = set(corpus.titles) & set(have.titles)
+    # Pairs, not joined texts (no join of each of 147k papers); abstracts of shared titles only.
     have_texts = (
-        {(t, a) for t, a in zip(have.titles, have.abstracts) if t in wanted} if wanted else set()
+        {(t, a) for t, a in zip(have.titles, have.abstracts) if t in shared} if shared else set()
     )
     have_ids = set(have.ids)
     keep, already, dup_id = [], 0, 0
     for i, (doc_id, title, abstract) in enumerate(zip(corpus.ids, corpus.titles, corpus.abstracts)):
-        if same_title[i] and (title, abstract) in have_texts:
+        if title in shared and (title, abstract) in have_texts:
             already += 1
         elif doc_id in have_ids:
             dup_id += 1
